@@ -1,0 +1,80 @@
+"""BudgetGovernor: paces a running $ budget over a stream of calls by adapting alpha online."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+from .errors import ScopeError
+
+
+class BudgetExhaustedError(ScopeError):
+    """The hard cap leaves no room for another call."""
+
+
+class BudgetGovernor:
+    """Keeps spend on a straight line from 0 to ``budget_usd`` over ``expected_calls`` calls.
+
+    Alpha lives on a log-odds scale: when recent spend per call runs above the remaining budget
+    per remaining call, alpha moves toward 0 (cheaper), below it toward 1. Each call is also given
+    ``max_cost`` = the room left under ``hard_cap_usd``, so predicted spend never crosses the cap.
+    """
+
+    def __init__(
+        self,
+        budget_usd: float,
+        expected_calls: int,
+        *,
+        hard_cap_usd: float | None = None,
+        alpha: float = 0.5,
+        gain: float = 0.3,
+        smoothing: float = 0.1,
+    ) -> None:
+        if not (math.isfinite(budget_usd) and budget_usd > 0):
+            raise ValueError(f"budget_usd must be a positive number, got {budget_usd!r}")
+        if expected_calls <= 0:
+            raise ValueError(f"expected_calls must be > 0, got {expected_calls!r}")
+        if not 0.0 < alpha < 1.0:
+            raise ValueError("the starting alpha must be strictly between 0 and 1")
+        self.budget, self.expected_calls = budget_usd, expected_calls
+        self.hard_cap = hard_cap_usd if hard_cap_usd is not None else budget_usd
+        self.gain, self.smoothing = gain, smoothing
+        self._logit = math.log(alpha / (1 - alpha))
+        self._avg_cost: float | None = None
+        self.spent, self.calls = 0.0, 0
+        self._lock = threading.Lock()
+
+    @property
+    def alpha(self) -> float:
+        return 1.0 / (1.0 + math.exp(-self._logit))
+
+    @property
+    def remaining(self) -> float:
+        return max(self.hard_cap - self.spent, 0.0)
+
+    def target_per_call(self) -> float:
+        """What each remaining call may spend to land on the budget."""
+        left_calls = max(self.expected_calls - self.calls, 1)
+        return max(self.budget - self.spent, 0.0) / left_calls
+
+    def overrides(self) -> dict[str, float]:
+        """Policy overrides for the next call: the paced alpha and the room under the cap."""
+        with self._lock:
+            if self.remaining <= 0:
+                raise BudgetExhaustedError(f"budget spent: ${self.spent:.6f} of hard cap ${self.hard_cap:.6f}")
+            return {"alpha": self.alpha, "max_cost": self.remaining}
+
+    def observe(self, cost_usd: float) -> None:
+        """Account one finished call and adapt alpha."""
+        with self._lock:
+            target = self.target_per_call()
+            self.spent += cost_usd
+            self.calls += 1
+            s = self.smoothing
+            self._avg_cost = cost_usd if self._avg_cost is None else (1 - s) * self._avg_cost + s * cost_usd
+            if target <= 0:
+                self._logit -= 5 * self.gain
+            else:
+                ratio = max(self._avg_cost, 1e-12) / target
+                self._logit -= self.gain * math.log(ratio)
+            self._logit = min(max(self._logit, -12.0), 12.0)

@@ -1,0 +1,64 @@
+"""What the router predicts and decides: per-model Estimate and the Decision of one call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Evidence(BaseModel):
+    """The stored outcomes an estimate rests on."""
+
+    neighbour_ids: list[str] = Field(default_factory=list)
+    similarities: list[float] = Field(default_factory=list)
+    effective_n: float = 0.0
+
+
+class Estimate(BaseModel):
+    """Prediction for one candidate model on one query, made before any model runs."""
+
+    model: str
+    p_correct: float
+    p_std: float
+    input_tokens: float
+    output_tokens: float
+    cost_usd: float
+    evidence: Evidence = Field(default_factory=Evidence)
+
+
+class Decision(BaseModel):
+    """The routing decision for one call.
+
+    ``ranking`` lists the eligible models best first by utility: the chosen one, then the fallbacks.
+    """
+
+    chosen: str
+    ranking: list[str]
+    estimates: list[Estimate]
+    utilities: dict[str, float]
+    reason: str
+    alpha: float
+    query_hash: str
+    input_tokens: int
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    excluded: dict[str, str] = Field(default_factory=dict, description="model -> why it was not eligible")
+
+    def estimate_for(self, model: str) -> Estimate:
+        for estimate in self.estimates:
+            if estimate.model == model:
+                return estimate
+        raise KeyError(model)
+
+    def summary(self) -> dict[str, Any]:
+        """A small JSON-serialisable view, for response metadata and logs."""
+        return {
+            "chosen": self.chosen,
+            "alpha": self.alpha,
+            "reason": self.reason,
+            "candidates": {
+                e.model: {"p_correct": round(e.p_correct, 4), "cost_usd": e.cost_usd} for e in self.estimates
+            },
+            "excluded": dict(self.excluded),
+            "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
+        }

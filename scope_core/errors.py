@@ -1,0 +1,29 @@
+"""Errors raised by scope_core. Every message names what was wrong."""
+
+
+class ScopeError(Exception):
+    """Base class for scope-router errors."""
+
+
+class UnknownModelError(ScopeError, KeyError):
+    """A model name that the registry does not know."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else "unknown model"
+
+
+class NoCandidateError(ScopeError):
+    """No registered model satisfies the routing constraints."""
+
+
+class DataFormatError(ScopeError, ValueError):
+    """A malformed data file; the message names file, row and field."""
+
+    def __init__(self, path: str, row: int | None, field: str | None, problem: str) -> None:
+        self.path, self.row, self.field, self.problem = path, row, field, problem
+        where = path + (f", row {row}" if row is not None else "") + (f", field '{field}'" if field else "")
+        super().__init__(f"{where}: {problem}")
+
+
+class EmbedderUnavailableError(ScopeError, RuntimeError):
+    """The local embedding model is not installed; nothing is downloaded."""

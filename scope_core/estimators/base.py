@@ -1,0 +1,70 @@
+"""The Estimator protocol and the query context every estimator receives."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .. import summary as sm
+from ..decision import Estimate
+from ..specs import ModelSpec
+from ..store import Neighbourhood
+
+
+@dataclass(frozen=True)
+class QueryContext:
+    """Everything known about a query before any model runs."""
+
+    text: str
+    embedding: np.ndarray
+    input_tokens: int
+    neighbours: Neighbourhood
+    priors: Mapping[str, sm.Summary]
+
+
+@runtime_checkable
+class Estimator(Protocol):
+    """Predicts, for each candidate, P(correct), output tokens and cost on a query.
+
+    Implementations may be slow (an LLM reasoning estimator): the router awaits ``aestimate``
+    from async code, so only ``estimate`` must be written for fast local estimators.
+    """
+
+    name: str
+
+    def estimate(self, query: QueryContext, candidates: Sequence[ModelSpec]) -> list[Estimate]: ...
+
+    async def aestimate(self, query: QueryContext, candidates: Sequence[ModelSpec]) -> list[Estimate]: ...
+
+
+class LocalEstimator:
+    """Base for fast in-process estimators: the async form runs the sync one inline."""
+
+    name = "local"
+
+    def estimate(self, query: QueryContext, candidates: Sequence[ModelSpec]) -> list[Estimate]:
+        raise NotImplementedError
+
+    async def aestimate(self, query: QueryContext, candidates: Sequence[ModelSpec]) -> list[Estimate]:
+        await asyncio.sleep(0)
+        return self.estimate(query, candidates)
+
+
+def evidence_matrix(neighbours: Neighbourhood, models: Sequence[str]) -> np.ndarray:
+    """Stack neighbour summaries into an array of shape (k, len(models), summary width)."""
+    out = np.zeros((len(neighbours.ids), len(models), sm.WIDTH))
+    for j, per_model in enumerate(neighbours.stats):
+        for i, model in enumerate(models):
+            summary = per_model.get(model)
+            if summary is not None:
+                out[j, i] = summary
+    return out
+
+
+def prior_matrix(priors: Mapping[str, sm.Summary], models: Sequence[str]) -> np.ndarray:
+    """Global summaries of the candidates, shape (len(models), summary width)."""
+    return np.asarray([priors.get(m) or sm.empty() for m in models], dtype=np.float64)

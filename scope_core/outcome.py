@@ -1,0 +1,66 @@
+"""Outcome: what one model did on one prompt, the unit of evidence in the store."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+
+from pydantic import BaseModel, Field, field_validator
+
+
+def text_hash(text: str) -> str:
+    """Stable id of a prompt text (also the prompt record id in the store)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def outcome_id(*parts: str) -> str:
+    """Deterministic outcome id from its identifying parts (source, prompt, model, run)."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
+class Outcome(BaseModel):
+    """One observed call. ``score`` is None until quality feedback arrives (usage-only evidence).
+
+    ``prompt`` may be omitted when ``prompt_hash`` is given and the store already holds that prompt.
+    """
+
+    id: str | None = Field(default=None, description="deterministic id; derived when omitted")
+    prompt: str | None = None
+    prompt_hash: str | None = None
+    model: str = Field(min_length=1)
+    score: float | None = None
+    input_tokens: int | None = Field(default=None, ge=0)
+    output_tokens: int | None = Field(default=None, ge=0)
+    cost_usd: float | None = None
+    latency_s: float | None = None
+    error: str | None = None
+    task: str | None = None
+    source: str = "online"
+    timestamp: float = Field(default_factory=time.time)
+
+    @field_validator("score")
+    @classmethod
+    def _score_in_unit_interval(cls, value: float | None) -> float | None:
+        if value is not None and not (math.isfinite(value) and 0.0 <= value <= 1.0):
+            raise ValueError(f"score must be in [0, 1], got {value!r}")
+        return value
+
+    @field_validator("cost_usd", "latency_s")
+    @classmethod
+    def _finite_non_negative(cls, value: float | None, info) -> float | None:
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{info.field_name} must be a finite number >= 0, got {value!r}")
+        return value
+
+    def model_post_init(self, _context) -> None:
+        if self.prompt_hash is None:
+            if self.prompt is None:
+                raise ValueError("an Outcome needs prompt or prompt_hash")
+            self.prompt_hash = text_hash(self.prompt)
+        if self.id is None:
+            self.id = outcome_id(self.source, self.prompt_hash, self.model)
+
+    @property
+    def scored(self) -> bool:
+        return self.score is not None and self.error is None

@@ -1,0 +1,265 @@
+"""Router: embed the query, fetch its neighbours once, estimate every candidate, apply the policy."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from . import summary as sm
+from .budget import BudgetGovernor
+from .decision import Decision, Estimate
+from .embedder import Embedder, as_embedder, default_embedder
+from .errors import ScopeError, UnknownModelError
+from .estimators import Estimator, QueryContext, get_estimator
+from .outcome import Outcome, text_hash
+from .policy import Policy, choose
+from .routing_text import RoutingMode, Turn, focus, routing_text
+from .specs import Capability, ModelSpec
+from .store import BehaviourStore, PromptInfo
+from .tokens import TokenCounter, count_tokens
+
+if TYPE_CHECKING:
+    from .data import Dataset
+
+Query = str | Sequence[Turn]
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+class Router:
+    """Pre-hoc router over the models registered in a BehaviourStore."""
+
+    def __init__(
+        self,
+        store: BehaviourStore | None = None,
+        *,
+        estimator: Estimator | str = "knn",
+        embedder: Embedder | object | None = None,
+        policy: Policy | None = None,
+        k: int = 32,
+        token_counter: TokenCounter = count_tokens,
+        routing_mode: RoutingMode = "auto",
+        focus_chars: int | None = 1000,
+        cache_ttl_s: float = 5.0,
+    ) -> None:
+        self.store = store if store is not None else BehaviourStore.open()
+        self.estimator = get_estimator(estimator) if isinstance(estimator, str) else estimator
+        self.embedder = default_embedder() if embedder is None else as_embedder(embedder)
+        self.policy = policy or Policy()
+        self.k, self.count_tokens, self.routing_mode, self.cache_ttl_s = k, token_counter, routing_mode, cache_ttl_s
+        self.focus_chars = focus_chars
+        self._cache_lock = threading.Lock()
+        self._cache_at = -1e18
+        self._specs: dict[str, ModelSpec] = {}
+        self._priors: dict[str, sm.Summary] = {}
+
+    @classmethod
+    def open(cls, location: str | None = None, *, name: str = "scope", **kwargs) -> Router:
+        """A router on the store at a path, ``http://host:port`` or ``:memory:``."""
+        return cls(BehaviourStore.open(location, name=name), **kwargs)
+
+    # -- registry -----------------------------------------------------------------------------
+    def register_model(self, spec: ModelSpec) -> None:
+        self.store.put_model(spec)
+        self._invalidate()
+
+    def models(self) -> dict[str, ModelSpec]:
+        return self._registry()[0]
+
+    def _invalidate(self) -> None:
+        with self._cache_lock:
+            self._cache_at = -1e18
+
+    def _registry(self) -> tuple[dict[str, ModelSpec], dict[str, sm.Summary]]:
+        with self._cache_lock:
+            if time.monotonic() - self._cache_at > self.cache_ttl_s:
+                self._specs, self._priors = self.store.models(), self.store.priors()
+                self._cache_at = time.monotonic()
+            return self._specs, self._priors
+
+    def cost_ref(self, candidates: Iterable[ModelSpec], input_tokens: int = 500) -> float:
+        """Typical per-call cost of the dearest candidate (the cost unit of the utility)."""
+        priors = self._registry()[1]
+        typical = []
+        for spec in candidates:
+            prior = priors.get(spec.name)
+            if prior and prior[sm.N_USAGE] > 0:
+                typical.append(prior[sm.COST_SUM] / prior[sm.N_USAGE])
+            else:
+                typical.append(spec.cost(input_tokens, 256))
+        return max(typical, default=1.0)
+
+    # -- routing ------------------------------------------------------------------------------
+    def text_of(self, query: Query) -> str:
+        text = query if isinstance(query, str) else routing_text(query, self.routing_mode)
+        if not text or not text.strip():
+            raise ValueError("cannot route an empty query")
+        return text
+
+    def _prepare(self, query: Query, overrides: dict) -> tuple[QueryContext, list[ModelSpec], Policy, dict]:
+        start = time.perf_counter()
+        timings: dict[str, float] = {}
+        budget: BudgetGovernor | None = overrides.pop("budget", None)
+        if budget is not None:
+            for key, value in budget.overrides().items():
+                overrides[key] = (
+                    value if key != "max_cost" or overrides.get(key) is None else min(value, overrides[key])
+                )
+        if overrides.get("required") is not None:
+            overrides["required"] = frozenset(Capability(c) for c in overrides["required"])
+        if overrides.get("allowed") is not None:
+            overrides["allowed"] = frozenset(overrides["allowed"])
+        policy = self.policy.with_overrides(**overrides)
+        text = self.text_of(query)
+        specs, priors = self._registry()
+        if not specs:
+            raise ScopeError("no models registered; call register_model or ingest a data set first")
+        unknown = sorted(set(policy.allowed or ()) - set(specs))
+        if unknown:
+            raise UnknownModelError(f"unknown model(s) {unknown}; registered: {sorted(specs)}")
+        candidates = [specs[m] for m in sorted(specs) if policy.allowed is None or m in policy.allowed]
+        t = time.perf_counter()
+        embedding = self.embed_texts([text])[0]
+        timings["embed_ms"] = _ms(t)
+        t = time.perf_counter()
+        neighbours = self.store.nearest(embedding, self.k)
+        timings["search_ms"] = _ms(t)
+        ctx = QueryContext(text, embedding, self.count_tokens(text), neighbours, priors)
+        timings["prepare_ms"] = _ms(start)
+        return ctx, candidates, policy, timings
+
+    def _decide(
+        self, ctx: QueryContext, candidates: list[ModelSpec], policy: Policy, estimates: list[Estimate], timings: dict
+    ) -> Decision:
+        t = time.perf_counter()
+        specs = {c.name: c for c in candidates}
+        choice = choose(estimates, specs, policy, self.cost_ref(candidates, ctx.input_tokens))
+        timings["policy_ms"] = _ms(t)
+        timings["total_ms"] = timings.pop("prepare_ms") + timings["estimate_ms"] + timings["policy_ms"]
+        return Decision(
+            chosen=choice.chosen,
+            ranking=choice.ranking,
+            estimates=estimates,
+            utilities=choice.utilities,
+            reason=choice.reason,
+            alpha=policy.alpha,
+            query_hash=text_hash(ctx.text),
+            input_tokens=ctx.input_tokens,
+            timings_ms=timings,
+            excluded=choice.excluded,
+        )
+
+    def route(self, query: Query, **overrides) -> Decision:
+        """Choose a model for ``query`` (text or conversation turns).
+
+        Overrides: ``alpha``, ``max_cost``, ``min_accuracy``, ``allowed``, ``required``, ``budget``.
+        """
+        ctx, candidates, policy, timings = self._prepare(query, dict(overrides))
+        t = time.perf_counter()
+        estimates = self.estimator.estimate(ctx, candidates)
+        timings["estimate_ms"] = _ms(t)
+        return self._decide(ctx, candidates, policy, estimates, timings)
+
+    async def aroute(self, query: Query, **overrides) -> Decision:
+        """Async ``route``: awaits the estimator (so a slow LLM estimator does not block the loop)."""
+        ctx, candidates, policy, timings = self._prepare(query, dict(overrides))
+        t = time.perf_counter()
+        estimates = await self.estimator.aestimate(ctx, candidates)
+        timings["estimate_ms"] = _ms(t)
+        return self._decide(ctx, candidates, policy, estimates, timings)
+
+    # -- feedback -----------------------------------------------------------------------------
+    def _prompt_infos(self, texts: dict[str, tuple[str, str | None]]) -> dict[str, PromptInfo]:
+        """PromptInfo for each {hash: (text, task)} the store does not hold yet (embedded in one batch)."""
+        known = self.store.known_prompts(list(texts))
+        new = [h for h in texts if h not in known]
+        if not new:
+            return {}
+        vectors = self.embed_texts([texts[h][0] for h in new])
+        return {
+            h: PromptInfo(h, v, self.count_tokens(texts[h][0]), texts[h][0], texts[h][1])
+            for h, v in zip(new, vectors, strict=True)
+        }
+
+    def record(self, outcomes: Outcome | Sequence[Outcome]) -> int:
+        """Store observed outcomes; returns how many records were new or changed."""
+        batch = [outcomes] if isinstance(outcomes, Outcome) else list(outcomes)
+        texts = {o.prompt_hash: (o.prompt, o.task) for o in batch if o.prompt is not None}
+        changed = self.store.add(batch, self._prompt_infos(texts))
+        self._invalidate()
+        return changed
+
+    def record_call(
+        self,
+        decision: Decision,
+        text: str,
+        model: str,
+        *,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        latency_s: float | None = None,
+        error: str | None = None,
+        score: float | None = None,
+        run_id: str | None = None,
+    ) -> Outcome:
+        """Record what the chosen (or fallback) model did on a routed call; cost comes from its prices."""
+        spec = self.models().get(model)
+        if spec is None:
+            raise UnknownModelError(f"model '{model}' is not registered")
+        cost = None
+        if input_tokens is not None and output_tokens is not None:
+            cost = spec.cost(input_tokens, output_tokens)
+        outcome = Outcome(
+            id=run_id or uuid.uuid4().hex,
+            prompt=text,
+            model=model,
+            score=score,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cost_usd=cost,
+            latency_s=latency_s,
+            error=error,
+            source="online",
+        )
+        self.record(outcome)
+        return outcome
+
+    def feedback(self, run_id: str, score: float) -> None:
+        """Attach a quality score in [0, 1] to a recorded call, by its run id."""
+        Outcome(prompt_hash="x", model="x", score=score)  # validates the score
+        self.store.set_score(str(run_id), score)
+        self._invalidate()
+
+    # -- bulk ---------------------------------------------------------------------------------
+    def ingest(self, dataset: Dataset, *, progress: bool = True, batch_prompts: int = 512) -> int:
+        """Register a data set's models and store its outcomes; idempotent. Returns records changed."""
+        from tqdm.auto import tqdm
+
+        for spec in dataset.specs.values():
+            self.register_model(spec)
+        by_prompt = dataset.outcomes_by_prompt()
+        changed = 0
+        with tqdm(
+            total=len(dataset.outcomes), desc=f"ingest {dataset.name}", unit="outcome", disable=not progress
+        ) as bar:
+            for start in range(0, len(dataset.prompts), batch_prompts):
+                rows = dataset.prompts[start : start + batch_prompts]
+                texts = {text_hash(p.text): (p.text, p.task) for p in rows}
+                outcomes = [o for p in rows for o in dataset.to_outcomes(p, by_prompt.get(p.id, []))]
+                changed += self.store.add(outcomes, self._prompt_infos(texts))
+                bar.update(len(outcomes))
+        self._invalidate()
+        return changed
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed prompts as the store sees them: their ``focus`` (trailing paragraphs) when long."""
+        if self.focus_chars:
+            texts = [focus(t, self.focus_chars) for t in texts]
+        return self.embedder.embed(list(texts))

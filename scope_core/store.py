@@ -1,0 +1,293 @@
+"""BehaviourStore: past outcomes of every model, on Chroma, searchable by prompt similarity.
+
+Three collections share a name prefix:
+- ``<name>-prompts``: one record per distinct prompt (id = text hash, our embedding, optional text),
+  metadata ``stats`` packs every model's summary so ONE unfiltered k-NN query serves all candidates;
+- ``<name>-outcomes``: the authoritative, append-only outcome records (deterministic ids, so
+  re-ingesting changes nothing and concurrent writers never erase each other's records);
+- ``<name>-models``: the model registry (spec and global prior per model), shared by every process.
+Prompt summaries are derived from the outcome records and re-derived after each write, then
+checked against the record count and rebuilt if another writer raced in between.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import chromadb
+import numpy as np
+
+from . import summary as sm
+from .errors import ScopeError, UnknownModelError
+from .outcome import Outcome
+from .specs import ModelSpec
+
+DEFAULT_PATH = Path(os.environ.get("SCOPE_STORE", Path.home() / ".scope" / "store"))
+_BATCH = 256  # ids per Chroma call: keeps SQL variable counts low
+_TABLE_VECTOR = [0.0]  # outcomes and models collections are tables: one constant 1-d vector
+
+
+@dataclass(frozen=True)
+class PromptInfo:
+    """What the store keeps of a prompt besides outcomes."""
+
+    hash: str
+    embedding: np.ndarray
+    tokens: int
+    text: str | None = None
+    task: str | None = None
+
+
+@dataclass(frozen=True)
+class Neighbourhood:
+    """The k nearest stored prompts of a query, with every model's summary on each."""
+
+    ids: list[str]
+    similarities: np.ndarray
+    tokens: np.ndarray
+    stats: list[dict[str, sm.Summary]]
+
+
+def _client_for(location: str | Path | None):
+    if location is None:
+        location = DEFAULT_PATH
+    location = str(location)
+    if location == ":memory:":
+        return chromadb.EphemeralClient()
+    if location.startswith(("http://", "https://")):
+        from urllib.parse import urlparse
+
+        url = urlparse(location)
+        return chromadb.HttpClient(host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https")
+    Path(location).mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=location)
+
+
+def _meta_of(outcome: Outcome) -> dict[str, object]:
+    fields = {
+        "p": outcome.prompt_hash,
+        "m": outcome.model,
+        "s": outcome.score,
+        "it": outcome.input_tokens,
+        "ot": outcome.output_tokens,
+        "c": outcome.cost_usd,
+        "lat": outcome.latency_s,
+        "err": outcome.error,
+        "task": outcome.task,
+        "src": outcome.source,
+        "ts": outcome.timestamp,
+    }
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _same(a: Mapping[str, object] | None, b: Mapping[str, object]) -> bool:
+    """Equal outcome metadata, floats compared as Chroma returns them (reduced precision)."""
+    if a is None or a.keys() != b.keys():
+        return False
+    return all(
+        math.isclose(a[k], b[k], rel_tol=1e-6, abs_tol=1e-12) if isinstance(b[k], float) else a[k] == b[k] for k in b
+    )
+
+
+def _batches(items: Sequence, size: int = _BATCH) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class BehaviourStore:
+    """Chroma-backed store of prompts, outcomes and the model registry."""
+
+    def __init__(
+        self,
+        client=None,
+        name: str = "scope",
+        *,
+        store_prompts: bool = True,
+        ef_search: int = 128,
+        location: str | None = None,
+    ) -> None:
+        self.client = client if client is not None else _client_for(location)
+        self.name, self.store_prompts, self.location = name, store_prompts, location
+        hnsw = {"space": "cosine", "ef_search": ef_search, "ef_construction": 128, "max_neighbors": 32}
+        self._prompts = self.client.get_or_create_collection(
+            f"{name}-prompts", embedding_function=None, configuration={"hnsw": hnsw}
+        )
+        table = {"hnsw": {"space": "l2"}}
+        self._outcomes = self.client.get_or_create_collection(
+            f"{name}-outcomes", embedding_function=None, configuration=table
+        )
+        self._models = self.client.get_or_create_collection(
+            f"{name}-models", embedding_function=None, configuration=table
+        )
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def open(cls, location: str | Path | None = None, name: str = "scope", **kwargs) -> BehaviourStore:
+        """Open a store: a folder path (embedded, default ``~/.scope/store`` or $SCOPE_STORE),
+        ``http://host:port`` (a Chroma server) or ``:memory:``."""
+        return cls(_client_for(location), name, location=str(location or DEFAULT_PATH), **kwargs)
+
+    @classmethod
+    def ephemeral(cls, name: str | None = None, **kwargs) -> BehaviourStore:
+        """An in-memory store with a unique name (tests, evaluation)."""
+        return cls(chromadb.EphemeralClient(), name or f"scope-{uuid.uuid4().hex[:12]}", location=":memory:", **kwargs)
+
+    # -- model registry -----------------------------------------------------------------------
+    def put_model(self, spec: ModelSpec) -> None:
+        """Register or update a model's spec (its prior is kept)."""
+        self._models.upsert(ids=[spec.name], embeddings=[_TABLE_VECTOR], metadatas=[{"spec": spec.model_dump_json()}])
+
+    def models(self) -> dict[str, ModelSpec]:
+        got = self._models.get(include=["metadatas"])
+        return {i: ModelSpec.model_validate_json(m["spec"]) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+
+    def priors(self) -> dict[str, sm.Summary]:
+        """Each model's summary over all its stored outcomes (its global behaviour)."""
+        got = self._models.get(include=["metadatas"])
+        return {i: sm.loads(m.get("prior")) or sm.empty() for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+
+    # -- reads --------------------------------------------------------------------------------
+    def count_prompts(self) -> int:
+        return self._prompts.count()
+
+    def count_outcomes(self) -> int:
+        return self._outcomes.count()
+
+    def known_prompts(self, hashes: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for batch in _batches(list(dict.fromkeys(hashes))):
+            found.update(self._prompts.get(ids=list(batch), include=[])["ids"])
+        return found
+
+    def nearest(self, embedding: np.ndarray, k: int) -> Neighbourhood:
+        """The k most similar stored prompts: one unfiltered query for all models."""
+        k = min(k, self._prompts.count())
+        if k == 0:
+            return Neighbourhood([], np.zeros(0), np.zeros(0), [])
+        res = self._prompts.query(
+            query_embeddings=[np.asarray(embedding, dtype=np.float32)],
+            n_results=k,
+            include=["metadatas", "distances"],
+        )
+        metas = res["metadatas"][0]
+        return Neighbourhood(
+            ids=res["ids"][0],
+            similarities=1.0 - np.asarray(res["distances"][0], dtype=np.float64),
+            tokens=np.asarray([m.get("tok", 0) for m in metas], dtype=np.float64),
+            stats=[sm.loads(m.get("stats")) for m in metas],
+        )
+
+    def outcome(self, outcome_id: str) -> dict[str, object] | None:
+        got = self._outcomes.get(ids=[outcome_id], include=["metadatas"])
+        return got["metadatas"][0] if got["ids"] else None
+
+    def outcomes_for(self, prompt_hashes: Sequence[str]) -> list[dict[str, object]]:
+        records: list[dict[str, object]] = []
+        for batch in _batches(list(dict.fromkeys(prompt_hashes))):
+            records += self._outcomes.get(where={"p": {"$in": list(batch)}}, include=["metadatas"])["metadatas"]
+        return records
+
+    # -- writes -------------------------------------------------------------------------------
+    def add(self, outcomes: Sequence[Outcome], prompts: Mapping[str, PromptInfo]) -> int:
+        """Store outcomes (idempotent by id) and any new prompts; returns how many records changed.
+
+        ``prompts`` must describe every prompt hash the store does not hold yet.
+        """
+        known_models = set(self.models())
+        for outcome in outcomes:
+            if outcome.model not in known_models:
+                raise UnknownModelError(f"model '{outcome.model}' is not registered; call register_model first")
+        unique = {o.id: o for o in outcomes}
+        metas = {oid: _meta_of(o) for oid, o in unique.items()}
+        existing: dict[str, dict] = {}
+        for batch in _batches(list(unique)):
+            got = self._outcomes.get(ids=list(batch), include=["metadatas"])
+            existing.update(zip(got["ids"], got["metadatas"], strict=True))
+        changed = [oid for oid, meta in metas.items() if not _same(existing.get(oid), meta)]
+        if not changed:
+            return 0
+        hashes = list(dict.fromkeys(str(metas[oid]["p"]) for oid in changed))
+        known = self.known_prompts(hashes)
+        missing = [h for h in hashes if h not in known]
+        absent = [h for h in missing if h not in prompts]
+        if absent:
+            raise ScopeError(f"{len(absent)} outcome(s) refer to prompts the store does not hold (e.g. {absent[0]})")
+        self._add_prompts([prompts[h] for h in missing])
+        for batch in _batches([i for i in changed if i not in existing], 2048):
+            self._outcomes.add(
+                ids=list(batch), embeddings=[_TABLE_VECTOR] * len(batch), metadatas=[metas[i] for i in batch]
+            )
+        for batch in _batches([i for i in changed if i in existing]):
+            self._outcomes.update(ids=list(batch), metadatas=[metas[i] for i in batch])
+        self._update_priors(
+            new=sm.fold(metas[i] for i in changed),
+            old=sm.fold(existing[i] for i in changed if i in existing),
+        )
+        self.refresh_summaries(hashes)
+        return len(changed)
+
+    def set_score(self, outcome_id: str, score: float) -> None:
+        """Attach a quality score to a stored outcome (feedback that arrives after the call)."""
+        meta = self.outcome(outcome_id)
+        if meta is None:
+            raise KeyError(f"no stored outcome with id '{outcome_id}'")
+        updated = {**meta, "s": float(score)}
+        self._outcomes.update(ids=[outcome_id], metadatas=[updated])
+        self._update_priors(new=sm.fold([updated]), old=sm.fold([meta]))
+        self.refresh_summaries([str(meta["p"])])
+
+    def refresh_summaries(self, prompt_hashes: Sequence[str], max_rounds: int = 5) -> None:
+        """Re-derive the packed summaries of these prompts from their outcome records.
+
+        After writing, the record count is read back; a prompt whose count moved (a concurrent
+        writer) is derived again, so the last writer always leaves a complete summary.
+        """
+        pending = list(dict.fromkeys(prompt_hashes))
+        for _ in range(max_rounds):
+            if not pending:
+                return
+            records = self.outcomes_for(pending)
+            folded = sm.fold(records)
+            counts = Counter(str(r["p"]) for r in records)
+            for batch in _batches(pending):
+                self._prompts.update(
+                    ids=list(batch),
+                    metadatas=[{"stats": sm.dumps(folded.get(h, {})), "n": counts[h]} for h in batch],
+                )
+            after = Counter(str(r["p"]) for r in self.outcomes_for(pending))
+            pending = [h for h in pending if after[h] != counts[h]]
+
+    def _add_prompts(self, infos: Sequence[PromptInfo]) -> None:
+        for batch in _batches(list(infos)):
+            metas = [{"tok": int(p.tokens), "n": 0, **({"task": p.task} if p.task else {})} for p in batch]
+            self._prompts.add(
+                ids=[p.hash for p in batch],
+                embeddings=np.stack([p.embedding for p in batch]).astype(np.float32),
+                metadatas=metas,
+                documents=[(p.text or "") if self.store_prompts else "" for p in batch],
+            )
+
+    def _update_priors(self, new: Mapping[str, Mapping[str, sm.Summary]], old: Mapping) -> None:
+        delta: dict[str, sm.Summary] = {}
+        for per_model in new.values():
+            sm.merge(delta, per_model)
+        for per_model in old.values():
+            sm.merge(delta, per_model, sign=-1.0)
+        if not delta:
+            return
+        priors = self.priors()
+        sm.merge(priors, delta)
+        names = [m for m in delta if m in priors]
+        self._models.update(ids=names, metadatas=[{"prior": json.dumps(priors[m])} for m in names])
+
+    def drop(self) -> None:
+        """Delete this store's collections."""
+        for col in (self._prompts, self._outcomes, self._models):
+            self.client.delete_collection(col.name)
