@@ -17,7 +17,9 @@ class BudgetGovernor:
 
     Alpha lives on a log-odds scale: when recent spend per call runs above the remaining budget
     per remaining call, alpha moves toward 0 (cheaper), below it toward 1. Each call is also given
-    ``max_cost`` = the room left under ``hard_cap_usd``, so predicted spend never crosses the cap.
+    ``max_cost`` = the room left under ``hard_cap_usd`` divided by ``safety``: a call may only go to a
+    model predicted to cost at most 1/safety of what is left, so the cap holds unless a call costs
+    more than ``safety`` times its prediction.
     """
 
     def __init__(
@@ -27,8 +29,9 @@ class BudgetGovernor:
         *,
         hard_cap_usd: float | None = None,
         alpha: float = 0.5,
-        gain: float = 0.3,
+        gain: float = 0.1,
         smoothing: float = 0.1,
+        safety: float = 2.0,
     ) -> None:
         if not (math.isfinite(budget_usd) and budget_usd > 0):
             raise ValueError(f"budget_usd must be a positive number, got {budget_usd!r}")
@@ -36,9 +39,11 @@ class BudgetGovernor:
             raise ValueError(f"expected_calls must be > 0, got {expected_calls!r}")
         if not 0.0 < alpha < 1.0:
             raise ValueError("the starting alpha must be strictly between 0 and 1")
+        if safety < 1.0:
+            raise ValueError(f"safety must be >= 1, got {safety!r}")
         self.budget, self.expected_calls = budget_usd, expected_calls
         self.hard_cap = hard_cap_usd if hard_cap_usd is not None else budget_usd
-        self.gain, self.smoothing = gain, smoothing
+        self.gain, self.smoothing, self.safety = gain, smoothing, safety
         self._logit = math.log(alpha / (1 - alpha))
         self._avg_cost: float | None = None
         self.spent, self.calls = 0.0, 0
@@ -62,7 +67,7 @@ class BudgetGovernor:
         with self._lock:
             if self.remaining <= 0:
                 raise BudgetExhaustedError(f"budget spent: ${self.spent:.6f} of hard cap ${self.hard_cap:.6f}")
-            return {"alpha": self.alpha, "max_cost": self.remaining}
+            return {"alpha": self.alpha, "max_cost": self.remaining / self.safety}
 
     def observe(self, cost_usd: float) -> None:
         """Account one finished call and adapt alpha."""

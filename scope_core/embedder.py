@@ -16,6 +16,9 @@ from .errors import EmbedderUnavailableError
 from .outcome import text_hash
 
 
+DEFAULT_CACHE_DIR = Path(os.environ.get("SCOPE_CACHE", Path.home() / ".cache" / "scope-router" / "embeddings"))
+
+
 @runtime_checkable
 class Embedder(Protocol):
     """Turns texts into L2-normalised float32 vectors of a fixed dimension."""
@@ -164,10 +167,16 @@ _default_lock = threading.Lock()
 _default: Embedder | None = None
 
 
-def default_embedder() -> Embedder:
-    """The process-wide cached MiniLM embedder (loaded once)."""
+def default_embedder(disk_cache: bool = False) -> Embedder:
+    """The process-wide MiniLM embedder (loaded once) behind an LRU cache.
+
+    ``disk_cache=True`` (evaluation, benchmarks) returns one that also persists vectors under
+    ``$SCOPE_CACHE`` (default ``~/.cache/scope-router/embeddings``).
+    """
     global _default
     with _default_lock:
         if _default is None:
             _default = CachedEmbedder(SentenceTransformerEmbedder())
+        if disk_cache:
+            return CachedEmbedder(_default.inner, path=DEFAULT_CACHE_DIR)
         return _default

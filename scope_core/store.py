@@ -160,6 +160,11 @@ class BehaviourStore:
     def count_outcomes(self) -> int:
         return self._outcomes.count()
 
+    def prompt_texts(self) -> dict[str, str]:
+        """{prompt hash: text} of the stored prompts whose text was kept."""
+        got = self._prompts.get(include=["documents"])
+        return {i: d for i, d in zip(got["ids"], got["documents"], strict=True) if d}
+
     def known_prompts(self, hashes: Sequence[str]) -> set[str]:
         found: set[str] = set()
         for batch in _batches(list(dict.fromkeys(hashes))):

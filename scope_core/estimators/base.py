@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -56,13 +57,11 @@ class LocalEstimator:
 
 def evidence_matrix(neighbours: Neighbourhood, models: Sequence[str]) -> np.ndarray:
     """Stack neighbour summaries into an array of shape (k, len(models), summary width)."""
-    out = np.zeros((len(neighbours.ids), len(models), sm.WIDTH))
-    for j, per_model in enumerate(neighbours.stats):
-        for i, model in enumerate(models):
-            summary = per_model.get(model)
-            if summary is not None:
-                out[j, i] = summary
-    return out
+    empty = sm.empty()
+    rows = ([per_model.get(m, empty) for m in models] for per_model in neighbours.stats)
+    flat = itertools.chain.from_iterable(itertools.chain.from_iterable(rows))
+    count = len(neighbours.stats) * len(models) * sm.WIDTH
+    return np.fromiter(flat, dtype=np.float64, count=count).reshape(len(neighbours.stats), len(models), sm.WIDTH)
 
 
 def prior_matrix(priors: Mapping[str, sm.Summary], models: Sequence[str]) -> np.ndarray:

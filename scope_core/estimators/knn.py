@@ -14,6 +14,7 @@ from .base import LocalEstimator, QueryContext, evidence_matrix, prior_matrix
 
 DEFAULT_P = 0.5  # P(correct) for a model with no scored outcome anywhere
 DEFAULT_OUTPUT_TOKENS = 256.0  # output length for a model with no usage anywhere
+GLOBAL_PRIOR_STRENGTH = 20.0  # pseudo-outcomes at the population mean behind each model's global mean
 
 
 def similarity_weights(similarities: np.ndarray, temperature: float) -> np.ndarray:
@@ -23,19 +24,44 @@ def similarity_weights(similarities: np.ndarray, temperature: float) -> np.ndarr
     return np.exp((similarities - similarities.max()) / temperature)
 
 
+def global_means(
+    priors: dict[str, sm.Summary], prior: np.ndarray, strength: float = GLOBAL_PRIOR_STRENGTH
+) -> np.ndarray:
+    """Each candidate's global mean score, itself shrunk toward the mean over all models.
+
+    A model known from a handful of outcomes is not judged on them alone: its mean counts as
+    ``strength`` pseudo-outcomes at the population mean (the second level of the empirical Bayes).
+    """
+    all_n = sum(s[sm.N_SCORED] for s in priors.values())
+    pop = sum(s[sm.SCORE_SUM] for s in priors.values()) / all_n if all_n > 0 else DEFAULT_P
+    return (prior[:, sm.SCORE_SUM] + strength * pop) / (prior[:, sm.N_SCORED] + strength)
+
+
 class KNNEstimator(LocalEstimator):
     """P(correct) = (sum_j w_j*score_j + tau*mu) / (sum_j w_j*n_j + tau), with mu the model's global mean.
 
     ``prior_strength`` (tau) is the number of pseudo-outcomes the global mean counts for;
-    ``prior_strength=0`` gives plain similarity-weighted kNN (no shrinkage).
+    ``prior_strength=0`` gives plain similarity-weighted kNN (no shrinkage). Token counts (hence cost)
+    are shrunk the same way with ``usage_prior_strength``: lengths vary per prompt far more than
+    correctness does, so the neighbours deserve more trust there. The defaults were tuned
+    on routerbench-3k and mmlu-pro-29 (benchmarks/quality_harness.py): a fairly flat weighting over
+    the neighbourhood with strong shrinkage beats sharp weights, most of the signal being topical.
     """
 
-    def __init__(self, temperature: float = 0.05, prior_strength: float = 4.0, name: str = "knn") -> None:
+    def __init__(
+        self,
+        temperature: float = 0.2,
+        prior_strength: float = 8.0,
+        name: str = "knn",
+        *,
+        usage_prior_strength: float = 1.0,
+    ) -> None:
         if temperature <= 0:
             raise ValueError("temperature must be > 0")
-        if prior_strength < 0:
-            raise ValueError("prior_strength must be >= 0")
+        if prior_strength < 0 or usage_prior_strength < 0:
+            raise ValueError("prior strengths must be >= 0")
         self.temperature, self.prior_strength, self.name = temperature, prior_strength, name
+        self.usage_prior_strength = usage_prior_strength
 
     def estimate(self, query: QueryContext, candidates: Sequence[ModelSpec]) -> list[Estimate]:
         names = [c.name for c in candidates]
@@ -45,23 +71,21 @@ class KNNEstimator(LocalEstimator):
         prior = prior_matrix(query.priors, names)  # (m, width)
         tau = self.prior_strength
 
-        mu = np.where(
-            prior[:, sm.N_SCORED] > 0, prior[:, sm.SCORE_SUM] / np.maximum(prior[:, sm.N_SCORED], 1), DEFAULT_P
-        )
+        mu = global_means(query.priors, prior)
         n_w = w @ ev[:, :, sm.N_SCORED]
         s_w = w @ ev[:, :, sm.SCORE_SUM]
         denom = n_w + tau
         p = np.where(denom > 0, (s_w + tau * mu) / np.where(denom > 0, denom, 1.0), mu)
         p = np.clip(p, 0.0, 1.0)
-        # Beta posterior spread with (denom) pseudo-observations
-        p_std = np.sqrt(p * (1 - p) / (denom + 1.0))
+        # spread of the Beta posterior Beta(p * (denom + 1), (1 - p) * (denom + 1))
+        p_std = np.sqrt(np.maximum(p * (1 - p), 1e-4) / (denom + 2.0))
 
         # output and extra input tokens: same shrinkage, toward the model's global means
         u_w = w @ ev[:, :, sm.N_USAGE]
         u_prior = np.maximum(prior[:, sm.N_USAGE], 1.0)
         has_usage = prior[:, sm.N_USAGE] > 0
         out_prior = np.where(has_usage, prior[:, sm.OUT_SUM] / u_prior, DEFAULT_OUTPUT_TOKENS)
-        tau_u = max(tau, 1.0)
+        tau_u = max(self.usage_prior_strength, 1e-9)
         out = (w @ ev[:, :, sm.OUT_SUM] + tau_u * out_prior) / (u_w + tau_u)
         # recorded input tokens minus the prompt's own count: template or few-shot overhead
         extra_nb = (
@@ -70,16 +94,17 @@ class KNNEstimator(LocalEstimator):
         extra = np.maximum(extra_nb / np.maximum(u_w, 1e-9), 0.0) * (u_w / (u_w + tau_u))
         inp = query.input_tokens + extra
 
-        evidence = Evidence(neighbour_ids=list(nb.ids), similarities=[round(float(s), 4) for s in nb.similarities])
+        ids, sims = list(nb.ids), [round(float(x), 4) for x in nb.similarities]
+        # model_construct: every field is computed here, so pydantic validation would only cost time
         return [
-            Estimate(
+            Estimate.model_construct(
                 model=spec.name,
                 p_correct=float(p[i]),
                 p_std=float(p_std[i]),
                 input_tokens=float(inp[i]),
                 output_tokens=float(out[i]),
                 cost_usd=spec.cost(float(inp[i]), float(out[i])),
-                evidence=evidence.model_copy(update={"effective_n": float(n_w[i])}),
+                evidence=Evidence.model_construct(neighbour_ids=ids, similarities=sims, effective_n=float(n_w[i])),
             )
             for i, spec in enumerate(candidates)
         ]

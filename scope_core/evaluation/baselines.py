@@ -1,0 +1,65 @@
+"""Reference points computed from recorded outcomes: single models, the oracle, the zero router,
+and the RouterBench-style logistic-regression router (one classifier per model on embeddings)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+from .report import OperatingPoint, SingleModel
+
+
+def single_models(scores: np.ndarray, costs: np.ndarray, models: Sequence[str]) -> list[SingleModel]:
+    """Each model alone: mean score and mean cost x number of test prompts (comparable totals
+    even when a model skipped a few prompts)."""
+    out = []
+    for j, model in enumerate(models):
+        has = ~np.isnan(scores[:, j])
+        if has.any():
+            out.append(
+                SingleModel(
+                    name=model,
+                    accuracy=float(scores[has, j].mean()),
+                    cost=float(costs[has, j].mean() * len(scores)),
+                    n=int(has.sum()),
+                )
+            )
+    return out
+
+
+def oracle_point(scores: np.ndarray, costs: np.ndarray, models: Sequence[str]) -> OperatingPoint:
+    """Per prompt the cheapest model with the best recorded score (the cheapest one when all fail)."""
+    chosen = []
+    for i in range(len(scores)):
+        has = np.flatnonzero(~np.isnan(scores[i]))
+        best = has[scores[i, has] == scores[i, has].max()]
+        chosen.append(int(best[np.argmin(costs[i, best])]))
+    rows = np.arange(len(scores))
+    return OperatingPoint(
+        cost=float(np.sum(costs[rows, chosen])),
+        accuracy=float(np.mean(scores[rows, chosen])),
+        choices=dict(sorted(Counter(models[j] for j in chosen).items())),
+    )
+
+
+def logistic_p(train_x: np.ndarray, train_scores: np.ndarray, test_x: np.ndarray, seed: int = 0) -> np.ndarray:
+    """P(correct) per (test prompt, model) from one logistic regression per model.
+
+    Each model's classifier sees the train prompts it has an outcome on (score >= 0.5 is correct);
+    a model with one class only (or none) predicts its train mean.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    out = np.empty((len(test_x), train_scores.shape[1]))
+    for j in range(train_scores.shape[1]):
+        has = ~np.isnan(train_scores[:, j])
+        y = (train_scores[has, j] >= 0.5).astype(int)
+        if len(np.unique(y)) < 2:
+            out[:, j] = y.mean() if len(y) else 0.5
+            continue
+        clf = LogisticRegression(C=1.0, max_iter=1000, random_state=seed)
+        clf.fit(train_x[has], y)
+        out[:, j] = clf.predict_proba(test_x)[:, 1]
+    return out

@@ -1,0 +1,84 @@
+"""The README's main job on real data: learn from half of the prompts, route the other half."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from ..data import Dataset
+from ..policy import Policy, choose
+from ..router import Router
+from .split import split_prompts
+from .sweep import operating_points, route_prompts
+
+
+def _short(model: str) -> str:
+    return model.split("/")[-1]
+
+
+def _one_line(text: str, width: int = 36) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def run_demo(
+    dataset: Dataset,
+    router: Router,
+    console: Console,
+    *,
+    alpha: float,
+    alphas: Sequence[float],
+    n: int | None = None,
+    seed: int = 0,
+    shown: int = 8,
+) -> None:
+    """Ingest the train half into ``router``'s store, route the test half, print decisions and totals."""
+    train_ids, test_ids = split_prompts(dataset, 0.5, seed)
+    train = dataset.subset(train_ids)
+    console.print(f"[bold]1.[/] ingest {len(train_ids)} train prompts of {dataset.name} into {router.store.location}")
+    router.ingest(train, progress=True)
+
+    scores = dataset.matrix("score", test_ids[:n] if n else test_ids)
+    answered = ~np.all(np.isnan(scores), axis=1)
+    test_ids = [i for i, a in zip(test_ids[:n] if n else test_ids, answered, strict=True) if a]
+    scores, costs = scores[answered], np.nan_to_num(dataset.matrix("cost_usd", test_ids), nan=0.0)
+    models, text_of = dataset.models, {p.id: p.text for p in dataset.prompts}
+    texts = [text_of[i] for i in test_ids]
+    candidates = [[m for j, m in enumerate(models) if not np.isnan(scores[i, j])] for i in range(len(test_ids))]
+    console.print(f"[bold]2.[/] route {len(test_ids)} unseen test prompts")
+    routed = route_prompts(router, texts, candidates, progress=True)[router.estimator.name]
+
+    specs = router.models()
+    table = Table(title=f"decisions at alpha={alpha}")
+    for column in ("prompt", "chosen", "p(correct)", "est. cost", "score"):
+        table.add_column(column, no_wrap=True)
+    for text, r, row in list(zip(texts, routed, scores, strict=True))[:shown]:
+        choice = choose(r.estimates, specs, Policy(alpha=alpha), r.cost_ref)
+        e = next(e for e in r.estimates if e.model == choice.chosen)
+        table.add_row(
+            _one_line(text),
+            _short(choice.chosen),
+            f"{e.p_correct:.2f}",
+            f"${e.cost_usd:.2e}",
+            f"{row[models.index(e.model)]:g}",
+        )
+    console.print(table)
+
+    best_j = int(np.nanargmax(np.nanmean(train.matrix("score"), axis=0)))
+    best_cost, best_acc = float(costs[:, best_j].sum()), float(np.nanmean(scores[:, best_j]))
+    filled = np.nan_to_num(scores, nan=0.0)
+    points = operating_points(routed, specs, sorted({*alphas, alpha}), filled, costs, models)
+    totals = Table(title=f"test half totals ({len(test_ids)} prompts)")
+    for column in ("policy", "accuracy", "total cost", "vs best"):
+        totals.add_column(column, no_wrap=True)
+    totals.add_column("most chosen")
+    totals.add_row(f"always {_short(models[best_j])}", f"{best_acc:.3f}", f"${best_cost:.3f}", "100%", "best on train")
+    for p in points:
+        top = ", ".join(f"{_short(m)} ({c})" for m, c in Counter(p.choices).most_common(2))
+        share = f"{100 * p.cost / best_cost:.0f}%" if best_cost > 0 else "-"
+        totals.add_row(f"alpha={p.alpha:g}", f"{p.accuracy:.3f}", f"${p.cost:.3f}", share, top)
+    console.print(totals)

@@ -1,0 +1,77 @@
+"""The evaluation report: every operating point, so anyone can recompute the summary figures."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class OperatingPoint(BaseModel):
+    """Total test cost and mean test score of one way of routing (a router at one alpha, a model...)."""
+
+    alpha: float | None = None
+    cost: float = Field(description="USD, summed over the test prompts")
+    accuracy: float = Field(description="mean recorded score over the test prompts")
+    choices: dict[str, int] = Field(default_factory=dict, description="test prompts routed to each model")
+
+
+class Curve(BaseModel):
+    """A router's operating points and their summary (AIQ over [c_min, c_max] of the report)."""
+
+    name: str
+    points: list[OperatingPoint]
+    aiq: float
+    max_accuracy: float
+    cost_to_best_single: float | None = Field(
+        description="cheapest operating point reaching the best single model's accuracy (None if none does)"
+    )
+    ece: float | None = Field(default=None, description="expected calibration error of p_correct (10 bins)")
+
+
+class SingleModel(BaseModel):
+    name: str
+    accuracy: float
+    cost: float = Field(description="mean recorded cost x number of test prompts")
+    n: int = Field(description="test prompts with an outcome of this model")
+
+
+class ReliabilityBin(BaseModel):
+    mean_predicted: float
+    mean_observed: float
+    count: int
+
+
+class Calibration(BaseModel):
+    """The router's p_correct against recorded scores over all (test prompt, model) pairs."""
+
+    ece: float
+    bins: list[ReliabilityBin]
+    cost_mdape: dict[str, float | None] = Field(
+        description="per model: median |predicted - recorded| / recorded cost over its test prompts"
+    )
+
+
+class EvalReport(BaseModel):
+    data: str
+    estimator: str
+    seed: int
+    train_frac: float
+    n_train: int
+    n_test: int
+    holdout_models: list[str] = Field(default_factory=list)
+    anchors: int | None = Field(default=None, description="train prompts the held-out models keep outcomes on")
+    alphas: list[float]
+    c_min: float = Field(description="total test cost of the cheapest single model")
+    c_max: float = Field(description="total test cost of the dearest single model")
+    best_single: str
+    best_single_accuracy: float
+    singles: list[SingleModel]
+    oracle: OperatingPoint = Field(description="cheapest model with the best recorded score on each prompt")
+    zero_router: Curve = Field(description="upper convex hull of the single models (random mixing)")
+    router: Curve
+    baselines: dict[str, Curve]
+    calibration: Calibration
+    timings_s: dict[str, float] = Field(default_factory=dict)
+
+    def curves(self) -> dict[str, Curve]:
+        """Router, baselines and zero router by name."""
+        return {"router": self.router, **self.baselines, "zero": self.zero_router}

@@ -1,0 +1,177 @@
+"""run_eval: split a data set, ingest the train part into a fresh store, route the test part.
+
+Each test prompt is routed once (the ``knn-plain`` baseline is estimated on the same neighbours);
+the policy is then replayed over the alpha sweep, charging the chosen model's recorded score and
+cost. With ``holdout_models`` those models keep train outcomes on ``anchors`` anchor prompts only
+(see ``scope_core.anchors``), as a newly profiled model would.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..anchors import select_anchors
+from ..data import Dataset, load_dataset
+from ..embedder import Embedder, default_embedder
+from ..estimators import get_estimator
+from ..router import Router
+from ..store import BehaviourStore
+from . import metrics
+from .baselines import logistic_p, oracle_point, single_models
+from .report import Calibration, Curve, EvalReport, OperatingPoint, ReliabilityBin
+from .split import restrict_models, sample_prompts, split_prompts
+from .sweep import Routed, alpha_sweep, estimate_matrix, operating_points, route_prompts, with_p
+
+
+def _curve(name: str, points: list[OperatingPoint], report_range: tuple[float, float, float], ece=None) -> Curve:
+    c_min, c_max, best_acc = report_range
+    xy = [(p.cost, p.accuracy) for p in points]
+    return Curve(
+        name=name,
+        points=points,
+        aiq=metrics.aiq(xy, c_min, c_max),
+        max_accuracy=max(p.accuracy for p in points),
+        cost_to_best_single=metrics.cost_to_reach(xy, best_acc),
+        ece=ece,
+    )
+
+
+def _ece(p: np.ndarray, scores: np.ndarray) -> float:
+    has = ~np.isnan(scores) & ~np.isnan(p)
+    return metrics.expected_calibration_error(p[has], scores[has])
+
+
+def _calibration(routed: Sequence[Routed], scores: np.ndarray, costs: np.ndarray, models: list[str]) -> Calibration:
+    p = estimate_matrix(routed, models, "p_correct")
+    predicted_cost = estimate_matrix(routed, models, "cost_usd")
+    has = ~np.isnan(scores) & ~np.isnan(p)
+    bins = metrics.reliability_bins(p[has], scores[has])
+    mdape = {}
+    for j, model in enumerate(models):
+        keep = has[:, j] & ~np.isnan(costs[:, j])
+        mdape[model] = metrics.median_ape(predicted_cost[keep, j], costs[keep, j]) if keep.any() else None
+    return Calibration(
+        ece=_ece(p, scores),
+        bins=[ReliabilityBin(mean_predicted=a, mean_observed=b, count=n) for a, b, n in bins],
+        cost_mdape=mdape,
+    )
+
+
+def _test_outcomes(dataset: Dataset, test_ids: list[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Test prompts with any outcome, with their (prompts x models) scores and costs (NaN: no outcome)."""
+    scores = dataset.matrix("score", test_ids)
+    answered = ~np.all(np.isnan(scores), axis=1)
+    test_ids, scores = [i for i, a in zip(test_ids, answered, strict=True) if a], scores[answered]
+    costs = np.nan_to_num(dataset.matrix("cost_usd", test_ids), nan=0.0)  # an unrecorded cost counts as 0
+    return test_ids, scores, np.where(np.isnan(scores), np.nan, costs)
+
+
+def run_eval(
+    data: Dataset | str | Path,
+    *,
+    train_frac: float = 0.5,
+    seed: int = 0,
+    estimator: str = "knn",
+    holdout_models: Sequence[str] = (),
+    anchors: int = 250,
+    alphas: Sequence[float] | None = None,
+    max_prompts: int | None = None,
+    embedder: Embedder | None = None,
+    k: int = 32,
+    progress: bool = False,
+) -> EvalReport:
+    """Evaluate a router (``estimator`` by name) against single models, the oracle and baselines."""
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    dataset = data if isinstance(data, Dataset) else load_dataset(data)
+    timings["load_s"] = time.perf_counter() - started
+    if max_prompts is not None:
+        dataset = sample_prompts(dataset, max_prompts, seed)
+    unknown = sorted(set(holdout_models) - set(dataset.models))
+    if unknown:
+        raise ValueError(f"unknown held-out model(s) {unknown}; the data set has {dataset.models}")
+    alphas = sorted(alphas) if alphas is not None else alpha_sweep()
+    models = dataset.models
+    train_ids, test_ids = split_prompts(dataset, train_frac, seed)
+    test_ids, scores, costs = _test_outcomes(dataset, test_ids)
+    text_of = {p.id: p.text for p in dataset.prompts}
+    embedder = embedder if embedder is not None else default_embedder(disk_cache=True)
+
+    store = BehaviourStore.ephemeral()
+    try:
+        router = Router(store, estimator=estimator, embedder=embedder, k=k, cache_ttl_s=3600.0)
+        t = time.perf_counter()
+        train_x = router.embed_texts([text_of[i] for i in train_ids])
+        test_x = router.embed_texts([text_of[i] for i in test_ids])
+        timings["embed_s"] = time.perf_counter() - t
+        train = dataset.subset(train_ids)
+        n_anchors = None
+        if holdout_models:
+            anchor_ids = [train_ids[i] for i in select_anchors(train_x, anchors, seed)]
+            train, n_anchors = restrict_models(train, holdout_models, anchor_ids), len(anchor_ids)
+        t = time.perf_counter()
+        router.ingest(train, progress=progress)
+        timings["ingest_s"] = time.perf_counter() - t
+
+        texts = [text_of[i] for i in test_ids]
+        candidates = [[m for j, m in enumerate(models) if not np.isnan(scores[i, j])] for i in range(len(test_ids))]
+        t = time.perf_counter()
+        main = router.estimator.name
+        extra = {} if main == "knn-plain" else {"knn-plain": get_estimator("knn-plain")}
+        routed = route_prompts(router, texts, candidates, extra=extra, progress=progress)
+        timings["route_s"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        train_scores = train.matrix("score", train_ids)
+        p_logistic = logistic_p(train_x, train_scores, test_x, seed)
+        routed["logistic"] = with_p(routed[main], p_logistic, models)
+        timings["logistic_fit_s"] = time.perf_counter() - t
+    finally:
+        store.drop()
+
+    t = time.perf_counter()
+    specs = dataset.specs
+    singles = single_models(scores, costs, models)
+    c_min, c_max = min(s.cost for s in singles), max(s.cost for s in singles)
+    best = max(singles, key=lambda s: (s.accuracy, -s.cost))
+    report_range = (c_min, c_max, best.accuracy)
+    hull = metrics.upper_envelope([(s.cost, s.accuracy) for s in singles])
+    zero = _curve("zero", [OperatingPoint(cost=c, accuracy=a) for c, a in hull], report_range)
+    filled = np.nan_to_num(scores, nan=0.0), np.nan_to_num(costs, nan=0.0)
+    curves = {
+        name: _curve(
+            name,
+            operating_points(r, specs, alphas, *filled, models),
+            report_range,
+            ece=_ece(estimate_matrix(r, models, "p_correct"), scores),
+        )
+        for name, r in routed.items()
+    }
+    timings["sweep_s"] = time.perf_counter() - t
+    timings["total_s"] = time.perf_counter() - started
+    return EvalReport(
+        data=dataset.name,
+        estimator=estimator,
+        seed=seed,
+        train_frac=train_frac,
+        n_train=len(train_ids),
+        n_test=len(test_ids),
+        holdout_models=sorted(holdout_models),
+        anchors=n_anchors,
+        alphas=list(alphas),
+        c_min=c_min,
+        c_max=c_max,
+        best_single=best.name,
+        best_single_accuracy=best.accuracy,
+        singles=singles,
+        oracle=oracle_point(scores, costs, models),
+        zero_router=zero,
+        router=curves[main],
+        baselines={name: curves[name] for name in ("knn-plain", "logistic")},
+        calibration=_calibration(routed[main], scores, costs, models),
+        timings_s={k: round(v, 3) for k, v in timings.items()},
+    )

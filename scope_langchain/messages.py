@@ -1,0 +1,40 @@
+"""LangChain messages -> scope_core ``Turn``s (the routing text rules live in scope_core.routing_text)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from langchain_core.messages import BaseMessage, ChatMessage
+
+from scope_core import Turn
+
+_ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool", "function": "tool"}
+_CHAT_ROLES = {"user": "user", "assistant": "assistant", "system": "system", "developer": "system", "tool": "tool"}
+_IMAGE_BLOCKS = {"image", "image_url"}
+
+
+def role_of(message: BaseMessage) -> str:
+    """The Turn role of a message ('user', 'assistant', 'system' or 'tool')."""
+    if isinstance(message, ChatMessage):
+        return _CHAT_ROLES.get(message.role, "user")
+    return _ROLES.get(message.type, "user")
+
+
+def to_turn(message: BaseMessage) -> Turn:
+    """One message as a Turn: its text, and the names of the tools an AI message called."""
+    calls = tuple(call["name"] for call in getattr(message, "tool_calls", None) or ())
+    return Turn(role=role_of(message), content=message.text, tool_calls=calls)
+
+
+def to_turns(messages: Sequence[BaseMessage]) -> list[Turn]:
+    return [to_turn(m) for m in messages]
+
+
+def has_images(messages: Sequence[BaseMessage]) -> bool:
+    """Whether any message carries an image content block (the call then needs a vision model)."""
+    return any(
+        isinstance(block, dict) and block.get("type") in _IMAGE_BLOCKS
+        for m in messages
+        if isinstance(m.content, list)
+        for block in m.content
+    )

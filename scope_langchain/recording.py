@@ -1,0 +1,68 @@
+"""Background writer of call outcomes: store writes stay off the caller's critical path.
+
+One writer thread per Router writes in submission order, so a feedback score submitted after a
+call always lands after that call's record. ``flush()`` waits until everything submitted is stored.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import threading
+import weakref
+from collections.abc import Callable
+
+from scope_core import Router
+
+log = logging.getLogger("scope_langchain")
+
+
+class OutcomeWriter:
+    """A FIFO of store writes run on one daemon thread; errors are logged, never raised to callers."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[Callable[[], object]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self.failures = 0
+
+    def submit(self, job: Callable[[], object]) -> None:
+        self._ensure_started()
+        self._queue.put(job)
+
+    def flush(self) -> None:
+        """Block until every submitted write has run."""
+        self._queue.join()
+
+    def _ensure_started(self) -> None:
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="scope-outcome-writer", daemon=True)
+                    self._thread.start()
+                    atexit.register(self.flush)
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            try:
+                job()
+            except Exception:
+                self.failures += 1
+                log.exception("scope_langchain: recording an outcome failed")
+            finally:
+                self._queue.task_done()
+
+
+_writers: weakref.WeakKeyDictionary[Router, OutcomeWriter] = weakref.WeakKeyDictionary()
+_writers_lock = threading.Lock()
+
+
+def writer_for(router: Router) -> OutcomeWriter:
+    """The outcome writer shared by every adapter object on this router."""
+    with _writers_lock:
+        writer = _writers.get(router)
+        if writer is None:
+            writer = _writers[router] = OutcomeWriter()
+        return writer

@@ -1,0 +1,70 @@
+"""LlamaIndex ChatMessages as scope_core Turns, and the tags that name the model behind a response."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from llama_index.core.base.llms.types import ChatMessage, ChatResponse, CompletionResponse, ToolCallBlock
+
+from scope_core import Turn
+
+MODEL_KEY = "scope_model"  # additional_kwargs key: the candidate that produced a response
+RUN_KEY = "scope_run_id"  # additional_kwargs key: the id to pass to router.feedback(run_id, score)
+_TAGS = (MODEL_KEY, RUN_KEY)
+
+_ROLES = {
+    "system": "system",
+    "developer": "system",
+    "user": "user",
+    "assistant": "assistant",
+    "chatbot": "assistant",
+    "model": "assistant",
+    "tool": "tool",
+    "function": "tool",
+}
+
+
+def _tool_call_names(message: ChatMessage) -> tuple[str, ...]:
+    names = [b.tool_name for b in message.blocks if isinstance(b, ToolCallBlock)]
+    for call in message.additional_kwargs.get("tool_calls") or ():
+        function = call.get("function") if isinstance(call, dict) else getattr(call, "function", None)
+        name = function.get("name") if isinstance(function, dict) else getattr(function, "name", None)
+        name = name or (call.get("tool_name") if isinstance(call, dict) else getattr(call, "tool_name", None))
+        if name:
+            names.append(str(name))
+    return tuple(names)
+
+
+def to_turns(messages: Sequence[ChatMessage]) -> list[Turn]:
+    """The conversation as Turns; scope_core.routing_text decides what the call is routed on."""
+    return [Turn(_ROLES.get(str(m.role.value), "user"), m.content or "", _tool_call_names(m)) for m in messages]
+
+
+def prompt_bytes(messages: Sequence[ChatMessage]) -> int:
+    """UTF-8 size of the conversation: an upper bound on its token count."""
+    return sum(len((m.content or "").encode()) for m in messages)
+
+
+def untagged(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
+    """Messages without our tags, so a candidate never sends them to its provider."""
+    out = []
+    for m in messages:
+        if any(key in m.additional_kwargs for key in _TAGS):
+            kwargs = {k: v for k, v in m.additional_kwargs.items() if k not in _TAGS}
+            m = m.model_copy(update={"additional_kwargs": kwargs})
+        out.append(m)
+    return out
+
+
+def tag(response: ChatResponse | CompletionResponse, model: str, run_id: str) -> None:
+    """Name the producing model and the run id on the response (and on its message)."""
+    tags: dict[str, Any] = {MODEL_KEY: model, RUN_KEY: run_id}
+    response.additional_kwargs.update(tags)
+    if isinstance(response, ChatResponse):
+        response.message.additional_kwargs.update(tags)
+
+
+def producer(response: ChatResponse) -> str | None:
+    """The candidate that produced a response, from its tags."""
+    return response.message.additional_kwargs.get(MODEL_KEY) or response.additional_kwargs.get(MODEL_KEY)

@@ -1,0 +1,211 @@
+"""ScriptedLLM: a local, scripted function-calling chat model for tests and offline examples.
+
+It supports tools, streaming, async and token usage, and can be told to fail, so pipelines built on
+ScopeLLM can be exercised without a network or an API key.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any, Literal
+
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    CompletionResponse,
+    LLMMetadata,
+    MessageRole,
+    TextBlock,
+    ToolCallBlock,
+)
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.function_calling import FunctionCallingLLM
+from llama_index.core.llms.llm import ToolSelection
+from pydantic import PrivateAttr
+
+# reply(messages, tool names offered) -> the assistant message; tool calls as {"name": ..., "args": {...}}
+Reply = Callable[[list[ChatMessage], list[str]], tuple[str, list[dict[str, Any]]]]
+
+
+def echo(messages: list[ChatMessage], tools: list[str]) -> tuple[str, list[dict[str, Any]]]:
+    return f"echo: {messages[-1].content}", []
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+class ScriptedLLM(FunctionCallingLLM):
+    """Replies from a script. ``tool_format`` says how it writes tool calls: ToolCallBlocks ("blocks",
+    usage in ``raw.usage``) or OpenAI-style ``additional_kwargs["tool_calls"]`` ("kwargs", usage in
+    ``additional_kwargs``); each reads back only its own format."""
+
+    label: str = "fake"
+    reply: Reply = echo
+    tool_format: Literal["blocks", "kwargs"] = "blocks"
+    fail: bool = False
+    function_calling: bool = True
+    window: int = 8192
+    _seen: list[tuple[str, list[ChatMessage], dict[str, Any]]] = PrivateAttr(default_factory=list)
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "ScriptedLLM"
+
+    @property
+    def seen(self) -> list[tuple[str, list[ChatMessage], dict[str, Any]]]:
+        """(method, messages, kwargs) of every call this model received."""
+        return self._seen
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(
+            context_window=self.window,
+            num_output=256,
+            is_chat_model=True,
+            is_function_calling_model=self.function_calling,
+            model_name=self.label,
+        )
+
+    # -- one reply ---------------------------------------------------------------------------------
+    def _message(self, method: str, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatMessage:
+        self._seen.append((method, list(messages), dict(kwargs)))
+        if self.fail:
+            raise ConnectionError(f"{self.label} is down")
+        text, calls = self.reply(list(messages), list(kwargs.get("tools") or []))
+        ids = [f"call-{uuid.uuid4().hex[:8]}" for _ in calls]
+        if self.tool_format == "kwargs":
+            tool_calls = [
+                {"id": i, "type": "function", "function": {"name": c["name"], "arguments": json.dumps(c["args"])}}
+                for i, c in zip(ids, calls, strict=True)
+            ]
+            return ChatMessage(role=MessageRole.ASSISTANT, content=text, additional_kwargs={"tool_calls": tool_calls})
+        blocks: list[Any] = [TextBlock(text=text)] if text else []
+        blocks += [
+            ToolCallBlock(tool_call_id=i, tool_name=c["name"], tool_kwargs=c["args"])
+            for i, c in zip(ids, calls, strict=True)
+        ]
+        return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks)
+
+    def _usage(self, messages: Sequence[ChatMessage], message: ChatMessage) -> dict[str, Any]:
+        tokens_in = sum(words(m.content or "") for m in messages) + 3 * len(messages)
+        tokens_out = words(message.content or "") + 8 * len(self._tool_calls_of(message))
+        if self.tool_format == "kwargs":
+            return {"additional_kwargs": {"prompt_tokens": tokens_in, "completion_tokens": tokens_out}}
+        return {"raw": {"usage": {"input_tokens": tokens_in, "output_tokens": tokens_out}}}
+
+    def _respond(self, method: str, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatResponse:
+        message = self._message(method, messages, kwargs)
+        return ChatResponse(message=message, **self._usage(messages, message))
+
+    def _chunks(self, method: str, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> list[ChatResponse]:
+        """Text word by word, then a last chunk with the tool calls and the usage."""
+        final = self._message(method, messages, kwargs)
+        text, chunks = "", []
+        for word in (final.content or "").split(" ") if final.content else []:
+            delta = word if not text else " " + word
+            text += delta
+            chunks.append(ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text), delta=delta))
+        chunks.append(ChatResponse(message=final, delta="", **self._usage(messages, final)))
+        return chunks
+
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        return self._respond("chat", messages, kwargs)
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        return self._respond("achat", messages, kwargs)
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Iterator[ChatResponse]:
+        def gen() -> Iterator[ChatResponse]:
+            yield from self._chunks("stream_chat", messages, kwargs)
+
+        return gen()
+
+    @llm_chat_callback()
+    async def astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> AsyncIterator[ChatResponse]:
+        async def gen() -> AsyncIterator[ChatResponse]:
+            for chunk in self._chunks("astream_chat", messages, kwargs):
+                yield chunk
+
+        return gen()
+
+    def _completion(self, method: str, prompt: str) -> CompletionResponse:
+        response = self._respond(method, [ChatMessage(role=MessageRole.USER, content=prompt)], {})
+        return CompletionResponse(
+            text=response.message.content or "", raw=response.raw, additional_kwargs=response.additional_kwargs
+        )
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        return self._completion("complete", prompt)
+
+    @llm_completion_callback()
+    async def acomplete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        return self._completion("acomplete", prompt)
+
+    @llm_completion_callback()
+    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> Iterator[CompletionResponse]:
+        def gen() -> Iterator[CompletionResponse]:
+            done = self._completion("stream_complete", prompt)
+            yield CompletionResponse(
+                text=done.text, delta=done.text, raw=done.raw, additional_kwargs=done.additional_kwargs
+            )
+
+        return gen()
+
+    @llm_completion_callback()
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> AsyncIterator[CompletionResponse]:
+        async def gen() -> AsyncIterator[CompletionResponse]:
+            done = self._completion("astream_complete", prompt)
+            yield CompletionResponse(
+                text=done.text, delta=done.text, raw=done.raw, additional_kwargs=done.additional_kwargs
+            )
+
+        return gen()
+
+    # -- function calling -------------------------------------------------------------------------
+    def _prepare_chat_with_tools(
+        self,
+        tools: Sequence[Any],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        messages = list(chat_history or [])
+        if user_msg is not None:
+            messages.append(
+                ChatMessage(role=MessageRole.USER, content=user_msg) if isinstance(user_msg, str) else user_msg
+            )
+        return {"messages": messages, "tools": [t.metadata.name for t in tools], "prepared_by": self.label, **kwargs}
+
+    def _tool_calls_of(self, message: ChatMessage) -> list[ToolSelection]:
+        if self.tool_format == "kwargs":
+            return [
+                ToolSelection(
+                    tool_id=c["id"], tool_name=c["function"]["name"], tool_kwargs=json.loads(c["function"]["arguments"])
+                )
+                for c in message.additional_kwargs.get("tool_calls") or []
+            ]
+        return [
+            ToolSelection(tool_id=b.tool_call_id or "", tool_name=b.tool_name, tool_kwargs=dict(b.tool_kwargs))  # type: ignore[arg-type]
+            for b in message.blocks
+            if isinstance(b, ToolCallBlock)
+        ]
+
+    def get_tool_calls_from_response(
+        self, response: ChatResponse, error_on_no_tool_call: bool = True, **kwargs: Any
+    ) -> list[ToolSelection]:
+        calls = self._tool_calls_of(response.message)
+        if not calls and error_on_no_tool_call:
+            raise ValueError(f"{self.label}: no tool call in the response")
+        return calls

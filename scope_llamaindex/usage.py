@@ -1,0 +1,30 @@
+"""Token usage that a LlamaIndex response reports, wherever its integration put it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from llama_index.core.base.llms.types import ChatResponse, CompletionResponse
+
+_PAIRS = (("prompt_tokens", "completion_tokens"), ("input_tokens", "output_tokens"))
+
+
+def _get(source: Any, key: str) -> Any:
+    return source.get(key) if isinstance(source, Mapping) else getattr(source, key, None)
+
+
+def reported_usage(response: ChatResponse | CompletionResponse) -> tuple[int, int] | None:
+    """(input, output) tokens from ``additional_kwargs`` or ``raw.usage``; None when not reported."""
+    raw = response.raw
+    sources = [response.additional_kwargs, _get(raw, "usage") if raw is not None else None]
+    if isinstance(response, ChatResponse):
+        sources.append(response.message.additional_kwargs)
+    for source in sources:
+        if source is None:
+            continue
+        for inp, out in _PAIRS:
+            i, o = _get(source, inp), _get(source, out)
+            if isinstance(i, int) and isinstance(o, int):
+                return i, o
+    return None

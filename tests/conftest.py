@@ -1,0 +1,72 @@
+"""Shared fixtures: a real MiniLM embedder, fresh ephemeral Chroma stores, a small model pool."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from scope_core import BehaviourStore, Capability, ModelSpec, Outcome, Router, default_embedder  # noqa: E402
+
+DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    return default_embedder()
+
+
+@pytest.fixture
+def store():
+    s = BehaviourStore.ephemeral()
+    yield s
+    s.drop()
+
+
+@pytest.fixture
+def pool() -> list[ModelSpec]:
+    """A cheap weak model, a mid model, and a dear strong model with tools."""
+    return [
+        ModelSpec(name="small", input_price=0.1, output_price=0.2),
+        ModelSpec(name="medium", input_price=1.0, output_price=2.0, capabilities=frozenset({Capability.TOOLS})),
+        ModelSpec(name="large", input_price=10.0, output_price=30.0, capabilities=frozenset({Capability.TOOLS})),
+    ]
+
+
+MATH = [f"Compute the integral of x^{n} times sin(x) from 0 to pi" for n in range(2, 14)]
+GREET = [f"Say hello to my friend number {n} in a cheerful tone" for n in range(2, 14)]
+
+
+def seed_outcomes(router: Router, specs: list[ModelSpec]) -> None:
+    """Math prompts: only 'large' is right; greetings: everyone is right."""
+    outcomes = []
+    for text in MATH + GREET:
+        for spec in specs:
+            correct = text in GREET or spec.name == "large"
+            outcomes.append(
+                Outcome(
+                    prompt=text, model=spec.name, score=float(correct), input_tokens=20, output_tokens=50,
+                    cost_usd=spec.cost(20, 50), source="fixture",
+                )
+            )
+    router.record(outcomes)
+
+
+@pytest.fixture
+def router(store, pool, embedder) -> Router:
+    r = Router(store, embedder=embedder, cache_ttl_s=0.0)
+    for spec in pool:
+        r.register_model(spec)
+    seed_outcomes(r, pool)
+    return r
+
+
+def data_path(name: str) -> Path:
+    path = DATA_DIR / name
+    if not path.is_dir():
+        pytest.skip(f"{path} not present")
+    return path

@@ -1,0 +1,66 @@
+"""Fixtures for the LlamaIndex adapter: a router on an ephemeral store and a pool of scripted candidates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from scope_core import BehaviourStore, Outcome, Router
+from scope_llamaindex import Candidate, ScopeLLM
+from scope_llamaindex.testing import ScriptedLLM
+
+
+@pytest.fixture
+def router(store: BehaviourStore, embedder) -> Router:
+    """An empty router (no models, no outcomes): each test registers its own candidates."""
+    return Router(store, embedder=embedder, cache_ttl_s=0.0)
+
+
+@pytest.fixture
+def cheap() -> ScriptedLLM:
+    return ScriptedLLM(label="cheap", tool_format="blocks")
+
+
+@pytest.fixture
+def strong() -> ScriptedLLM:
+    return ScriptedLLM(label="strong", tool_format="kwargs", window=128_000)
+
+
+@pytest.fixture
+def make_llm(router: Router, cheap: ScriptedLLM, strong: ScriptedLLM) -> Callable[..., ScopeLLM]:
+    """ScopeLLM over 'cheap' ($0.1/$0.4) and 'strong' ($3/$15) unless other candidates are given."""
+
+    def make(candidates: Sequence[Candidate] | None = None, **kwargs) -> ScopeLLM:
+        pool = candidates or [
+            Candidate(name="cheap", llm=cheap, input_price=0.1, output_price=0.4),
+            Candidate(name="strong", llm=strong, input_price=3.0, output_price=15.0),
+        ]
+        return ScopeLLM(router, pool, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def seed(router: Router) -> Callable[[Sequence[str], dict[str, float]], None]:
+    """Store past outcomes of registered models: on each prompt, model -> score."""
+
+    def add(prompts: Sequence[str], scores: dict[str, float]) -> None:
+        specs = router.models()
+        router.record(
+            [
+                Outcome(
+                    prompt=p,
+                    model=m,
+                    score=s,
+                    input_tokens=40,
+                    output_tokens=20,
+                    cost_usd=specs[m].cost(40, 20),
+                    source="seed",
+                )
+                for p in prompts
+                for m, s in scores.items()
+            ]
+        )
+
+    return add

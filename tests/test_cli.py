@@ -1,0 +1,123 @@
+"""The ``scope`` command line on a small long-format CSV, with a store in a temporary folder."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import scope_core.embedder
+from scope_core.cli import app
+from scope_core.evaluation import EvalReport
+
+runner = CliRunner()
+PRICES = {"small": (0.1, 0.2), "medium": (1.0, 2.0), "large": (10.0, 30.0)}
+MATH_QUERY = "Compute the integral of x^40 times sin(x) from 0 to pi"
+
+SOLVER = """
+def answer(prompt):
+    return {"text": "42" if "integral" in prompt else "go away", "input_tokens": 30, "output_tokens": 4}
+
+
+def grade(prompt, text):
+    return text == "42" if "integral" in prompt else "hello" in text
+"""
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch) -> Path:
+    """A long CSV of outcomes (math: only 'large' always right; greetings: all right), cwd = tmp_path."""
+    monkeypatch.setattr(scope_core.embedder, "DEFAULT_CACHE_DIR", tmp_path / "cache")
+    monkeypatch.chdir(tmp_path)
+    rows = []
+    for i in range(12):
+        for kind, text in (
+            ("math", f"Compute the integral of x^{i + 2} times sin(x) from 0 to pi"),
+            ("greet", f"Say hello to my friend number {i + 2} in a cheerful tone"),
+        ):
+            for model, (pin, pout) in PRICES.items():
+                right = kind == "greet" or model == "large" or (model == "medium" and i % 2 == 0)
+                cost = (20 * pin + 50 * pout) / 1e6
+                rows.append(
+                    {"prompt": text, "task": kind, "model": model, "score": int(right), "input_tokens": 20,
+                     "output_tokens": 50, "cost_usd": cost}
+                )  # fmt: skip
+    with open(tmp_path / "outcomes.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    (tmp_path / "solver.py").write_text(SOLVER)
+    return tmp_path
+
+
+def scope(*args: str) -> str:
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_ingest_models_stats_route(workdir):
+    store = workdir / "store"
+    assert "24 prompts, 72 outcomes (72 new or changed), 3 models" in scope("ingest", "outcomes.csv", "--store", store)
+    assert "(0 new or changed)" in scope("ingest", "outcomes.csv", "--store", store)
+    listing = scope("models", "--store", store)
+    assert all(m in listing for m in PRICES)
+    stats = scope("stats", "--store", store)
+    assert "prompts: 24  outcomes: 72" in stats
+    mean_score = {
+        m: next(line for line in stats.splitlines() if f" {m} " in line).split("│")[3].strip() for m in PRICES
+    }
+    assert mean_score == {"small": "0.500", "medium": "0.750", "large": "1.000"}
+    assert "chosen: large" in scope("route", MATH_QUERY, "--store", store, "--alpha", "1")
+    assert "chosen: small" in scope("route", MATH_QUERY, "--store", store, "--alpha", "0")
+    summary = json.loads(scope("route", MATH_QUERY, "--store", store, "--min-accuracy", "0.9", "--json"))
+    assert summary["chosen"] == "large" and set(summary["candidates"]) == set(PRICES)
+
+
+def test_route_on_an_empty_store_fails_cleanly(workdir):
+    result = runner.invoke(app, ["route", "hello", "--store", str(workdir / "empty")])
+    assert result.exit_code == 1 and "no models registered" in result.output
+
+
+def test_eval_writes_report_and_plot(workdir):
+    out = scope("eval", "outcomes.csv", "--json", "r.json", "--plot", "r.png", "--quiet")
+    assert "AIQ" in out and "oracle" in out
+    report = EvalReport.model_validate_json((workdir / "r.json").read_text())
+    assert report.n_test == 12 and report.estimator == "knn"
+    assert (workdir / "r.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_eval_with_held_out_model_and_bad_names(workdir):
+    scope("eval", "outcomes.csv", "--holdout-models", "large", "--anchors", "3", "--json", "h.json", "--quiet")
+    report = json.loads((workdir / "h.json").read_text())
+    assert report["holdout_models"] == ["large"] and report["anchors"] == 3
+    bad = runner.invoke(app, ["eval", "outcomes.csv", "--holdout-models", "nope", "--quiet"])
+    assert bad.exit_code == 1 and "unknown held-out" in bad.output
+    bad = runner.invoke(app, ["eval", "outcomes.csv", "--estimator", "nope", "--quiet"])
+    assert bad.exit_code == 1 and "unknown estimator" in bad.output
+
+
+def test_profile_places_a_new_model(workdir):
+    store = workdir / "store"
+    scope("ingest", "outcomes.csv", "--store", store)
+    out = scope(
+        "profile", "--model", "solver", "--input-price", "0.05", "--output-price", "0.1",
+        "--answer", "solver:answer", "--grade", "solver:grade", "--anchors", "6", "--store", store,
+    )  # fmt: skip
+    assert "solver" in out
+    assert "solver" in scope("models", "--store", store)
+    math = json.loads(scope("route", MATH_QUERY, "--store", store, "--json"))["candidates"]["solver"]
+    greet = json.loads(scope("route", "Say hello to my friend Ann", "--store", store, "--json"))["candidates"]["solver"]
+    assert math["p_correct"] > greet["p_correct"]
+    bad = runner.invoke(app, ["profile", "--model", "x", "--input-price", "1", "--output-price", "1",
+                              "--answer", "solver:missing", "--grade", "solver:grade", "--store", str(store)])  # fmt: skip
+    assert bad.exit_code == 1 and "cannot load" in bad.output
+
+
+def test_demo_on_a_small_data_set(workdir):
+    out = scope("demo", "--data", "outcomes.csv", "--store", workdir / "demo-store", "--n", "8")
+    assert "decisions at alpha=0.9" in out and "always large" in out
+    assert all(f"alpha={a}" in out for a in ("0.5", "0.9", "0.99"))

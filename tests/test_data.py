@@ -1,0 +1,104 @@
+"""Data loading: the shared folder layout, long CSV/JSONL files, and errors naming file, row, field."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from scope_core import BehaviourStore, DataFormatError, Router, load_dataset
+from scope_core.data import fit_prices
+
+from .conftest import data_path
+
+HEADER = "prompt,model,score,input_tokens,output_tokens,cost_usd,task\n"
+
+
+def write_long_csv(path, rows: list[str]) -> None:
+    path.write_text(HEADER + "".join(r + "\n" for r in rows))
+
+
+def test_long_csv_groups_outcomes_by_prompt_and_fits_prices(tmp_path):
+    path = tmp_path / "runs.csv"
+    write_long_csv(path, [
+        "What is 2+2?,cheap,1,100,10,0.00003,math",
+        "What is 2+2?,dear,1,100,10,0.0013,math",
+        "Prove Fermat,cheap,0,200,400,0.00026,math",
+        "Prove Fermat,dear,1,200,400,0.014,math",
+    ])
+    ds = load_dataset(path)
+    assert ds.name == "runs" and len(ds.prompts) == 2 and len(ds.outcomes) == 4
+    assert ds.specs["dear"].input_price == pytest.approx(10.0, rel=1e-3)
+    assert ds.specs["dear"].output_price == pytest.approx(30.0, rel=1e-3)
+    assert ds.matrix("score").shape == (2, 2)
+
+
+def test_jsonl_with_prompt_ids(tmp_path):
+    path = tmp_path / "runs.jsonl.gz"
+    rows = [{"prompt_id": "a", "prompt": "hi", "model": "m", "score": 0.5, "cost_usd": 0.001}]
+    with gzip.open(path, "wt") as fh:
+        fh.write("\n".join(json.dumps(r) for r in rows))
+    ds = load_dataset(path)
+    assert [p.id for p in ds.prompts] == ["a"] and ds.outcomes[0].score == 0.5
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "problem"),
+    [
+        ("What?,cheap,1.5,1,1,0.1,t", "score", "[0, 1]"),
+        ("What?,cheap,abc,1,1,0.1,t", "score", "not a number"),
+        ("What?,cheap,1,1,1,-2,t", "cost_usd", ">= 0"),
+        ("What?,cheap,1,1,1,nan,t", "cost_usd", "finite"),
+        (",cheap,1,1,1,0.1,t", "prompt", "missing"),
+        ("What?,,1,1,1,0.1,t", "model", "missing"),
+    ],
+)
+def test_bad_rows_name_file_row_and_field(tmp_path, row, field, problem):
+    path = tmp_path / "bad.csv"
+    write_long_csv(path, ["Fine?,cheap,1,1,1,0.1,t", row])
+    with pytest.raises(DataFormatError) as info:
+        load_dataset(path)
+    err = info.value
+    assert (err.path, err.row, err.field) == (str(path), 3, field)
+    assert problem in str(err) and "bad.csv, row 3" in str(err)
+
+
+def test_bad_jsonl_line_and_missing_folder_files(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"prompt": "x", "model": "m", "score": 1}\n{not json}\n')
+    with pytest.raises(DataFormatError, match=r"row 2.*invalid JSON"):
+        load_dataset(path)
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(DataFormatError, match="prompts.csv.gz"):
+        load_dataset(tmp_path / "folder")
+    with pytest.raises(DataFormatError, match="no such file"):
+        load_dataset(tmp_path / "missing.csv")
+
+
+def test_a_bad_file_leaves_the_store_untouched(tmp_path, embedder):
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    write_long_csv(good, ["What is 2+2?,cheap,1,100,10,0.00003,math"])
+    write_long_csv(bad, ["What is 3+3?,cheap,1,100,10,0.00003,math", "Oops,cheap,7,1,1,0.1,t"])
+    router = Router(BehaviourStore.ephemeral(), embedder=embedder)
+    router.ingest(load_dataset(good), progress=False)
+    with pytest.raises(DataFormatError):
+        router.ingest(load_dataset(bad), progress=False)
+    assert router.store.count_outcomes() == 1 and router.store.count_prompts() == 1
+
+
+def test_fit_prices_recovers_a_price_table():
+    from scope_core.data import OutcomeRow
+
+    rows = [OutcomeRow("p", "m", 1.0, i, 2 * i + 5, (i * 3.0 + (2 * i + 5) * 15.0) / 1e6) for i in range(1, 50)]
+    assert fit_prices(rows)["m"] == pytest.approx((3.0, 15.0), rel=1e-6)
+
+
+@pytest.mark.data
+def test_shared_folder_layout_loads_with_prices():
+    ds = load_dataset(data_path("mmlu-pro-29"))
+    assert len(ds.specs) == 29 and len(ds.prompts) == 12_032
+    # mmlu-pro-29 prices come from models.json, not from fitting
+    raw = json.loads((data_path("mmlu-pro-29") / "models.json").read_text())["prices_usd_per_mtok"]
+    name = next(iter(raw))
+    assert ds.specs[name].input_price == raw[name]["input"]
