@@ -160,7 +160,7 @@ def _number(path: Path, n: int, record: dict, name: str, *, integer: bool = Fals
         raise DataFormatError(str(path), n, name, f"not a number: {raw!r}") from None
     if not math.isfinite(value) or value < 0:
         raise DataFormatError(str(path), n, name, f"must be a finite number >= 0, got {raw!r}")
-    return int(round(value)) if integer else value
+    return round(value) if integer else value
 
 
 def _outcome_row(path: Path, n: int, record: dict, prompt_id: str) -> OutcomeRow:

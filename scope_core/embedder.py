@@ -15,7 +15,6 @@ import numpy as np
 from .errors import EmbedderUnavailableError
 from .outcome import text_hash
 
-
 DEFAULT_CACHE_DIR = Path(os.environ.get("SCOPE_CACHE", Path.home() / ".cache" / "scope-router" / "embeddings"))
 
 

@@ -22,6 +22,7 @@ from .routing_text import RoutingMode, Turn, focus, routing_text
 from .specs import Capability, ModelSpec
 from .store import BehaviourStore, PromptInfo
 from .tokens import TokenCounter, count_tokens
+from .writer import OutcomeWriter
 
 if TYPE_CHECKING:
     from .data import Dataset
@@ -57,6 +58,7 @@ class Router:
         self.focus_chars = focus_chars
         self._cache_lock = threading.Lock()
         self._cache_at = -1e18
+        self.writer = OutcomeWriter()
         self._specs: dict[str, ModelSpec] = {}
         self._priors: dict[str, sm.Summary] = {}
 
@@ -208,8 +210,13 @@ class Router:
         error: str | None = None,
         score: float | None = None,
         run_id: str | None = None,
+        wait: bool = True,
     ) -> Outcome:
-        """Record what the chosen (or fallback) model did on a routed call; cost comes from its prices."""
+        """Record what the chosen (or fallback) model did on a routed call; cost comes from its prices.
+
+        With ``wait=False`` the store write runs on the router's background writer (in order) and
+        the call returns at once; ``flush()`` waits for pending writes, ``feedback`` does so itself.
+        """
         spec = self.models().get(model)
         if spec is None:
             raise UnknownModelError(f"model '{model}' is not registered")
@@ -228,12 +235,20 @@ class Router:
             error=error,
             source="online",
         )
-        self.record(outcome)
+        if wait:
+            self.record(outcome)
+        else:
+            self.writer.submit(lambda: self.record(outcome))
         return outcome
+
+    def flush(self) -> None:
+        """Wait until every outcome recorded with ``wait=False`` is stored."""
+        self.writer.flush()
 
     def feedback(self, run_id: str, score: float) -> None:
         """Attach a quality score in [0, 1] to a recorded call, by its run id."""
         Outcome(prompt_hash="x", model="x", score=score)  # validates the score
+        self.flush()
         self.store.set_score(str(run_id), score)
         self._invalidate()
 

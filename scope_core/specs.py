@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
-class Capability(str, Enum):
+class Capability(StrEnum):
     """Things a call may require of a model."""
 
     TOOLS = "tools"

@@ -13,8 +13,6 @@ from langchain_core.outputs import LLMResult
 
 from scope_core import Router
 
-from .recording import writer_for
-
 
 class ScopeFeedbackHandler(BaseCallbackHandler):
     """Pass as a callback to a chain or agent; then ``feedback(score)`` scores its routed calls.
@@ -51,4 +49,4 @@ class ScopeFeedbackHandler(BaseCallbackHandler):
 
     def _submit(self, run_id: str, score: float) -> None:
         router = self.router
-        writer_for(router).submit(lambda: router.feedback(run_id, score))
+        router.writer.submit(lambda: router.feedback(run_id, score))

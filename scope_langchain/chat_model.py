@@ -24,7 +24,6 @@ from scope_core.routing_text import RoutingMode, routing_text
 
 from .delegate import Delegate, Request, delegate_for
 from .messages import has_images, to_turns
-from .recording import writer_for
 from .structured import METHODS, Method, json_parser, json_request, tool_parser, with_parser
 from .usage import usage_of
 
@@ -455,11 +454,11 @@ class ScopeChatModel(BaseChatModel):
     def feedback(self, run_id: str | uuid.UUID, score: float) -> None:
         """Attach a quality score to a routed call (queued after the call's own record)."""
         router = self.router
-        writer_for(router).submit(lambda: router.feedback(str(run_id), score))
+        router.writer.submit(lambda: router.feedback(str(run_id), score))
 
     def flush(self) -> None:
         """Wait until every outcome and score of this router's calls is stored."""
-        writer_for(self.router).flush()
+        self.router.writer.flush()
 
     async def aflush(self) -> None:
         await asyncio.to_thread(self.flush)
@@ -521,7 +520,7 @@ class _Call:
         router, routed = self.owner.router, self.routed
         error = f"{type(exc).__name__}: {exc}"[:500]
         latency, run_id = time.perf_counter() - started, f"{self.run_id}:{name}:failed"
-        writer_for(router).submit(
+        router.writer.submit(
             lambda: router.record_call(
                 routed.decision, routed.text, name, latency_s=latency, error=error, run_id=run_id
             )
@@ -566,7 +565,7 @@ class _Call:
                 run_id=run_id,
             )
 
-        writer_for(router).submit(record)
+        router.writer.submit(record)
         scope = {
             **routed.decision.summary(),
             "model": name,

@@ -59,6 +59,7 @@ class OutcomeRecorder(BaseEventHandler):
                 latency_s=event.latency_s,
                 error=event.error,
                 run_id=event.run_id,
+                wait=False,
             )
         except Exception:  # the dispatcher swallows handler errors; say what was lost
             logger.exception("scope-router could not record the outcome of run %s", event.run_id)

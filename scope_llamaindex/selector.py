@@ -52,7 +52,7 @@ class ScopeSelector(BaseSelector):
     def _result(self, decision: Decision, names: list[str], text: str) -> SelectorResult:
         if self.record:
             run_id = uuid.uuid4().hex
-            self.router.record_call(decision, text, decision.chosen, run_id=run_id)
+            self.router.record_call(decision, text, decision.chosen, run_id=run_id, wait=False)
             note_call(
                 ScopeCallEndEvent(run_id=run_id, model=decision.chosen, routing_text=text, decision=decision, attempt=0)
             )

@@ -10,7 +10,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from scope_core import BehaviourStore, Capability, ModelSpec, Outcome, Router, default_embedder  # noqa: E402
+from scope_core import BehaviourStore, Capability, ModelSpec, Outcome, Router, default_embedder
 
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -49,8 +49,13 @@ def seed_outcomes(router: Router, specs: list[ModelSpec]) -> None:
             correct = text in GREET or spec.name == "large"
             outcomes.append(
                 Outcome(
-                    prompt=text, model=spec.name, score=float(correct), input_tokens=20, output_tokens=50,
-                    cost_usd=spec.cost(20, 50), source="fixture",
+                    prompt=text,
+                    model=spec.name,
+                    score=float(correct),
+                    input_tokens=20,
+                    output_tokens=50,
+                    cost_usd=spec.cost(20, 50),
+                    source="fixture",
                 )
             )
     router.record(outcomes)

@@ -21,12 +21,15 @@ def write_long_csv(path, rows: list[str]) -> None:
 
 def test_long_csv_groups_outcomes_by_prompt_and_fits_prices(tmp_path):
     path = tmp_path / "runs.csv"
-    write_long_csv(path, [
-        "What is 2+2?,cheap,1,100,10,0.00003,math",
-        "What is 2+2?,dear,1,100,10,0.0013,math",
-        "Prove Fermat,cheap,0,200,400,0.00026,math",
-        "Prove Fermat,dear,1,200,400,0.014,math",
-    ])
+    write_long_csv(
+        path,
+        [
+            "What is 2+2?,cheap,1,100,10,0.00003,math",
+            "What is 2+2?,dear,1,100,10,0.0013,math",
+            "Prove Fermat,cheap,0,200,400,0.00026,math",
+            "Prove Fermat,dear,1,200,400,0.014,math",
+        ],
+    )
     ds = load_dataset(path)
     assert ds.name == "runs" and len(ds.prompts) == 2 and len(ds.outcomes) == 4
     assert ds.specs["dear"].input_price == pytest.approx(10.0, rel=1e-3)
@@ -70,7 +73,7 @@ def test_bad_jsonl_line_and_missing_folder_files(tmp_path):
     with pytest.raises(DataFormatError, match=r"row 2.*invalid JSON"):
         load_dataset(path)
     (tmp_path / "folder").mkdir()
-    with pytest.raises(DataFormatError, match="prompts.csv.gz"):
+    with pytest.raises(DataFormatError, match=r"prompts\.csv\.gz"):
         load_dataset(tmp_path / "folder")
     with pytest.raises(DataFormatError, match="no such file"):
         load_dataset(tmp_path / "missing.csv")

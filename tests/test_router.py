@@ -75,8 +75,18 @@ def test_conversation_routes_on_latest_tool_results(router: Router):
 
 def test_record_is_idempotent_and_bad_outcomes_change_nothing(router: Router, pool):
     before = router.store.count_outcomes()
-    again = [Outcome(prompt=t, model="small", score=1.0, input_tokens=20, output_tokens=50,
-                     cost_usd=pool[0].cost(20, 50), source="fixture") for t in GREET]
+    again = [
+        Outcome(
+            prompt=t,
+            model="small",
+            score=1.0,
+            input_tokens=20,
+            output_tokens=50,
+            cost_usd=pool[0].cost(20, 50),
+            source="fixture",
+        )
+        for t in GREET
+    ]
     assert router.record(again) == 0
     assert router.store.count_outcomes() == before
     with pytest.raises(UnknownModelError):
@@ -92,8 +102,9 @@ def test_record_call_then_feedback_moves_the_estimate(router: Router):
     decision = router.route(text, alpha=0.0)
     first = decision.estimate_for("small").p_correct
     for i in range(6):
-        out = router.record_call(decision, text, "small", input_tokens=10, output_tokens=5, latency_s=0.1,
-                                 run_id=f"run-{i}")
+        out = router.record_call(
+            decision, text, "small", input_tokens=10, output_tokens=5, latency_s=0.1, run_id=f"run-{i}"
+        )
         assert out.score is None and out.cost_usd == pytest.approx(router.models()["small"].cost(10, 5))
         router.feedback(f"run-{i}", 0.0)
     after = router.route(text, alpha=0.0).estimate_for("small").p_correct
@@ -110,8 +121,17 @@ def test_concurrent_writers_on_one_prompt_lose_nothing(router: Router, pool):
 
     def write(model: str, i: int) -> None:
         try:
-            router.record(Outcome(id=f"{model}-{i}", prompt=text, model=model, score=1.0, input_tokens=1,
-                                  output_tokens=1, cost_usd=0.0))
+            router.record(
+                Outcome(
+                    id=f"{model}-{i}",
+                    prompt=text,
+                    model=model,
+                    score=1.0,
+                    input_tokens=1,
+                    output_tokens=1,
+                    cost_usd=0.0,
+                )
+            )
         except Exception as exc:  # pragma: no cover - surfaced below
             errors.append(exc)
 

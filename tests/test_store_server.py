@@ -31,7 +31,8 @@ def server_url(tmp_path_factory):
     port = _free_port()
     proc = subprocess.Popen(
         [chroma, "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(tmp_path_factory.mktemp("chroma"))],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     while True:
@@ -56,8 +57,17 @@ def letter_counts(texts: list[str]) -> list[list[float]]:
 def _worker(url: str, model: str, n: int) -> None:
     router = Router.open(url, name="shared", embedder=letter_counts)
     for i in range(n):
-        router.record(Outcome(id=f"{model}-{i}", prompt=PROMPT, model=model, score=float(i % 2),
-                              input_tokens=10, output_tokens=5, cost_usd=0.001))
+        router.record(
+            Outcome(
+                id=f"{model}-{i}",
+                prompt=PROMPT,
+                model=model,
+                score=float(i % 2),
+                input_tokens=10,
+                output_tokens=5,
+                cost_usd=0.001,
+            )
+        )
 
 
 def test_worker_processes_share_one_server_and_lose_no_outcome(server_url):

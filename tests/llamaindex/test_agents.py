@@ -64,6 +64,7 @@ async def test_two_calls_of_one_agent_run_go_where_the_store_says(router, seed):
     assert [c.model for c in calls] == ["planner", "reader"]
     assert "Weather report for Lisbon" in str(result)
     assert planner.seen[0][0] == "astream_chat" and reader.seen[0][0] == "astream_chat"  # FunctionAgent streams
+    router.flush()
     assert all(router.store.outcome(c.run_id)["m"] == c.model for c in calls)
 
 
@@ -87,6 +88,7 @@ async def test_react_agent_routes_each_step(make_llm, router, cheap, strong):
         result = await agent.run(user_msg="What is 6 times 7?")
     assert str(result).strip() == "42"
     assert len(calls) == 2 and all(c.error is None for c in calls)
+    router.flush()
     assert router.store.count_outcomes() == 2
 
 
@@ -110,4 +112,5 @@ async def test_agent_workflow_picks_the_agent_the_pool_supports(router):
     workflow = AgentWorkflow.from_tools_or_functions([multiply], llm=text_only)
     assert isinstance(workflow.agents[workflow.root_agent], ReActAgent)
     assert str(await workflow.run(user_msg="What is 6 times 7?")).strip() == "42"
+    router.flush()
     assert router.store.count_outcomes() == 4

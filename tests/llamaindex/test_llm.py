@@ -25,6 +25,7 @@ def test_chat_goes_to_one_candidate_and_is_recorded_with_its_cost(make_llm, rout
     model, run_id = response.message.additional_kwargs[MODEL_KEY], response.additional_kwargs[RUN_KEY]
     assert model == "cheap"  # no evidence: equal predicted accuracy, so the cheaper model
     assert len(cheap.seen) == 1 and strong.seen == []
+    router.flush()
     record = router.store.outcome(run_id)
     usage = response.raw["usage"]
     assert record["m"] == "cheap"
@@ -32,6 +33,7 @@ def test_chat_goes_to_one_candidate_and_is_recorded_with_its_cost(make_llm, rout
     assert record["c"] == pytest.approx(router.models()["cheap"].cost(usage["input_tokens"], usage["output_tokens"]))
 
     router.feedback(run_id, 0.0)
+    router.flush()
     assert router.store.outcome(run_id)["s"] == 0.0
 
 
@@ -90,8 +92,10 @@ def test_an_error_falls_back_to_the_next_best_and_both_attempts_are_recorded(mak
 
     assert response.message.additional_kwargs[MODEL_KEY] == "strong"
     assert [(c.model, c.attempt, c.error is not None) for c in calls] == [("cheap", 0, True), ("strong", 1, False)]
+    router.flush()
     failed = router.store.outcome(calls[0].run_id)
     assert failed["m"] == "cheap" and "ConnectionError" in failed["err"]
+    router.flush()
     assert router.store.outcome(response.additional_kwargs[RUN_KEY])["m"] == "strong"
 
     strong.fail = True
@@ -135,7 +139,9 @@ def test_every_entry_point_routes_once_and_records_once(make_llm, router, cheap,
         last = _run(llm, method)
     assert len(cheap.seen) == 1 and strong.seen == []
     assert [c.model for c in calls] == ["cheap"]
+    router.flush()
     assert router.store.count_outcomes() == 1
+    router.flush()
     record = router.store.outcome(last.additional_kwargs[RUN_KEY])
     assert record["it"] == last.raw["usage"]["input_tokens"] and record["ot"] == last.raw["usage"]["output_tokens"]
 
@@ -175,5 +181,7 @@ async def test_200_concurrent_achat_record_every_outcome_once(make_llm, router):
 
     run_ids = {r.additional_kwargs[RUN_KEY] for r in responses}
     assert len(run_ids) == 200
+    router.flush()
     assert router.store.count_outcomes() == 200
+    router.flush()
     assert all(router.store.outcome(run_id) is not None for run_id in run_ids)

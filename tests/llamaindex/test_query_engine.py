@@ -36,8 +36,10 @@ async def test_a_vector_index_query_is_routed_recorded_and_scored(make_llm, rout
     [call] = calls
     prompt = (cheap.seen + strong.seen)[0][1][-1].content
     assert "Mistral" in prompt and "Mistral" in str(response)  # the retrieved node reached the chosen model
+    router.flush()
     assert router.store.outcome(call.run_id)["m"] == call.model
     router.feedback(call.run_id, 1.0)
+    router.flush()
     assert router.store.outcome(call.run_id)["s"] == 1.0
 
 
@@ -45,6 +47,7 @@ def test_a_streaming_query_is_recorded_once(make_llm, router, embedder):
     engine = chroma_index(embedder).as_query_engine(llm=make_llm(), similarity_top_k=1, streaming=True)
     text = "".join(engine.query("How does sourdough bread rise?").response_gen)
     assert "wild yeast" in text
+    router.flush()
     assert router.store.count_outcomes() == 1
 
 
@@ -74,4 +77,5 @@ async def test_scope_selector_picks_the_engine_the_store_predicts_best(router, s
     with capture_calls() as calls:
         assert str(await engine.aquery("Who was the king of France in 1790?")).startswith("encyclopedia")
     router.feedback(calls[0].run_id, 1.0)
+    router.flush()
     assert router.store.outcome(calls[0].run_id)["m"] == "encyclopedia"

@@ -2,6 +2,7 @@
 
 One writer thread per Router writes in submission order, so a feedback score submitted after a
 call always lands after that call's record. ``flush()`` waits until everything submitted is stored.
+This is the seam where a durable local journal (for store outages) plugs in.
 """
 
 from __future__ import annotations
@@ -10,12 +11,9 @@ import atexit
 import logging
 import queue
 import threading
-import weakref
 from collections.abc import Callable
 
-from scope_core import Router
-
-log = logging.getLogger("scope_langchain")
+log = logging.getLogger("scope_core")
 
 
 class OutcomeWriter:
@@ -32,8 +30,9 @@ class OutcomeWriter:
         self._queue.put(job)
 
     def flush(self) -> None:
-        """Block until every submitted write has run."""
-        self._queue.join()
+        """Block until every submitted write has run (a no-op on the writer thread itself)."""
+        if self._thread is not None and threading.current_thread() is not self._thread:
+            self._queue.join()
 
     def _ensure_started(self) -> None:
         if self._thread is None:
@@ -50,19 +49,6 @@ class OutcomeWriter:
                 job()
             except Exception:
                 self.failures += 1
-                log.exception("scope_langchain: recording an outcome failed")
+                log.exception("scope-router: recording an outcome failed")
             finally:
                 self._queue.task_done()
-
-
-_writers: weakref.WeakKeyDictionary[Router, OutcomeWriter] = weakref.WeakKeyDictionary()
-_writers_lock = threading.Lock()
-
-
-def writer_for(router: Router) -> OutcomeWriter:
-    """The outcome writer shared by every adapter object on this router."""
-    with _writers_lock:
-        writer = _writers.get(router)
-        if writer is None:
-            writer = _writers[router] = OutcomeWriter()
-        return writer

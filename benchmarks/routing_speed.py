@@ -1,0 +1,130 @@
+"""Routing overhead and ingest speed of scope_core on this machine.
+
+Routing: a persistent store of 100k prompts x 14 models; each route embeds a new query with the real
+MiniLM (no cache), runs one unfiltered k-NN query, estimates every model and applies the policy.
+The 100k prompt records are written in their final form (packed per-model summaries, random unit
+embeddings) to skip 1.4M outcome writes; the store is kept under $SCOPE_BENCH (default
+~/.cache/scope-router/bench) so later runs reuse it.
+Ingest: routerbench-3k into a fresh embedded store, with and without embedding time.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/routing_speed.py [--prompts 100000] [--k 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from scope_core import BehaviourStore, ModelSpec, Router, default_embedder, load_dataset
+from scope_core import summary as sm
+from scope_core.store import PromptInfo
+
+MODELS = [ModelSpec(name=f"model-{i:02d}", input_price=0.1 * (i + 1), output_price=0.3 * (i + 1)) for i in range(14)]
+QUERIES = [
+    f"Question {i}: how would you {v} a {n} in under {i % 9 + 2} steps?"
+    for i, (v, n) in enumerate(
+        (v, n)
+        for v in ("design", "debug", "explain", "price", "test", "sort", "summarise", "translate")
+        for n in ("binary tree", "tax form", "poem", "SQL query", "contract", "recipe", "proof", "REST API")
+    )
+]
+
+
+def build_store(path: Path, n: int, dim: int, seed: int = 0) -> BehaviourStore:
+    store = BehaviourStore.open(str(path), name="bench")
+    if store.count_prompts() >= n:
+        return store
+    for spec in MODELS:
+        store.put_model(spec)
+    rng = np.random.default_rng(seed)
+    start = store.count_prompts()
+    for lo in tqdm(range(start, n, 2000), desc="building 100k-prompt store", unit="batch"):
+        hi = min(lo + 2000, n)
+        vectors = rng.normal(size=(hi - lo, dim)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        infos = [PromptInfo(f"p{i:07d}", v, 60) for i, v in zip(range(lo, hi), vectors, strict=True)]
+        store._add_prompts(infos)
+        stats = [
+            sm.dumps(
+                {
+                    m.name: [1, float(rng.random() < 0.5 + 0.03 * j), 1, 200, 60, m.cost(60, 200)]
+                    for j, m in enumerate(MODELS)
+                }
+            )
+            for _ in infos
+        ]
+        store._prompts.update(ids=[p.hash for p in infos], metadatas=[{"stats": s, "n": 14} for s in stats])
+    return store
+
+
+def percentiles(samples: list[float]) -> str:
+    a = np.asarray(samples)
+    return f"p50 {np.percentile(a, 50):6.2f} ms  p99 {np.percentile(a, 99):6.2f} ms  (n={a.size})"
+
+
+def bench_routing(n_prompts: int, k: int) -> None:
+    embedder = default_embedder()
+    folder = (
+        Path(os.environ.get("SCOPE_BENCH", Path.home() / ".cache" / "scope-router" / "bench")) / f"store-{n_prompts}"
+    )
+    store = build_store(folder, n_prompts, embedder.dimension)
+    router = Router(store, embedder=embedder, k=k)
+    router.route("warm up the model and the index", alpha=0.5)
+    fresh, parts = [], {"embed_ms": [], "search_ms": [], "estimate_ms": [], "policy_ms": []}
+    for q in QUERIES:
+        t = time.perf_counter()
+        d = router.route(q, alpha=0.7)
+        fresh.append((time.perf_counter() - t) * 1000)
+        for key in parts:
+            parts[key].append(d.timings_ms[key])
+    repeated = []
+    for q in QUERIES:
+        t = time.perf_counter()
+        router.route(q, alpha=0.7)
+        repeated.append((time.perf_counter() - t) * 1000)
+    print(f"store: {store.count_prompts():,} prompts x {len(MODELS)} models, k={k}")
+    print(f"route, new query (embedding included): {percentiles(fresh)}")
+    print(f"route, repeated query (embedding cached): {percentiles(repeated)}")
+    for key, values in parts.items():
+        print(f"  {key:12s} p50 {np.median(values):6.2f} ms")
+
+
+def bench_ingest(data: Path) -> None:
+    dataset = load_dataset(data)
+    with tempfile.TemporaryDirectory() as tmp:
+        router = Router(BehaviourStore.open(tmp), embedder=default_embedder(disk_cache=True))
+        router.embed_texts([p.text for p in dataset.prompts])  # fill the disk cache first
+        t = time.perf_counter()
+        n = router.ingest(dataset, progress=False)
+        dt = time.perf_counter() - t
+        print(f"ingest {dataset.name}: {n:,} outcomes in {dt:.1f} s = {n / dt:,.0f} outcomes/s (embeddings cached)")
+        t = time.perf_counter()
+        again = router.ingest(dataset, progress=False)
+        print(f"re-ingest: {again} records changed in {time.perf_counter() - t:.1f} s")
+    short = [f"{q} (variant {i})" for i in range(20) for q in QUERIES[:50]]
+    t = time.perf_counter()
+    default_embedder().inner.embed(short)
+    print(f"embedding short prompts: {len(short) / (time.perf_counter() - t):,.0f} texts/s")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prompts", type=int, default=100_000)
+    parser.add_argument("--k", type=int, default=32)
+    parser.add_argument("--data", type=Path, default=Path("../shared/data/routerbench-3k"))
+    args = parser.parse_args()
+    bench_routing(args.prompts, args.k)
+    if args.data.is_dir():
+        bench_ingest(args.data)
+
+
+if __name__ == "__main__":
+    main()
