@@ -133,7 +133,8 @@ class Router:
         t = time.perf_counter()
         neighbours = self.store.nearest(embedding, self.k)
         timings["search_ms"] = _ms(t)
-        ctx = QueryContext(text, embedding, self.count_tokens(text), neighbours, priors)
+        prompt = query if isinstance(query, str) else "\n".join(t.content for t in query)
+        ctx = QueryContext(text, embedding, self.count_tokens(prompt), neighbours, priors)
         timings["prepare_ms"] = _ms(start)
         return ctx, candidates, policy, timings
 

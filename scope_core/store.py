@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -115,6 +116,7 @@ class BehaviourStore:
     ) -> None:
         self.client = client if client is not None else _client_for(location)
         self.name, self.store_prompts, self.location = name, store_prompts, location
+        self._priors_lock = threading.Lock()
         hnsw = {"space": "cosine", "ef_search": ef_search, "ef_construction": 128, "max_neighbors": 32}
         self._prompts = self.client.get_or_create_collection(
             f"{name}-prompts", embedding_function=None, configuration={"hnsw": hnsw}
@@ -173,15 +175,12 @@ class BehaviourStore:
 
     def nearest(self, embedding: np.ndarray, k: int) -> Neighbourhood:
         """The k most similar stored prompts: one unfiltered query for all models."""
-        k = min(k, self._prompts.count())
-        if k == 0:
-            return Neighbourhood([], np.zeros(0), np.zeros(0), [])
         res = self._prompts.query(
             query_embeddings=[np.asarray(embedding, dtype=np.float32)],
             n_results=k,
             include=["metadatas", "distances"],
         )
-        metas = res["metadatas"][0]
+        metas = res["metadatas"][0]  # fewer than k when the store is small
         return Neighbourhood(
             ids=res["ids"][0],
             similarities=1.0 - np.asarray(res["distances"][0], dtype=np.float64),
@@ -287,10 +286,11 @@ class BehaviourStore:
             sm.merge(delta, per_model, sign=-1.0)
         if not delta:
             return
-        priors = self.priors()
-        sm.merge(priors, delta)
-        names = [m for m in delta if m in priors]
-        self._models.update(ids=names, metadatas=[{"prior": json.dumps(priors[m])} for m in names])
+        with self._priors_lock:  # read-modify-write: keep this process's writers in line
+            priors = self.priors()
+            sm.merge(priors, delta)
+            names = [m for m in delta if m in priors]
+            self._models.update(ids=names, metadatas=[{"prior": json.dumps(priors[m])} for m in names])
 
     def drop(self) -> None:
         """Delete this store's collections."""

@@ -168,3 +168,18 @@ def test_registry_is_shared_through_the_store(router: Router, embedder):
 async def test_async_route_matches_sync(router: Router):
     text = "Compute the integral of x^20 times sin(x) from 0 to pi"
     assert (await router.aroute(text, alpha=1.0)).chosen == router.route(text, alpha=1.0).chosen
+
+
+def test_an_unscored_repeat_does_not_dilute_the_scored_evidence(router: Router):
+    text = "Compute the integral of x^20 times sin(x) from 0 to pi"
+    before = router.route(text, alpha=1.0)
+    router.record_call(before, text, "small", input_tokens=20, output_tokens=50, run_id="pending")
+    after = router.route(text, alpha=1.0)
+    for model in ("small", "large"):
+        assert after.estimate_for(model).p_correct == pytest.approx(before.estimate_for(model).p_correct, abs=0.01)
+
+
+def test_input_tokens_count_the_whole_conversation(router: Router):
+    turns = [Turn("system", "context " * 400), Turn("user", "Say hello to my friend number 40")]
+    decision = router.route(turns, alpha=0.5)
+    assert decision.input_tokens > 400 > router.route(turns[1].content).input_tokens

@@ -17,11 +17,16 @@ DEFAULT_OUTPUT_TOKENS = 256.0  # output length for a model with no usage anywher
 GLOBAL_PRIOR_STRENGTH = 20.0  # pseudo-outcomes at the population mean behind each model's global mean
 
 
-def similarity_weights(similarities: np.ndarray, temperature: float) -> np.ndarray:
-    """exp((s - s_max) / T): 1 for the closest neighbour, smaller for the rest."""
+def similarity_weights(similarities: np.ndarray, temperature: float, scored: np.ndarray | None = None) -> np.ndarray:
+    """exp((s - s_max) / T): 1 for the closest neighbour carrying scored evidence, smaller for the rest.
+
+    Taking s_max over scored neighbours only keeps a closer but unscored record (a repeat of the
+    query whose feedback is pending) from shrinking everyone else's weight.
+    """
     if similarities.size == 0:
         return similarities
-    return np.exp((similarities - similarities.max()) / temperature)
+    reference = similarities[scored] if scored is not None and scored.any() else similarities
+    return np.exp(np.minimum(similarities - reference.max(), 0.0) / temperature)
 
 
 def global_means(
@@ -66,8 +71,8 @@ class KNNEstimator(LocalEstimator):
     def estimate(self, query: QueryContext, candidates: Sequence[ModelSpec]) -> list[Estimate]:
         names = [c.name for c in candidates]
         nb = query.neighbours
-        w = similarity_weights(nb.similarities, self.temperature)
         ev = evidence_matrix(nb, names)  # (k, m, width)
+        w = similarity_weights(nb.similarities, self.temperature, ev[:, :, sm.N_SCORED].sum(axis=1) > 0)
         prior = prior_matrix(query.priors, names)  # (m, width)
         tau = self.prior_strength
 

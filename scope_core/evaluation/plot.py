@@ -49,3 +49,40 @@ def plot_report(report: EvalReport, path: str | Path) -> Path:
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def plot_reliability(reports: dict[str, EvalReport], path: str | Path) -> Path:
+    """Reliability diagram of the router's p_correct: mean observed score per bin of predicted p, per report."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], "k--", linewidth=1, label="perfect calibration")
+    for label, report in reports.items():
+        bins = report.calibration.bins
+        total = sum(b.count for b in bins)
+        ax.plot(
+            [b.mean_predicted for b in bins],
+            [b.mean_observed for b in bins],
+            marker="o",
+            label=f"{label} (ECE {report.calibration.ece:.3f})",
+        )
+        ax.scatter(
+            [b.mean_predicted for b in bins],
+            [b.mean_observed for b in bins],
+            s=[400 * b.count / total for b in bins],
+            alpha=0.3,
+        )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("predicted p_correct (bin mean)")
+    ax.set_ylabel("observed accuracy")
+    ax.set_title("router calibration (marker area: share of pairs)")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
+    path = Path(path)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path

@@ -50,6 +50,20 @@ class Calibration(BaseModel):
     )
 
 
+class BudgetReplay(BaseModel):
+    """What a budget-governed stream spent and scored."""
+
+    budget: float = Field(description="USD the governor paces toward")
+    hard_cap: float = Field(description="USD the governor must never pass")
+    spent: float = Field(description="USD actually charged (recorded costs of the chosen models)")
+    over_cap: bool = Field(description="spend passed the hard cap at some call")
+    accuracy: float = Field(description="mean recorded score over all prompts; refused calls score 0")
+    served: int
+    refused: int
+    final_alpha: float
+    choices: dict[str, int] = Field(default_factory=dict)
+
+
 class EvalReport(BaseModel):
     data: str
     estimator: str
@@ -57,6 +71,7 @@ class EvalReport(BaseModel):
     train_frac: float
     n_train: int
     n_test: int
+    k: int | None = Field(default=None, description="neighbours per query")
     holdout_models: list[str] = Field(default_factory=list)
     anchors: int | None = Field(default=None, description="train prompts the held-out models keep outcomes on")
     alphas: list[float]
@@ -70,6 +85,9 @@ class EvalReport(BaseModel):
     router: Curve
     baselines: dict[str, Curve]
     calibration: Calibration
+    budget_replays: list[BudgetReplay] = Field(
+        default_factory=list, description="the router's test stream replayed in order under a BudgetGovernor"
+    )
     timings_s: dict[str, float] = Field(default_factory=dict)
 
     def curves(self) -> dict[str, Curve]:

@@ -22,6 +22,7 @@ from ..router import Router
 from ..store import BehaviourStore
 from . import metrics
 from .baselines import logistic_p, oracle_point, single_models
+from .budget_replay import replay_budget
 from .report import Calibration, Curve, EvalReport, OperatingPoint, ReliabilityBin
 from .split import restrict_models, sample_prompts, split_prompts
 from .sweep import Routed, alpha_sweep, estimate_matrix, operating_points, route_prompts, with_p
@@ -82,9 +83,14 @@ def run_eval(
     max_prompts: int | None = None,
     embedder: Embedder | None = None,
     k: int = 32,
+    budgets: Sequence[float] = (),
     progress: bool = False,
 ) -> EvalReport:
-    """Evaluate a router (``estimator`` by name) against single models, the oracle and baselines."""
+    """Evaluate a router (``estimator`` by name) against single models, the oracle and baselines.
+
+    ``budgets``: fractions of the best single model's total test cost; for each, the router's test
+    stream is replayed in order under a ``BudgetGovernor`` with that budget (``report.budget_replays``).
+    """
     started = time.perf_counter()
     timings: dict[str, float] = {}
     dataset = data if isinstance(data, Dataset) else load_dataset(data)
@@ -151,6 +157,7 @@ def run_eval(
         )
         for name, r in routed.items()
     }
+    replays = [replay_budget(routed[main], specs, *filled, models, f * best.cost) for f in budgets]
     timings["sweep_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - started
     return EvalReport(
@@ -160,6 +167,7 @@ def run_eval(
         train_frac=train_frac,
         n_train=len(train_ids),
         n_test=len(test_ids),
+        k=k,
         holdout_models=sorted(holdout_models),
         anchors=n_anchors,
         alphas=list(alphas),
@@ -173,5 +181,6 @@ def run_eval(
         router=curves[main],
         baselines={name: curves[name] for name in ("knn-plain", "logistic")},
         calibration=_calibration(routed[main], scores, costs, models),
+        budget_replays=replays,
         timings_s={k: round(v, 3) for k, v in timings.items()},
     )

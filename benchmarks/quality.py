@@ -1,0 +1,430 @@
+"""Quality report: runs ``scope_core.evaluation.run_eval`` on the real data sets, writes quality.md and plots.
+
+Each run (data set, seed, held-out models) goes through the real pipeline (Chroma store, Router,
+kNN estimator, alpha sweep, budget replay) and its EvalReport is cached as JSON, so regenerating
+the markdown is cheap. ``--force`` re-runs everything; runs happen one at a time.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/quality.py            # runs what is not cached, writes quality.md
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/quality.py --force    # re-runs everything
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import inspect
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from scope_core import Router
+from scope_core.evaluation import EvalReport, run_eval
+from scope_core.evaluation.metrics import cost_to_reach
+from scope_core.evaluation.plot import plot_reliability, plot_report
+
+HERE = Path(__file__).resolve().parent
+DATA_ROOT = HERE.parent.parent / "shared" / "data"
+CACHE = Path.home() / ".cache" / "scope-router" / "quality"
+BUDGETS = (0.1, 0.25, 0.5)
+ANCHORS = 250
+HOLDOUT = {
+    "routerbench-3k": ("gpt-4-1106-preview", "zero-one-ai/Yi-34B-Chat", "mistralai/mixtral-8x7b-chat"),
+    "mmlu-pro-29": ("gemini-1.5-pro-002", "DeepSeek-Coder-V2", "Meta-Llama-3_1-70B-Instruct"),
+}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One evaluation: a data set, a seed and the held-out models (none for a full-data run)."""
+
+    data: str
+    seed: int
+    holdout: tuple[str, ...] = ()
+
+    def cache_path(self, estimator: str, k: int) -> Path:
+        held = hashlib.sha1(",".join(self.holdout).encode()).hexdigest()[:8] if self.holdout else "full"
+        return CACHE / f"{self.data}-{estimator}-k{k}-seed{self.seed}-{held}.json"
+
+
+RUNS = [
+    RunSpec("routerbench-3k", 0),
+    RunSpec("routerbench-3k", 1),
+    RunSpec("routerbench-3k", 2),
+    RunSpec("mmlu-pro-29", 0),
+    RunSpec("routerbench-3k", 0, HOLDOUT["routerbench-3k"]),
+    RunSpec("mmlu-pro-29", 0, HOLDOUT["mmlu-pro-29"]),
+]
+
+
+def router_default_k() -> int:
+    """The k a Router gets when none is given (the shipped default)."""
+    return int(inspect.signature(Router).parameters["k"].default)
+
+
+def get_report(
+    run: RunSpec, *, estimator: str, k: int, data_root: Path, force: bool, cached_only: bool
+) -> EvalReport | None:
+    """The run's cached report, or a fresh run_eval (then cached); None when ``cached_only`` and not cached."""
+    path = run.cache_path(estimator, k)
+    if path.exists() and not force:
+        return EvalReport.model_validate_json(path.read_text())
+    if cached_only:
+        return None
+    print(f"running {run.data} seed {run.seed} holdout {list(run.holdout)} (k={k}) ...", flush=True)
+    started = time.perf_counter()
+    report = run_eval(
+        data_root / run.data,
+        seed=run.seed,
+        estimator=estimator,
+        holdout_models=run.holdout,
+        anchors=ANCHORS,
+        k=k,
+        budgets=BUDGETS,
+    )
+    print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(report.model_dump_json(indent=1))
+    return report
+
+
+# -- formatting ---------------------------------------------------------------------------------
+def _short(model: str) -> str:
+    return model.split("/")[-1]
+
+
+def _usd(x: float | None) -> str:
+    return "never" if x is None else f"${x:,.3f}"
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.0f}%"
+
+
+def _num(x: float | None, digits: int = 4) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows] + [""]
+
+
+def _met(ok: bool) -> str:
+    return "**met**" if ok else "**not met**"
+
+
+def _single(report: EvalReport, name: str):
+    return next(s for s in report.singles if s.name == name)
+
+
+def _best_fixed(report: EvalReport, spend: float) -> float | None:
+    """Hindsight: the best accuracy of a fixed alpha of the router's sweep whose total cost is within ``spend``."""
+    within = [p.accuracy for p in report.router.points if p.cost <= spend * (1 + 1e-9)]
+    return max(within) if within else None
+
+
+def _held_share(report: EvalReport, held: tuple[str, ...]) -> dict[str, float]:
+    """Per held-out model: share of test prompts routed to it, averaged over the alpha sweep."""
+    points = report.router.points
+    return {m: sum(p.choices.get(m, 0) for p in points) / (len(points) * report.n_test) for m in held}
+
+
+# -- sections -----------------------------------------------------------------------------------
+def summary_table(reports: dict[RunSpec, EvalReport]) -> list[str]:
+    """One row per run: AIQ of the router, the baselines and the zero router, and the headline figures."""
+    rows = []
+    for r in reports.values():
+        best = _single(r, r.best_single)
+        to_best = r.router.cost_to_best_single
+        rows.append(
+            [
+                r.data,
+                str(r.seed),
+                f"{len(r.holdout_models)} held out" if r.holdout_models else "full",
+                *(_num(c.aiq) for c in r.curves().values()),
+                _num(r.router.max_accuracy),
+                f"{_num(best.accuracy)} ({_short(best.name)})",
+                _pct(None if to_best is None else to_best / best.cost),
+                _num(r.calibration.ece, 3),
+            ]
+        )
+    header = ["data set", "seed", "train data", "AIQ router", "AIQ knn-plain", "AIQ logistic", "AIQ zero"]
+    header += ["router max acc.", "best single acc.", "router cost to reach it", "ECE"]
+    return _table(header, rows)
+
+
+def run_table(report: EvalReport) -> list[str]:
+    """Router, baselines, zero router, oracle and single models of one run."""
+    best = _single(report, report.best_single)
+    rows = []
+    for name, curve in report.curves().items():
+        label = f"**router ({report.estimator}, k={report.k})**" if name == "router" else name
+        to_best = curve.cost_to_best_single
+        rows.append(
+            [
+                label,
+                _num(curve.aiq),
+                _num(curve.max_accuracy),
+                _usd(to_best),
+                _pct(None if to_best is None else to_best / best.cost),
+                _num(curve.ece, 3),
+            ]
+        )
+    oracle = report.oracle
+    reach = oracle.cost if oracle.accuracy >= best.accuracy else None
+    rows.append(["oracle", "-", _num(oracle.accuracy), _usd(reach), _pct(reach and reach / best.cost), "-"])
+    for s in sorted(report.singles, key=lambda s: -s.accuracy):
+        reach = s.cost if s.accuracy >= best.accuracy else None
+        rows.append([_short(s.name), "-", _num(s.accuracy), _usd(reach), _pct(reach and reach / best.cost), "-"])
+    header = [
+        "router / model",
+        "AIQ",
+        "max accuracy",
+        f"cost to reach {_short(best.name)} ({best.accuracy:.4f})",
+        f"as % of its cost ({_usd(best.cost)})",
+        "ECE",
+    ]
+    return _table(header, rows)
+
+
+def cost_error_table(reports: dict[str, EvalReport]) -> list[str]:
+    """Median absolute percentage error of the router's predicted per-call cost, per model and data set."""
+    rows = []
+    for label, report in reports.items():
+        for model, err in sorted(report.calibration.cost_mdape.items()):
+            rows.append([label, _short(model), "-" if err is None else f"{100 * err:.1f}%"])
+    return _table(["run", "model", "cost MdAPE"], rows)
+
+
+def budget_table(report: EvalReport) -> list[str]:
+    best = _single(report, report.best_single)
+    rows = []
+    for b in report.budget_replays:
+        fixed = _best_fixed(report, b.spent)
+        rows.append(
+            [
+                f"{b.budget / best.cost:.0%} ({_usd(b.budget)})",
+                _usd(b.spent),
+                f"{100 * (b.spent / b.budget - 1):+.1f}%",
+                "yes" if b.over_cap else "no",
+                str(b.refused),
+                _num(b.accuracy),
+                _num(fixed),
+                "-" if fixed is None else f"{100 * (b.accuracy - fixed):+.1f}",
+                f"{b.final_alpha:.3f}",
+            ]
+        )
+    header = [
+        f"budget (% of {_short(best.name)})",
+        "spent",
+        "spend vs budget",
+        "over cap",
+        "refused calls",
+        "accuracy",
+        "best fixed alpha at that spend",
+        "gap (points)",
+        "final alpha",
+    ]
+    return _table(header, rows)
+
+
+def holdout_rows(full: EvalReport, held: EvalReport) -> list[list[str]]:
+    rows = []
+    for name in ("router", "knn-plain", "logistic"):
+        a, b = full.curves()[name].aiq, held.curves()[name].aiq
+        rows.append([held.data, name, _num(a), _num(b), f"{a - b:+.4f}"])
+    return rows
+
+
+def chosen_rows(full: EvalReport, held: EvalReport) -> list[list[str]]:
+    models = tuple(held.holdout_models)
+    before, after = _held_share(full, models), _held_share(held, models)
+    return [[held.data, _short(m), _pct(before[m]), _pct(after[m])] for m in models]
+
+
+def target_rows(reports: dict[RunSpec, EvalReport]) -> list[list[str]]:
+    """The issue's targets against what the runs measured."""
+    rows = []
+    rb = [r for s, r in reports.items() if s.data == "routerbench-3k" and not s.holdout]
+    if rb:
+        aiqs = [r.router.aiq for r in rb]
+        mean = sum(aiqs) / len(aiqs)
+        per_seed = ", ".join(f"{a:.4f}" for a in aiqs)
+        rows.append(["routerbench-3k AIQ", ">= 0.865", f"{mean:.4f} (seeds: {per_seed})", _met(mean >= 0.865)])
+        shares = []
+        for r in rb:
+            gpt4 = _single(r, "gpt-4-1106-preview")
+            reach = cost_to_reach([(p.cost, p.accuracy) for p in r.router.points], gpt4.accuracy)
+            shares.append(None if reach is None else reach / gpt4.cost)
+        text = ", ".join(_pct(x) if x is not None else "never" for x in shares)
+        ok = all(x is not None and x <= 0.70 for x in shares)
+        rows.append(["routerbench-3k: cost to reach GPT-4-1106's accuracy", "<= 70% of its cost", text, _met(ok)])
+    mm = [r for s, r in reports.items() if s.data == "mmlu-pro-29" and not s.holdout]
+    for r in mm:
+        gap = r.router.aiq - r.baselines["logistic"].aiq
+        rows.append(
+            ["mmlu-pro-29 AIQ vs logistic", ">= logistic + 0.01", f"{gap:+.4f} (seed {r.seed})", _met(gap >= 0.01)]
+        )
+        above = r.router.max_accuracy - r.best_single_accuracy
+        rows.append(
+            [
+                "mmlu-pro-29 max accuracy vs best single",
+                f"> {r.best_single_accuracy:.4f} ({_short(r.best_single)})",
+                f"{r.router.max_accuracy:.4f} ({100 * above:+.2f} points)",
+                _met(above > 0),
+            ]
+        )
+    full = {(s.data, s.seed): r for s, r in reports.items() if not s.holdout}
+    eces = [f"{s.data} s{s.seed}: {r.calibration.ece:.3f}" for s, r in reports.items() if not s.holdout]
+    worst = max((r.calibration.ece for r in full.values()), default=None)
+    if worst is not None:
+        rows.append(["ECE of p_correct", "<= 0.05", ", ".join(eces), _met(worst <= 0.05)])
+    for s, r in reports.items():
+        if s.holdout and (s.data, s.seed) in full:
+            drop = full[(s.data, s.seed)].router.aiq - r.router.aiq
+            rows.append([f"{s.data} holdout AIQ drop", "<= 0.01", f"{drop:+.4f}", _met(drop <= 0.01)])
+    replays = [(s, r, b) for s, r in reports.items() if not s.holdout for b in r.budget_replays]
+    if replays:
+        spend = [b.spent / b.budget - 1 for _, _, b in replays]
+        rows.append(
+            [
+                "budget: spend vs budget",
+                "within +-5%",
+                f"{100 * min(spend):+.1f}% .. {100 * max(spend):+.1f}%",
+                _met(all(abs(x) <= 0.05 for x in spend)),
+            ]
+        )
+        over = sum(b.over_cap for _, _, b in replays)
+        rows.append(["budget: hard cap", "never exceeded", f"exceeded in {over} of {len(replays)}", _met(over == 0)])
+        gaps = [b.accuracy - (_best_fixed(r, b.spent) or 0.0) for _, r, b in replays]
+        rows.append(
+            [
+                "budget: accuracy vs best fixed alpha",
+                "within 1 point",
+                f"{100 * min(gaps):+.1f} .. {100 * max(gaps):+.1f} points",
+                _met(all(g >= -0.01 for g in gaps)),
+            ]
+        )
+    return rows
+
+
+def render(reports: dict[RunSpec, EvalReport], *, k: int, estimator: str, plots: dict[str, str]) -> str:
+    """The whole quality.md."""
+    any_report = next(iter(reports.values()))
+    lines = [
+        "# scope-router quality report",
+        "",
+        "Generated by `benchmarks/quality.py` (`HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/quality.py`); do not edit",
+        "by hand. Each run is `scope_core.evaluation.run_eval`: the real pipeline (Chroma store, Router, MiniLM",
+        f"embeddings), estimator `{estimator}` with k={k} neighbours, train fraction {any_report.train_frac:g}, an alpha",
+        f"sweep of {len(any_report.alphas)} values; every recorded score and cost comes from the data sets in",
+        "`../shared/data`. AIQ is the mean of the upper envelope over [cheapest, dearest single model's cost].",
+        "Baselines: `knn-plain` (similarity-weighted kNN, no shrinkage, same neighbours) and `logistic`",
+        "(RouterBench-style, one logistic regression per model on the embeddings).",
+        "",
+        "## Targets",
+        "",
+        *_table(["target", "wanted", "measured", "status"], target_rows(reports)),
+        "## Summary",
+        "",
+        *summary_table(reports),
+    ]
+    for spec, report in reports.items():
+        if spec.holdout:
+            continue
+        lines += [
+            f"## {report.data}, seed {report.seed}",
+            "",
+            f"{report.n_train} train / {report.n_test} test prompts, {len(report.singles)} models; "
+            f"run took {report.timings_s.get('total_s', 0):.0f} s.",
+            "",
+            *run_table(report),
+        ]
+        if (report.data, report.seed) in plots:
+            lines += [f"![{report.data} seed {report.seed}]({plots[(report.data, report.seed)]})", ""]
+    lines += ["## Calibration", "", "Reliability of the router's p_correct over all (test prompt, model) pairs:", ""]
+    if "reliability" in plots:
+        lines += [f"![reliability]({plots['reliability']})", ""]
+    lines += [
+        "### Predicted per-call cost: median absolute percentage error per model",
+        "",
+        *cost_error_table({f"{s.data} s{s.seed}": r for s, r in reports.items() if not s.holdout and s.seed == 0}),
+    ]
+    full = {(s.data, s.seed): r for s, r in reports.items() if not s.holdout}
+    held = [(full[(s.data, s.seed)], r) for s, r in reports.items() if s.holdout and (s.data, s.seed) in full]
+    if held:
+        lines += [
+            "## Unseen models",
+            "",
+            f"Three models per data set keep their train outcomes on {ANCHORS} anchor prompts only (as a newly",
+            "profiled model would); AIQ against the full-data run of the same seed:",
+            "",
+            *_table(
+                ["data set", "router", "AIQ full", "AIQ held out", "drop"],
+                [row for f, h in held for row in holdout_rows(f, h)],
+            ),
+            "How often the held-out models are still chosen (share of test prompts, averaged over the alpha sweep):",
+            "",
+            *_table(
+                ["data set", "held-out model", "full data", "anchors only"],
+                [row for f, h in held for row in chosen_rows(f, h)],
+            ),
+        ]
+    lines += [
+        "## Budgets",
+        "",
+        "The router's test stream replayed in order under `BudgetGovernor(budget, n_test)` (hard cap = budget):",
+        "per call the governor's alpha and max_cost are applied to the stored estimates, the chosen model's",
+        "recorded cost is observed. A refused call (no model predicted to fit under max_cost) scores 0.",
+        "'Best fixed alpha' is the best accuracy of one alpha of the sweep whose total cost is within the spend.",
+        "",
+    ]
+    for spec, report in reports.items():
+        if not spec.holdout and report.budget_replays:
+            lines += [f"### {report.data}, seed {report.seed}", "", *budget_table(report)]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_plots(reports: dict[RunSpec, EvalReport], folder: Path) -> dict:
+    """Cost-accuracy plots of each data set's seed-0 run and one reliability diagram; links relative to quality.md."""
+    folder.mkdir(parents=True, exist_ok=True)
+    links: dict = {}
+    seed0 = {s.data: r for s, r in reports.items() if not s.holdout and s.seed == 0}
+    for data, report in seed0.items():
+        links[(data, 0)] = f"{folder.name}/{plot_report(report, folder / f'{data}-seed0.png').name}"
+    if seed0:
+        links["reliability"] = f"{folder.name}/{plot_reliability(seed0, folder / 'reliability.png').name}"
+    return links
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-root", type=Path, default=DATA_ROOT)
+    parser.add_argument("--estimator", default="knn")
+    parser.add_argument("--k", type=int, default=None, help="neighbours per query (default: the Router's default)")
+    parser.add_argument("--force", action="store_true", help="re-run even when a cached report exists")
+    parser.add_argument("--cached-only", action="store_true", help="never run; report what is cached")
+    parser.add_argument("--out", type=Path, default=HERE / "quality.md")
+    args = parser.parse_args()
+    k = args.k if args.k is not None else router_default_k()
+    reports = {}
+    for run in RUNS:
+        report = get_report(
+            run, estimator=args.estimator, k=k, data_root=args.data_root, force=args.force, cached_only=args.cached_only
+        )
+        if report is not None:
+            reports[run] = report
+    print(f"{len(reports)} of {len(RUNS)} runs available")
+    if not reports:
+        return
+    plots = write_plots(reports, args.out.parent / args.out.stem)
+    args.out.write_text(render(reports, k=k, estimator=args.estimator, plots=plots))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
