@@ -352,6 +352,9 @@ def render(reports: dict[RunSpec, EvalReport], *, k: int, estimator: str, plots:
     lines += [
         "### Predicted per-call cost: median absolute percentage error per model",
         "",
+        "Against recorded per-call costs: RouterBench's own for routerbench-3k (its token counts are estimates),",
+        "costs computed from an assumed price table for mmlu-pro-29 (see the data sets' README files).",
+        "",
         *cost_error_table({f"{s.data} s{s.seed}": r for s, r in reports.items() if not s.holdout and s.seed == 0}),
     ]
     full = {(s.data, s.seed): r for s, r in reports.items() if not s.holdout}
@@ -395,9 +398,9 @@ def write_plots(reports: dict[RunSpec, EvalReport], folder: Path) -> dict:
     links: dict = {}
     seed0 = {s.data: r for s, r in reports.items() if not s.holdout and s.seed == 0}
     for data, report in seed0.items():
-        links[(data, 0)] = f"{folder.name}/{plot_report(report, folder / f'{data}-seed0.png').name}"
+        links[(data, 0)] = f"{folder.name}/{plot_report(report, folder / f'{data}-seed0.png', dpi=80).name}"
     if seed0:
-        links["reliability"] = f"{folder.name}/{plot_reliability(seed0, folder / 'reliability.png').name}"
+        links["reliability"] = f"{folder.name}/{plot_reliability(seed0, folder / 'reliability.png', dpi=80).name}"
     return links
 
 

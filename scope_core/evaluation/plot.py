@@ -10,7 +10,7 @@ from .metrics import envelope_at
 from .report import EvalReport
 
 
-def plot_report(report: EvalReport, path: str | Path) -> Path:
+def plot_report(report: EvalReport, path: str | Path, dpi: int = 120) -> Path:
     """Curves for the router and baselines, the zero router dashed, single models and the oracle as points."""
     import matplotlib
 
@@ -46,12 +46,12 @@ def plot_report(report: EvalReport, path: str | Path) -> Path:
     ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
     path = Path(path)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return path
 
 
-def plot_reliability(reports: dict[str, EvalReport], path: str | Path) -> Path:
+def plot_reliability(reports: dict[str, EvalReport], path: str | Path, dpi: int = 100) -> Path:
     """Reliability diagram of the router's p_correct: mean observed score per bin of predicted p, per report."""
     import matplotlib
 
@@ -83,6 +83,6 @@ def plot_reliability(reports: dict[str, EvalReport], path: str | Path) -> Path:
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
     path = Path(path)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return path
