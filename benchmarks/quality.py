@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import inspect
 import os
 import time
 from dataclasses import dataclass
@@ -21,10 +20,10 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from scope_core import Router
 from scope_core.evaluation import EvalReport, run_eval
 from scope_core.evaluation.metrics import cost_to_reach
 from scope_core.evaluation.plot import plot_reliability, plot_report
+from scope_core.router import DEFAULT_K
 
 HERE = Path(__file__).resolve().parent
 DATA_ROOT = HERE.parent.parent / "shared" / "data"
@@ -58,11 +57,6 @@ RUNS = [
     RunSpec("routerbench-3k", 0, HOLDOUT["routerbench-3k"]),
     RunSpec("mmlu-pro-29", 0, HOLDOUT["mmlu-pro-29"]),
 ]
-
-
-def router_default_k() -> int:
-    """The k a Router gets when none is given (the shipped default)."""
-    return int(inspect.signature(Router).parameters["k"].default)
 
 
 def get_report(
@@ -413,7 +407,7 @@ def main() -> None:
     parser.add_argument("--cached-only", action="store_true", help="never run; report what is cached")
     parser.add_argument("--out", type=Path, default=HERE / "quality.md")
     args = parser.parse_args()
-    k = args.k if args.k is not None else router_default_k()
+    k = args.k if args.k is not None else DEFAULT_K
     reports = {}
     for run in RUNS:
         report = get_report(

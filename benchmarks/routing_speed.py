@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from scope_core import BehaviourStore, ModelSpec, Router, default_embedder, load_dataset
 from scope_core import summary as sm
+from scope_core.router import DEFAULT_K
 from scope_core.store import PromptInfo
 
 MODELS = [ModelSpec(name=f"model-{i:02d}", input_price=0.1 * (i + 1), output_price=0.3 * (i + 1)) for i in range(14)]
@@ -118,7 +119,7 @@ def bench_ingest(data: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prompts", type=int, default=100_000)
-    parser.add_argument("--k", type=int, default=32)
+    parser.add_argument("--k", type=int, default=DEFAULT_K)
     parser.add_argument("--data", type=Path, default=Path("../shared/data/routerbench-3k"))
     args = parser.parse_args()
     bench_routing(args.prompts, args.k)

@@ -18,7 +18,7 @@ from . import summary as sm
 from .data import load_dataset
 from .embedder import default_embedder
 from .errors import ScopeError
-from .router import Router
+from .router import DEFAULT_K, Router
 from .specs import ModelSpec
 from .store import BehaviourStore
 
@@ -166,6 +166,7 @@ def evaluate(
     ] = None,
     anchors: Annotated[int, typer.Option(help="anchor prompts of the held-out models")] = 250,
     max_prompts: Annotated[int | None, typer.Option(help="evaluate on a random subset of this many prompts")] = None,
+    k: Annotated[int, typer.Option("--k", help="neighbours per query")] = DEFAULT_K,
     quiet: Annotated[bool, typer.Option(help="no progress bars")] = False,
 ):
     """Split prompts, ingest the train part into a fresh store, route the test part over an alpha sweep."""
@@ -180,6 +181,7 @@ def evaluate(
         holdout_models=_split_names(holdout_models),
         anchors=anchors,
         max_prompts=max_prompts,
+        k=k,
         progress=not quiet,
     )
     print_report(report, console)

@@ -18,7 +18,7 @@ from ..anchors import select_anchors
 from ..data import Dataset, load_dataset
 from ..embedder import Embedder, default_embedder
 from ..estimators import get_estimator
-from ..router import Router
+from ..router import DEFAULT_K, Router
 from ..store import BehaviourStore
 from . import metrics
 from .baselines import logistic_p, oracle_point, single_models
@@ -82,7 +82,7 @@ def run_eval(
     alphas: Sequence[float] | None = None,
     max_prompts: int | None = None,
     embedder: Embedder | None = None,
-    k: int = 32,
+    k: int = DEFAULT_K,
     budgets: Sequence[float] = (),
     progress: bool = False,
 ) -> EvalReport:
