@@ -19,6 +19,13 @@ def outcome_id(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
+def check_score(value: float) -> float:
+    """A quality score must be a finite number in [0, 1]."""
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise ValueError(f"score must be in [0, 1], got {value!r}")
+    return value
+
+
 class Outcome(BaseModel):
     """One observed call. ``score`` is None until quality feedback arrives (usage-only evidence).
 
@@ -42,9 +49,7 @@ class Outcome(BaseModel):
     @field_validator("score")
     @classmethod
     def _score_in_unit_interval(cls, value: float | None) -> float | None:
-        if value is not None and not (math.isfinite(value) and 0.0 <= value <= 1.0):
-            raise ValueError(f"score must be in [0, 1], got {value!r}")
-        return value
+        return None if value is None else check_score(value)
 
     @field_validator("cost_usd", "latency_s")
     @classmethod

@@ -16,7 +16,7 @@ from .decision import Decision, Estimate
 from .embedder import Embedder, as_embedder, default_embedder
 from .errors import ScopeError, UnknownModelError
 from .estimators import Estimator, QueryContext, get_estimator
-from .outcome import Outcome, text_hash
+from .outcome import Outcome, check_score, text_hash
 from .policy import Policy, choose
 from .routing_text import RoutingMode, Turn, focus, routing_text
 from .specs import Capability, ModelSpec
@@ -249,7 +249,7 @@ class Router:
 
     def feedback(self, run_id: str, score: float) -> None:
         """Attach a quality score in [0, 1] to a recorded call, by its run id."""
-        Outcome(prompt_hash="x", model="x", score=score)  # validates the score
+        score = check_score(score)
         self.flush()
         self.store.set_score(str(run_id), score)
         self._invalidate()
