@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 import uuid
@@ -172,8 +173,9 @@ class Router:
         return self._decide(ctx, candidates, policy, estimates, timings)
 
     async def aroute(self, query: Query, **overrides) -> Decision:
-        """Async ``route``: awaits the estimator (so a slow LLM estimator does not block the loop)."""
-        ctx, candidates, policy, timings = self._prepare(query, dict(overrides))
+        """Async ``route``: embedding and search run in a worker thread, the estimator is awaited,
+        so neither blocks the event loop."""
+        ctx, candidates, policy, timings = await asyncio.to_thread(self._prepare, query, dict(overrides))
         t = time.perf_counter()
         estimates = await self.estimator.aestimate(ctx, candidates)
         timings["estimate_ms"] = _ms(t)

@@ -12,6 +12,7 @@ from rich.table import Table
 from ..data import Dataset
 from ..policy import Policy, choose
 from ..router import Router
+from ..routing_text import focus
 from .split import split_prompts
 from .sweep import operating_points, route_prompts
 
@@ -60,7 +61,7 @@ def run_demo(
         choice = choose(r.estimates, specs, Policy(alpha=alpha), r.cost_ref)
         e = next(e for e in r.estimates if e.model == choice.chosen)
         table.add_row(
-            _one_line(text),
+            _one_line(focus(text)),  # the part the router embeds, not a few-shot head
             _short(choice.chosen),
             f"{e.p_correct:.2f}",
             f"${e.cost_usd:.2e}",
