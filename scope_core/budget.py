@@ -46,7 +46,7 @@ class BudgetGovernor:
         self.gain, self.smoothing, self.safety = gain, smoothing, safety
         self._logit = math.log(alpha / (1 - alpha))
         self._avg_cost: float | None = None
-        self.spent, self.calls = 0.0, 0
+        self.spent, self.reserved, self.calls = 0.0, 0.0, 0
         self._lock = threading.Lock()
 
     @property
@@ -55,7 +55,25 @@ class BudgetGovernor:
 
     @property
     def remaining(self) -> float:
-        return max(self.hard_cap - self.spent, 0.0)
+        """Room under the hard cap: what is neither spent nor reserved by calls still in flight."""
+        return max(self.hard_cap - self.spent - self.reserved, 0.0)
+
+    def reserve(self, predicted_cost_usd: float) -> float:
+        """Hold ``safety`` x the predicted cost of a routed call until ``observe`` releases it.
+
+        Check and hold are one step, so concurrent calls cannot together cross the cap: a call whose
+        hold no longer fits (others reserved first) raises BudgetExhaustedError. Returns the amount held
+        (pass it to ``observe``).
+        """
+        with self._lock:
+            held = predicted_cost_usd * self.safety
+            if held > self.hard_cap - self.spent - self.reserved:
+                raise BudgetExhaustedError(
+                    f"calls in flight hold ${self.reserved:.6f}; ${held:.6f} more does not fit under the"
+                    f" hard cap ${self.hard_cap:.6f} (${self.spent:.6f} spent)"
+                )
+            self.reserved += held
+            return held
 
     def target_per_call(self) -> float:
         """What each remaining call may spend to land on the budget."""
@@ -66,13 +84,17 @@ class BudgetGovernor:
         """Policy overrides for the next call: the paced alpha and the room under the cap."""
         with self._lock:
             if self.remaining <= 0:
-                raise BudgetExhaustedError(f"budget spent: ${self.spent:.6f} of hard cap ${self.hard_cap:.6f}")
+                raise BudgetExhaustedError(
+                    f"budget exhausted: ${self.spent:.6f} spent and ${self.reserved:.6f} held by calls in flight"
+                    f" of the hard cap ${self.hard_cap:.6f}"
+                )
             return {"alpha": self.alpha, "max_cost": self.remaining / self.safety}
 
-    def observe(self, cost_usd: float) -> None:
-        """Account one finished call and adapt alpha."""
+    def observe(self, cost_usd: float, reserved_usd: float = 0.0) -> None:
+        """Account one finished call (releasing what ``reserve`` held for it) and adapt alpha."""
         with self._lock:
             target = self.target_per_call()
+            self.reserved = max(self.reserved - reserved_usd, 0.0)
             self.spent += cost_usd
             self.calls += 1
             s = self.smoothing

@@ -43,6 +43,7 @@ class Decision(BaseModel):
     input_tokens: int
     timings_ms: dict[str, float] = Field(default_factory=dict)
     excluded: dict[str, str] = Field(default_factory=dict, description="model -> why it was not eligible")
+    reserved_usd: float = Field(default=0.0, description="held by the budget until the call is observed")
 
     def estimate_for(self, model: str) -> Estimate:
         for estimate in self.estimates:

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import summary as sm
-from .budget import BudgetGovernor
+from .budget import BudgetExhaustedError, BudgetGovernor
 from .decision import Decision, Estimate
 from .embedder import Embedder, as_embedder, default_embedder
-from .errors import ScopeError, UnknownModelError
+from .errors import NoCandidateError, ScopeError, UnknownModelError
 from .estimators import Estimator, QueryContext, get_estimator
 from .outcome import Outcome, check_score, text_hash
 from .policy import Policy, choose
@@ -107,7 +107,10 @@ class Router:
             raise ValueError("cannot route an empty query")
         return text
 
-    def _prepare(self, query: Query, overrides: dict) -> tuple[QueryContext, list[ModelSpec], Policy, dict]:
+    def _prepare(
+        self, query: Query, overrides: dict
+    ) -> tuple[QueryContext, list[ModelSpec], Policy, dict, BudgetGovernor | None]:
+        """Everything before estimation, and the call's budget governor (if any)."""
         start = time.perf_counter()
         timings: dict[str, float] = {}
         budget: BudgetGovernor | None = overrides.pop("budget", None)
@@ -138,17 +141,32 @@ class Router:
         prompt = query if isinstance(query, str) else "\n".join(t.content for t in query)
         ctx = QueryContext(text, embedding, self.count_tokens(prompt), neighbours, priors)
         timings["prepare_ms"] = _ms(start)
-        return ctx, candidates, policy, timings
+        return ctx, candidates, policy, timings, budget
 
     def _decide(
-        self, ctx: QueryContext, candidates: list[ModelSpec], policy: Policy, estimates: list[Estimate], timings: dict
+        self,
+        ctx: QueryContext,
+        candidates: list[ModelSpec],
+        policy: Policy,
+        estimates: list[Estimate],
+        timings: dict,
+        budget: BudgetGovernor | None,
     ) -> Decision:
         t = time.perf_counter()
         specs = {c.name: c for c in candidates}
-        choice = choose(estimates, specs, policy, self.cost_ref(candidates, ctx.input_tokens))
+        try:
+            choice = choose(estimates, specs, policy, self.cost_ref(candidates, ctx.input_tokens))
+        except NoCandidateError as exc:
+            if budget is not None and "max_cost" in str(exc):
+                raise BudgetExhaustedError(
+                    f"no model fits in the ${policy.max_cost:.6f} the budget leaves for this call ({exc})"
+                ) from exc
+            raise
         timings["policy_ms"] = _ms(t)
         timings["total_ms"] = timings.pop("prepare_ms") + timings["estimate_ms"] + timings["policy_ms"]
+        chosen_cost = next(e.cost_usd for e in estimates if e.model == choice.chosen)
         return Decision(
+            reserved_usd=budget.reserve(chosen_cost) if budget is not None else 0.0,
             chosen=choice.chosen,
             ranking=choice.ranking,
             estimates=estimates,
@@ -166,20 +184,20 @@ class Router:
 
         Overrides: ``alpha``, ``max_cost``, ``min_accuracy``, ``allowed``, ``required``, ``budget``.
         """
-        ctx, candidates, policy, timings = self._prepare(query, dict(overrides))
+        ctx, candidates, policy, timings, budget = self._prepare(query, dict(overrides))
         t = time.perf_counter()
         estimates = self.estimator.estimate(ctx, candidates)
         timings["estimate_ms"] = _ms(t)
-        return self._decide(ctx, candidates, policy, estimates, timings)
+        return self._decide(ctx, candidates, policy, estimates, timings, budget)
 
     async def aroute(self, query: Query, **overrides) -> Decision:
         """Async ``route``: embedding and search run in a worker thread, the estimator is awaited,
         so neither blocks the event loop."""
-        ctx, candidates, policy, timings = await asyncio.to_thread(self._prepare, query, dict(overrides))
+        ctx, candidates, policy, timings, budget = await asyncio.to_thread(self._prepare, query, dict(overrides))
         t = time.perf_counter()
         estimates = await self.estimator.aestimate(ctx, candidates)
         timings["estimate_ms"] = _ms(t)
-        return self._decide(ctx, candidates, policy, estimates, timings)
+        return self._decide(ctx, candidates, policy, estimates, timings, budget)
 
     # -- feedback -----------------------------------------------------------------------------
     def _prompt_infos(self, texts: dict[str, tuple[str, str | None]]) -> dict[str, PromptInfo]:

@@ -549,7 +549,7 @@ class _Call:
         in_tok, out_tok = int(usage["input_tokens"]), int(usage["output_tokens"])
         cost = spec.cost(in_tok, out_tok)
         if self.budget is not None:
-            self.budget.observe(cost)
+            self.budget.observe(cost, reserved_usd=routed.decision.reserved_usd)
         router, evaluator, messages, run_id = owner.router, owner.evaluator, self.messages, self.run_id
 
         def record() -> None:

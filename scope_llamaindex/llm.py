@@ -217,7 +217,7 @@ class ScopeLLM(FunctionCallingLLM):
         )
         note_call(event)
         if call.budget is not None and cost is not None and error is None:
-            call.budget.observe(cost)
+            call.budget.observe(cost, reserved_usd=call.decision.reserved_usd)
         return event
 
     def _end(self, *args: Any) -> None:

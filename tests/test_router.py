@@ -183,3 +183,33 @@ def test_input_tokens_count_the_whole_conversation(router: Router):
     turns = [Turn("system", "context " * 400), Turn("user", "Say hello to my friend number 40")]
     decision = router.route(turns, alpha=0.5)
     assert decision.input_tokens > 400 > router.route(turns[1].content).input_tokens
+
+
+def test_a_spent_budget_refuses_calls_with_a_budget_error(router: Router):
+    from scope_core import BudgetExhaustedError, BudgetGovernor
+
+    governor = BudgetGovernor(budget_usd=1e-3, expected_calls=10)
+    text = "Compute the integral of x^20 times sin(x) from 0 to pi"
+    assert router.route(text, budget=governor).chosen
+    governor.observe(1e-3 - 1e-9)  # almost all spent: nothing fits in the room left
+    with pytest.raises(BudgetExhaustedError, match="budget"):
+        router.route(text, budget=governor)
+
+
+def test_concurrent_calls_under_one_budget_cannot_cross_the_hard_cap(router: Router):
+    from scope_core import BudgetExhaustedError, BudgetGovernor
+
+    governor = BudgetGovernor(budget_usd=5e-4, expected_calls=50)
+    text = "Compute the integral of x^20 times sin(x) from 0 to pi"
+    in_flight = []
+    for _ in range(50):  # route many calls before any of them reports its cost
+        try:
+            in_flight.append(router.route(text, budget=governor, alpha=1.0))
+        except BudgetExhaustedError:
+            break
+    assert in_flight and len(in_flight) < 50, "the reservations must run out before 50 dear calls"
+    worst_case = sum(d.estimate_for(d.chosen).cost_usd for d in in_flight)
+    assert worst_case <= governor.hard_cap
+    for d in in_flight:
+        governor.observe(d.estimate_for(d.chosen).cost_usd, reserved_usd=d.reserved_usd)
+    assert governor.reserved == pytest.approx(0.0, abs=1e-12) and governor.spent <= governor.hard_cap
