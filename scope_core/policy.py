@@ -63,7 +63,9 @@ def eligibility(
             missing = sorted(c.value for c in set(policy.required) - spec.capabilities)
             excluded[e.model] = f"lacks {', '.join(missing)}"
         elif e.input_tokens + e.output_tokens > spec.context_window:
-            excluded[e.model] = f"needs ~{int(e.input_tokens + e.output_tokens)} tokens > context {spec.context_window}"
+            excluded[e.model] = (
+                f"needs ~{int(e.input_tokens + e.output_tokens)} tokens > context window {spec.context_window}"
+            )
         elif policy.max_cost is not None and e.cost_usd > policy.max_cost:
             excluded[e.model] = f"predicted cost ${e.cost_usd:.6f} > max_cost ${policy.max_cost:.6f}"
         else:

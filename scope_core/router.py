@@ -101,8 +101,9 @@ class Router:
         return max(typical, default=1.0)
 
     # -- routing ------------------------------------------------------------------------------
-    def text_of(self, query: Query) -> str:
-        text = query if isinstance(query, str) else routing_text(query, self.routing_mode)
+    def text_of(self, query: Query, mode: RoutingMode | None = None) -> str:
+        """The text a query is routed on: itself, or its conversation's routing text (``mode`` or the default)."""
+        text = query if isinstance(query, str) else routing_text(query, mode or self.routing_mode)
         if not text or not text.strip():
             raise ValueError("cannot route an empty query")
         return text
@@ -114,6 +115,7 @@ class Router:
         start = time.perf_counter()
         timings: dict[str, float] = {}
         budget: BudgetGovernor | None = overrides.pop("budget", None)
+        mode: RoutingMode | None = overrides.pop("routing_mode", None)
         if budget is not None:
             for key, value in budget.overrides().items():
                 overrides[key] = (
@@ -124,7 +126,7 @@ class Router:
         if overrides.get("allowed") is not None:
             overrides["allowed"] = frozenset(overrides["allowed"])
         policy = self.policy.with_overrides(**overrides)
-        text = self.text_of(query)
+        text = self.text_of(query, mode)
         specs, priors = self._registry()
         if not specs:
             raise ScopeError("no models registered; call register_model or ingest a data set first")
@@ -182,7 +184,8 @@ class Router:
     def route(self, query: Query, **overrides) -> Decision:
         """Choose a model for ``query`` (text or conversation turns).
 
-        Overrides: ``alpha``, ``max_cost``, ``min_accuracy``, ``allowed``, ``required``, ``budget``.
+        Overrides: ``alpha``, ``max_cost``, ``min_accuracy``, ``allowed``, ``required``, ``budget``,
+        ``routing_mode``. Pass conversations as turns: input tokens (cost, context fit) count all of it.
         """
         ctx, candidates, policy, timings, budget = self._prepare(query, dict(overrides))
         t = time.perf_counter()

@@ -19,8 +19,8 @@ from langchain_core.utils import from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from scope_core import BudgetGovernor, Capability, Decision, ModelSpec, Router, ScopeError, UnknownModelError
-from scope_core.routing_text import RoutingMode, routing_text
+from scope_core import BudgetGovernor, Capability, Decision, ModelSpec, Router, ScopeError, Turn, UnknownModelError
+from scope_core.routing_text import RoutingMode
 
 from .delegate import Delegate, Request, delegate_for
 from .messages import has_images, to_turns
@@ -307,15 +307,18 @@ class ScopeChatModel(BaseChatModel):
         return config, kwargs
 
     def _route(self, messages: Sequence[BaseMessage], kwargs: Mapping[str, Any], run_id: str) -> Routed:
-        text, overrides = self._routing_request(messages, kwargs)
-        return Routed(self.router.route(text, **overrides), text, run_id)
+        query, text, overrides = self._routing_request(messages, kwargs)
+        return Routed(self.router.route(query, **overrides), text, run_id)
 
     async def _aroute(self, messages: Sequence[BaseMessage], kwargs: Mapping[str, Any], run_id: str) -> Routed:
-        text, overrides = self._routing_request(messages, kwargs)
-        return Routed(await self.router.aroute(text, **overrides), text, run_id)
+        query, text, overrides = self._routing_request(messages, kwargs)
+        return Routed(await self.router.aroute(query, **overrides), text, run_id)
 
-    def _routing_request(self, messages: Sequence[BaseMessage], kwargs: Mapping[str, Any]) -> tuple[str, dict]:
-        """The routing text of a call and the router overrides (constraints, trade-off, candidates)."""
+    def _routing_request(
+        self, messages: Sequence[BaseMessage], kwargs: Mapping[str, Any]
+    ) -> tuple[str | list[Turn], str, dict]:
+        """What the core routes (the turns, or a custom ``text_builder``'s text), the routing text it
+        records the call under, and the router overrides (constraints, trade-off, candidates)."""
         allowed = [kwargs["model"]] if kwargs.get("model") else kwargs.get("allowed")
         allowed = set(self._specs) if allowed is None else set(allowed)
         unknown = sorted(allowed - set(self._specs))
@@ -329,17 +332,12 @@ class ScopeChatModel(BaseChatModel):
         if has_images(messages):
             required.add(Capability.VISION)
         overrides = {k: kwargs.get(k, getattr(self, k)) for k in ("alpha", "max_cost", "min_accuracy", "budget")}
-        return self.routing_text_of(messages, kwargs.get("routing_mode")), {
-            **overrides,
-            "allowed": allowed,
-            "required": required,
-        }
-
-    def routing_text_of(self, messages: Sequence[BaseMessage], mode: RoutingMode | None = None) -> str:
-        """The text a conversation is routed on (and recorded under)."""
+        overrides |= {"allowed": allowed, "required": required}
         if self.text_builder is not None:
-            return self.text_builder(messages)
-        return routing_text(to_turns(messages), mode or self.routing_mode or self.router.routing_mode)
+            text = self.text_builder(messages)
+            return text, text, overrides
+        turns, mode = to_turns(messages), kwargs.get("routing_mode") or self.routing_mode
+        return turns, self.router.text_of(turns, mode), {**overrides, "routing_mode": mode}
 
     # -- one routed call -------------------------------------------------------------------------
     def _plan(self, messages: list[BaseMessage], kwargs: dict[str, Any]) -> tuple[Routed | None, Request, dict]:

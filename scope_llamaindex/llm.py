@@ -26,11 +26,11 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from pydantic import Field, PrivateAttr
 
-from scope_core import BudgetGovernor, Capability, Decision, NoCandidateError, Router, UnknownModelError
+from scope_core import BudgetGovernor, Capability, Decision, Router, Turn, UnknownModelError
 
 from .candidates import Candidate, register_pool, supports_tools
 from .events import OutcomeRecorder, ScopeCallEndEvent, note_call
-from .messages import producer, prompt_bytes, tag, to_turns, untagged
+from .messages import producer, tag, to_turns, untagged
 from .usage import reported_usage
 
 if TYPE_CHECKING:
@@ -136,52 +136,34 @@ class ScopeLLM(FunctionCallingLLM):
             model_name="scope-router",
         )
 
-    def _fitting(self, names: list[str], messages: list[ChatMessage] | None, prompt: str | None) -> list[str]:
-        """Candidates whose context window holds the prompt (bytes bound tokens, so most calls count nothing)."""
-        specs = self.router.models()
-        size = prompt_bytes(messages) if messages is not None else len((prompt or "").encode())
-        if size < min(specs[n].context_window for n in names):
-            return names
-        text = "\n".join(m.content or "" for m in messages) if messages is not None else prompt or ""
-        tokens = self.router.count_tokens(text)
-        fitting = [n for n in names if tokens < specs[n].context_window]
-        if not fitting:
-            windows = {n: specs[n].context_window for n in names}
-            raise NoCandidateError(f"a prompt of {tokens} tokens exceeds every candidate's context window {windows}")
-        return fitting
-
     # -- routing -------------------------------------------------------------------------------
     def _plan(
         self, kwargs: dict[str, Any], messages: list[ChatMessage] | None, prompt: str | None, tools: bool
-    ) -> tuple[str, dict[str, Any]]:
-        """Routing text and overrides: instance defaults, then the call's own (popped from kwargs), then limits."""
+    ) -> tuple[str | list[Turn], dict[str, Any]]:
+        """The query (prompt or turns) and overrides: instance defaults, then the call's own (popped from kwargs)."""
         given = {k: kwargs.pop(k) for k in ROUTING_KWARGS if k in kwargs}
         overrides = {"alpha": self.alpha, "max_cost": self.max_cost, "min_accuracy": self.min_accuracy}
         overrides["budget"] = self.budget
         overrides.update({k: v for k, v in given.items() if v is not None})
-        names = self._pool(overrides.get("allowed"))
-        if tools:
-            names = [n for n in names if supports_tools(self.candidates[n])]
-            if not names:
-                raise NoCandidateError("no allowed candidate supports function calling")
+        overrides["allowed"] = self._pool(overrides.get("allowed"))
+        if tools:  # the core excludes candidates without tools or whose context window the prompt overflows
             overrides["required"] = frozenset(overrides.get("required") or ()) | {Capability.TOOLS}
-        overrides["allowed"] = self._fitting(names, messages, prompt)
-        text = self.router.text_of(prompt if messages is None else to_turns(messages))
-        return text, overrides
+        query = prompt if messages is None else to_turns(messages)
+        return query, overrides
 
     def _route(
         self, kwargs: dict[str, Any], messages: list[ChatMessage] | None = None, prompt: str | None = None, tools=False
     ) -> _Call:
-        text, overrides = self._plan(kwargs, messages, prompt, tools)
-        decision = self.router.route(text, **overrides)
-        return _Call(decision, text, messages, prompt, overrides.get("budget"))
+        query, overrides = self._plan(kwargs, messages, prompt, tools)
+        decision = self.router.route(query, **overrides)  # the core sees the whole conversation
+        return _Call(decision, self.router.text_of(query), messages, prompt, overrides.get("budget"))
 
     async def _aroute(
         self, kwargs: dict[str, Any], messages: list[ChatMessage] | None = None, prompt: str | None = None, tools=False
     ) -> _Call:
-        text, overrides = self._plan(kwargs, messages, prompt, tools)
-        decision = await self.router.aroute(text, **overrides)
-        return _Call(decision, text, messages, prompt, overrides.get("budget"))
+        query, overrides = self._plan(kwargs, messages, prompt, tools)
+        decision = await self.router.aroute(query, **overrides)
+        return _Call(decision, self.router.text_of(query), messages, prompt, overrides.get("budget"))
 
     # -- outcomes ------------------------------------------------------------------------------
     def _ended(

@@ -41,11 +41,6 @@ def to_turns(messages: Sequence[ChatMessage]) -> list[Turn]:
     return [Turn(_ROLES.get(str(m.role.value), "user"), m.content or "", _tool_call_names(m)) for m in messages]
 
 
-def prompt_bytes(messages: Sequence[ChatMessage]) -> int:
-    """UTF-8 size of the conversation: an upper bound on its token count."""
-    return sum(len((m.content or "").encode()) for m in messages)
-
-
 def untagged(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
     """Messages without our tags, so a candidate never sends them to its provider."""
     out = []

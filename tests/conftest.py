@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -41,24 +42,32 @@ MATH = [f"Compute the integral of x^{n} times sin(x) from 0 to pi" for n in rang
 GREET = [f"Say hello to my friend number {n} in a cheerful tone" for n in range(2, 14)]
 
 
+def record_scores(
+    router: Router, texts: Iterable[str], scores: dict[str, float], input_tokens: int = 20, output_tokens: int = 50
+) -> None:
+    """Store past outcomes of registered models: on each text, model -> score (with usage, so costs are known)."""
+    specs = router.models()
+    router.record(
+        [
+            Outcome(
+                prompt=t,
+                model=m,
+                score=score,
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                cost_usd=specs[m].cost(input_tokens, output_tokens),
+                source="fixture",
+            )
+            for t in texts
+            for m, score in scores.items()
+        ]
+    )
+
+
 def seed_outcomes(router: Router, specs: list[ModelSpec]) -> None:
     """Math prompts: only 'large' is right; greetings: everyone is right."""
-    outcomes = []
-    for text in MATH + GREET:
-        for spec in specs:
-            correct = text in GREET or spec.name == "large"
-            outcomes.append(
-                Outcome(
-                    prompt=text,
-                    model=spec.name,
-                    score=float(correct),
-                    input_tokens=20,
-                    output_tokens=50,
-                    cost_usd=spec.cost(20, 50),
-                    source="fixture",
-                )
-            )
-    router.record(outcomes)
+    record_scores(router, MATH, {s.name: float(s.name == "large") for s in specs})
+    record_scores(router, GREET, {s.name: 1.0 for s in specs})
 
 
 @pytest.fixture

@@ -213,3 +213,14 @@ def test_concurrent_calls_under_one_budget_cannot_cross_the_hard_cap(router: Rou
     for d in in_flight:
         governor.observe(d.estimate_for(d.chosen).cost_usd, reserved_usd=d.reserved_usd)
     assert governor.reserved == pytest.approx(0.0, abs=1e-12) and governor.spent <= governor.hard_cap
+
+
+def test_routing_mode_can_be_set_per_call(router: Router):
+    turns = [
+        Turn("user", "Say hello to my friend number 40 in a cheerful tone"),
+        Turn("assistant", "", tool_calls=("calculator",)),
+        Turn("tool", "Compute the integral of x^20 times sin(x) from 0 to pi"),
+    ]
+    auto = router.route(turns).estimate_for("small").p_correct
+    last_user = router.route(turns, routing_mode="last_user").estimate_for("small").p_correct
+    assert last_user > auto + 0.2  # the greeting alone is easy for the small model, the integral is not

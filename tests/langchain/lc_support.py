@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from scope_core import BehaviourStore, Capability, ModelSpec, Outcome, Router, default_embedder
+from scope_core import BehaviourStore, Capability, ModelSpec, Router, default_embedder
 from scope_langchain import ScopeChatModel, ScriptedChatModel
+
+from ..conftest import record_scores
 
 TOOLS = frozenset({Capability.TOOLS, Capability.STRUCTURED_OUTPUT})
 CHEAP = ModelSpec(name="cheap", input_price=0.1, output_price=0.4, capabilities=TOOLS, provider="scripted")
@@ -37,25 +39,10 @@ def new_router() -> Router:
 
 
 def seed(router: Router, texts: Iterable[str], scores: dict[str, float], specs: Iterable[ModelSpec]) -> None:
-    """Record each model's score on each text (with usage, so costs are known)."""
-    by_name = {s.name: s for s in specs}
-    for spec in by_name.values():
+    """Register the specs and record each model's score on each text."""
+    for spec in specs:
         router.register_model(spec)
-    router.record(
-        [
-            Outcome(
-                prompt=t,
-                model=m,
-                score=s,
-                input_tokens=40,
-                output_tokens=200,
-                cost_usd=by_name[m].cost(40, 200),
-                source="seed",
-            )
-            for t in texts
-            for m, s in scores.items()
-        ]
-    )
+    record_scores(router, texts, scores, input_tokens=40, output_tokens=200)
 
 
 def seeded_router() -> Router:

@@ -6,9 +6,11 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from scope_core import BehaviourStore, Outcome, Router
+from scope_core import BehaviourStore, Router
 from scope_llamaindex import Candidate, ScopeLLM
 from scope_llamaindex.testing import ScriptedLLM
+
+from ..conftest import record_scores
 
 
 @pytest.fixture
@@ -46,21 +48,6 @@ def seed(router: Router) -> Callable[[Sequence[str], dict[str, float]], None]:
     """Store past outcomes of registered models: on each prompt, model -> score."""
 
     def add(prompts: Sequence[str], scores: dict[str, float]) -> None:
-        specs = router.models()
-        router.record(
-            [
-                Outcome(
-                    prompt=p,
-                    model=m,
-                    score=s,
-                    input_tokens=40,
-                    output_tokens=20,
-                    cost_usd=specs[m].cost(40, 20),
-                    source="seed",
-                )
-                for p in prompts
-                for m, s in scores.items()
-            ]
-        )
+        record_scores(router, prompts, scores, input_tokens=40, output_tokens=20)
 
     return add

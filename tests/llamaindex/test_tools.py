@@ -72,7 +72,7 @@ def test_tool_calls_only_go_to_function_calling_candidates(router):
     assert llm.chat([ChatMessage(role="user", content="hi")]).message.additional_kwargs[MODEL_KEY] == "plain"
     response = llm.chat_with_tools([TOOL], user_msg="What is 6 times 7?")
     assert response.message.additional_kwargs[MODEL_KEY] == "tools"
-    with pytest.raises(NoCandidateError, match="function calling"):
+    with pytest.raises(NoCandidateError, match="lacks tools"):
         llm.chat_with_tools([TOOL], user_msg="What is 6 times 7?", allowed=["plain"])
 
 
