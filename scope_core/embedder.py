@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -13,7 +14,10 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from .errors import EmbedderUnavailableError
+from .onnx_embedder import OnnxSentenceEmbedder
 from .outcome import text_hash
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CACHE_DIR = Path(os.environ.get("SCOPE_CACHE", Path.home() / ".cache" / "scope-router" / "embeddings"))
 
@@ -52,7 +56,9 @@ def minilm_path() -> Path:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded from a local folder, offline (default: all-MiniLM-L6-v2)."""
 
-    def __init__(self, model_path: str | Path | None = None, device: str = "cpu", batch_size: int = 64) -> None:
+    def __init__(
+        self, model_path: str | Path | None = None, device: str = "cpu", batch_size: int = 64, name: str | None = None
+    ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         path = Path(model_path) if model_path is not None else minilm_path()
@@ -65,7 +71,7 @@ class SentenceTransformerEmbedder:
         self._threads = torch.get_num_threads()
         self._batch_size = batch_size
         self._lock = threading.Lock()
-        self.name = path.name if model_path is not None else "all-MiniLM-L6-v2"
+        self.name = name or (path.name if model_path is not None else "all-MiniLM-L6-v2")
         self.dimension = int(self._model.get_embedding_dimension())
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -164,10 +170,20 @@ class _DiskVectors:
             self._db.executemany("INSERT OR REPLACE INTO v VALUES (?, ?)", rows)
 
 
+def minilm_embedder() -> Embedder:
+    """all-MiniLM-L6-v2 on ONNX Runtime (exported once per machine), else through sentence-transformers."""
+    path = minilm_path()
+    try:
+        return OnnxSentenceEmbedder(path, DEFAULT_CACHE_DIR, name="all-MiniLM-L6-v2")
+    except Exception as exc:  # a failed export must not stop routing: torch gives the same vectors
+        log.warning("ONNX MiniLM unavailable (%s); embedding through sentence-transformers", exc)
+        return SentenceTransformerEmbedder(path, name="all-MiniLM-L6-v2")
+
+
 def as_embedder(source: Any = None) -> Embedder:
     """Coerce ``None`` (the MiniLM default), an Embedder, a LangChain Embeddings or a callable."""
     if source is None:
-        return SentenceTransformerEmbedder()
+        return minilm_embedder()
     if isinstance(source, Embedder):
         return source
     return CallableEmbedder(source)
@@ -186,7 +202,7 @@ def default_embedder(disk_cache: bool = False) -> Embedder:
     global _default
     with _default_lock:
         if _default is None:
-            _default = CachedEmbedder(SentenceTransformerEmbedder())
+            _default = CachedEmbedder(minilm_embedder())
         if disk_cache:
             return CachedEmbedder(_default.inner, path=DEFAULT_CACHE_DIR)
         return _default

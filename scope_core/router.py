@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+from cachetools import TTLCache
 
 from . import summary as sm
 from .budget import BudgetExhaustedError, BudgetGovernor
@@ -21,7 +22,7 @@ from .outcome import Outcome, check_score, text_hash
 from .policy import Policy, choose
 from .routing_text import RoutingMode, Turn, focus, routing_text
 from .specs import Capability, ModelSpec
-from .store import BehaviourStore, PromptInfo
+from .store import BehaviourStore, Neighbourhood, PromptInfo
 from .tokens import TokenCounter, count_tokens
 from .writer import OutcomeWriter
 
@@ -37,7 +38,12 @@ def _ms(start: float) -> float:
 
 
 class Router:
-    """Pre-hoc router over the models registered in a BehaviourStore."""
+    """Pre-hoc router over the models registered in a BehaviourStore.
+
+    The model registry and the neighbourhoods of recent queries are cached for ``cache_ttl_s``
+    seconds; this router's own writes clear both at once, so only other processes' writes take
+    up to ``cache_ttl_s`` to show.
+    """
 
     def __init__(
         self,
@@ -60,6 +66,8 @@ class Router:
         self.focus_chars = focus_chars
         self._cache_lock = threading.Lock()
         self._cache_at = -1e18
+        self._generation = 0  # bumped by every write: a search that raced one is not cached
+        self._neighbours: TTLCache[str, Neighbourhood] = TTLCache(maxsize=1024, ttl=cache_ttl_s)
         self.writer = OutcomeWriter()
         self._specs: dict[str, ModelSpec] = {}
         self._priors: dict[str, sm.Summary] = {}
@@ -80,6 +88,21 @@ class Router:
     def _invalidate(self) -> None:
         with self._cache_lock:
             self._cache_at = -1e18
+            self._generation += 1
+            self._neighbours.clear()
+
+    def _nearest(self, text: str, embedding: np.ndarray) -> Neighbourhood:
+        """The query's neighbourhood: one store search, reused for a repeated text until a write."""
+        key = f"{self.k}:{text_hash(text)}"
+        with self._cache_lock:
+            cached, generation = self._neighbours.get(key), self._generation
+        if cached is not None:
+            return cached
+        found = self.store.nearest(embedding, self.k)
+        with self._cache_lock:
+            if generation == self._generation:
+                self._neighbours[key] = found
+        return found
 
     def _registry(self) -> tuple[dict[str, ModelSpec], dict[str, sm.Summary]]:
         with self._cache_lock:
@@ -138,7 +161,7 @@ class Router:
         embedding = self.embed_texts([text])[0]
         timings["embed_ms"] = _ms(t)
         t = time.perf_counter()
-        neighbours = self.store.nearest(embedding, self.k)
+        neighbours = self._nearest(text, embedding)
         timings["search_ms"] = _ms(t)
         prompt = query if isinstance(query, str) else "\n".join(t.content for t in query)
         ctx = QueryContext(text, embedding, self.count_tokens(prompt), neighbours, priors)

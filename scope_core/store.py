@@ -29,6 +29,7 @@ from . import summary as sm
 from .errors import ScopeError, UnknownModelError
 from .outcome import Outcome
 from .specs import ModelSpec
+from .summary_cache import SummaryCache
 
 DEFAULT_PATH = Path(os.environ.get("SCOPE_STORE", Path.home() / ".scope" / "store"))
 _BATCH = 256  # ids per Chroma call: keeps SQL variable counts low
@@ -113,10 +114,12 @@ class BehaviourStore:
         store_prompts: bool = True,
         ef_search: int = 128,
         location: str | None = None,
+        cache_ttl_s: float = 5.0,
     ) -> None:
         self.client = client if client is not None else _client_for(location)
         self.name, self.store_prompts, self.location = name, store_prompts, location
         self._priors_lock = threading.Lock()
+        self._summaries = SummaryCache(ttl_s=cache_ttl_s)
         hnsw = {"space": "cosine", "ef_search": ef_search, "ef_construction": 128, "max_neighbors": 32}
         self._prompts = self.client.get_or_create_collection(
             f"{name}-prompts", embedding_function=None, configuration={"hnsw": hnsw}
@@ -174,18 +177,30 @@ class BehaviourStore:
         return found
 
     def nearest(self, embedding: np.ndarray, k: int) -> Neighbourhood:
-        """The k most similar stored prompts: one unfiltered query for all models."""
-        res = self._prompts.query(
-            query_embeddings=[np.asarray(embedding, dtype=np.float32)],
-            n_results=k,
-            include=["metadatas", "distances"],
-        )
-        metas = res["metadatas"][0]  # fewer than k when the store is small
+        """The k most similar stored prompts: one unfiltered query for all models.
+
+        While recent neighbours were mostly cached, the query asks Chroma for ids only and reads
+        just the uncached records; otherwise it fetches every neighbour's record with the search.
+        """
+        vector = [np.asarray(embedding, dtype=np.float32)]
+        if self._summaries.warm:
+            res = self._prompts.query(query_embeddings=vector, n_results=k, include=["distances"])
+            found = self._summaries.lookup(res["ids"][0])
+            missing = [i for i in res["ids"][0] if i not in found]
+            if missing:
+                got = self._prompts.get(ids=missing, include=["metadatas"])
+                found.update(self._summaries.put(got["ids"], got["metadatas"]))
+        else:
+            res = self._prompts.query(query_embeddings=vector, n_results=k, include=["metadatas", "distances"])
+            self._summaries.lookup(res["ids"][0])
+            found = self._summaries.put(res["ids"][0], res["metadatas"][0])
+        # fewer than k when the store is small; a prompt deleted since the search is skipped
+        kept = [(i, d) for i, d in zip(res["ids"][0], res["distances"][0], strict=True) if i in found]
         return Neighbourhood(
-            ids=res["ids"][0],
-            similarities=1.0 - np.asarray(res["distances"][0], dtype=np.float64),
-            tokens=np.asarray([m.get("tok", 0) for m in metas], dtype=np.float64),
-            stats=[sm.loads(m.get("stats")) for m in metas],
+            ids=[i for i, _ in kept],
+            similarities=1.0 - np.asarray([d for _, d in kept], dtype=np.float64),
+            tokens=np.asarray([found[i].tokens for i, _ in kept], dtype=np.float64),
+            stats=[found[i].stats for i, _ in kept],
         )
 
     def outcome(self, outcome_id: str) -> dict[str, object] | None:
@@ -263,14 +278,15 @@ class BehaviourStore:
             for batch in _batches(pending):
                 self._prompts.update(
                     ids=list(batch),
-                    metadatas=[{"stats": sm.dumps(folded.get(h, {})), "n": counts[h]} for h in batch],
+                    metadatas=[{"stats": sm.dumps(folded.get(h, {}))} for h in batch],
                 )
+            self._summaries.discard(pending)
             after = Counter(str(r["p"]) for r in self.outcomes_for(pending))
             pending = [h for h in pending if after[h] != counts[h]]
 
     def _add_prompts(self, infos: Sequence[PromptInfo]) -> None:
         for batch in _batches(list(infos)):
-            metas = [{"tok": int(p.tokens), "n": 0, **({"task": p.task} if p.task else {})} for p in batch]
+            metas = [{"tok": int(p.tokens), **({"task": p.task} if p.task else {})} for p in batch]
             self._prompts.add(
                 ids=[p.hash for p in batch],
                 embeddings=np.stack([p.embedding for p in batch]).astype(np.float32),

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 
+import orjson
+
 N_SCORED, SCORE_SUM, N_USAGE, OUT_SUM, IN_SUM, COST_SUM = range(6)
 WIDTH = 6
 
@@ -56,4 +58,4 @@ def dumps(per_model: Mapping[str, Summary]) -> str:
 
 
 def loads(text: str | None) -> dict[str, Summary]:
-    return json.loads(text) if text else {}
+    return orjson.loads(text) if text else {}  # on every query, 128 times: orjson is ~5x faster
