@@ -55,6 +55,8 @@ RUNS = [
     RunSpec("routerbench-3k", 2),
     RunSpec("mmlu-pro-29", 0),
     RunSpec("routerbench-3k", 0, HOLDOUT["routerbench-3k"]),
+    RunSpec("routerbench-3k", 1, HOLDOUT["routerbench-3k"]),
+    RunSpec("routerbench-3k", 2, HOLDOUT["routerbench-3k"]),
     RunSpec("mmlu-pro-29", 0, HOLDOUT["mmlu-pro-29"]),
 ]
 

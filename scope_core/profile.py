@@ -78,6 +78,8 @@ def profile_model(
     ``answer(prompt)`` returns the model's reply (see ``reply_usage``); token counts it does not
     report are counted offline. ``grade(prompt, reply_text)`` returns a score in [0, 1] (or a bool).
     A failing ``answer`` is recorded as an error outcome; outcomes are recorded every ``batch`` prompts.
+    Afterwards the model's imputer is fitted (``scope_core.imputer``), so the router can estimate it
+    on the many stored prompts it never answered.
     """
     from tqdm.auto import tqdm
 
@@ -115,6 +117,7 @@ def profile_model(
         if pending:
             router.record(pending)
             recorded += pending
+    router.fit_imputers()
     scores = [o.score for o in recorded if o.scored]
     return ProfileReport(
         model=spec.name,

@@ -18,6 +18,7 @@ from .decision import Decision, Estimate
 from .embedder import Embedder, as_embedder, default_embedder
 from .errors import NoCandidateError, ScopeError, UnknownModelError
 from .estimators import Estimator, QueryContext, get_estimator
+from .imputer import Imputer, fit_store_imputers
 from .outcome import Outcome, check_score, text_hash
 from .policy import Policy, choose
 from .routing_text import RoutingMode, Turn, focus, routing_text
@@ -71,6 +72,7 @@ class Router:
         self.writer = OutcomeWriter()
         self._specs: dict[str, ModelSpec] = {}
         self._priors: dict[str, sm.Summary] = {}
+        self._imputers: dict[str, Imputer] = {}
 
     @classmethod
     def open(cls, location: str | None = None, *, name: str = "scope", **kwargs) -> Router:
@@ -108,6 +110,7 @@ class Router:
         with self._cache_lock:
             if time.monotonic() - self._cache_at > self.cache_ttl_s:
                 self._specs, self._priors = self.store.models(), self.store.priors()
+                self._imputers = self.store.imputers()
                 self._cache_at = time.monotonic()
             return self._specs, self._priors
 
@@ -164,7 +167,7 @@ class Router:
         neighbours = self._nearest(text, embedding)
         timings["search_ms"] = _ms(t)
         prompt = query if isinstance(query, str) else "\n".join(t.content for t in query)
-        ctx = QueryContext(text, embedding, self.count_tokens(prompt), neighbours, priors)
+        ctx = QueryContext(text, embedding, self.count_tokens(prompt), neighbours, priors, self._imputers)
         timings["prepare_ms"] = _ms(start)
         return ctx, candidates, policy, timings, budget
 
@@ -318,8 +321,14 @@ class Router:
                 outcomes = [o for p in rows for o in dataset.to_outcomes(p, by_prompt.get(p.id, []))]
                 changed += self.store.add(outcomes, self._prompt_infos(texts))
                 bar.update(len(outcomes))
-        self._invalidate()
+        self.fit_imputers()
         return changed
+
+    def fit_imputers(self) -> list[str]:
+        """Fit an imputer for every partly profiled model (see ``scope_core.imputer``); returns their names."""
+        fitted = fit_store_imputers(self.store)
+        self._invalidate()
+        return fitted
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Embed prompts as the store sees them: their ``focus`` (trailing paragraphs) when long."""

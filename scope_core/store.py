@@ -27,6 +27,7 @@ import numpy as np
 
 from . import summary as sm
 from .errors import ScopeError, UnknownModelError
+from .imputer import Imputer
 from .outcome import Outcome
 from .specs import ModelSpec
 from .summary_cache import SummaryCache
@@ -158,6 +159,18 @@ class BehaviourStore:
         got = self._models.get(include=["metadatas"])
         return {i: sm.loads(m.get("prior")) or sm.empty() for i, m in zip(got["ids"], got["metadatas"], strict=True)}
 
+    def imputers(self) -> dict[str, Imputer]:
+        """The imputers of partly profiled models (see ``scope_core.imputer``)."""
+        got = self._models.get(include=["metadatas"])
+        return {
+            i: Imputer.from_json(m["imputer"])
+            for i, m in zip(got["ids"], got["metadatas"], strict=True)
+            if m.get("imputer")
+        }
+
+    def put_imputer(self, model: str, imputer: Imputer) -> None:
+        self._models.update(ids=[model], metadatas=[{"imputer": imputer.to_json()}])
+
     # -- reads --------------------------------------------------------------------------------
     def count_prompts(self) -> int:
         return self._prompts.count()
@@ -202,6 +215,19 @@ class BehaviourStore:
             tokens=np.asarray([found[i].tokens for i, _ in kept], dtype=np.float64),
             stats=[found[i].stats for i, _ in kept],
         )
+
+    def scored_prompts(self, model: str) -> tuple[np.ndarray, list[dict[str, sm.Summary]]]:
+        """Embeddings and every model's summaries of the prompts where ``model`` has a scored outcome."""
+        hashes = {str(r["p"]) for r in self._outcomes.get(where={"m": model}, include=["metadatas"])["metadatas"]}
+        vectors, stats = [], []
+        for batch in _batches(sorted(hashes)):
+            got = self._prompts.get(ids=list(batch), include=["embeddings", "metadatas"])
+            for vector, meta in zip(got["embeddings"], got["metadatas"], strict=True):
+                per_model = sm.loads(meta.get("stats"))
+                if per_model.get(model, sm.empty())[sm.N_SCORED] > 0:
+                    vectors.append(vector)
+                    stats.append(per_model)
+        return np.asarray(vectors, dtype=np.float64).reshape(len(stats), -1), stats
 
     def outcome(self, outcome_id: str) -> dict[str, object] | None:
         got = self._outcomes.get(ids=[outcome_id], include=["metadatas"])

@@ -9,7 +9,7 @@ from .knn import KNNEstimator
 
 ESTIMATORS: dict[str, Callable[[], Estimator]] = {
     "knn": KNNEstimator,
-    "knn-plain": lambda: KNNEstimator(prior_strength=0.0, name="knn-plain"),
+    "knn-plain": lambda: KNNEstimator(prior_strength=0.0, name="knn-plain", imputed_weight=0.0),
 }
 
 

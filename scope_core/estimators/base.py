@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from .. import summary as sm
 from ..decision import Estimate
+from ..imputer import Imputer
 from ..specs import ModelSpec
 from ..store import Neighbourhood
 
@@ -25,6 +26,7 @@ class QueryContext:
     input_tokens: int
     neighbours: Neighbourhood
     priors: Mapping[str, sm.Summary]
+    imputers: Mapping[str, Imputer] = field(default_factory=dict)
 
 
 @runtime_checkable

@@ -15,6 +15,7 @@ from .base import LocalEstimator, QueryContext, evidence_matrix, prior_matrix
 DEFAULT_P = 0.5  # P(correct) for a model with no scored outcome anywhere
 DEFAULT_OUTPUT_TOKENS = 256.0  # output length for a model with no usage anywhere
 GLOBAL_PRIOR_STRENGTH = 20.0  # pseudo-outcomes at the population mean behind each model's global mean
+IMPUTED_WEIGHT = 1.0  # pseudo-outcomes an imputed score counts for on a neighbour (tuned, quality_harness)
 
 
 def similarity_weights(similarities: np.ndarray, temperature: float, scored: np.ndarray | None = None) -> np.ndarray:
@@ -42,6 +43,25 @@ def global_means(
     return (prior[:, sm.SCORE_SUM] + strength * pop) / (prior[:, sm.N_SCORED] + strength)
 
 
+def add_imputed(ev: np.ndarray, query: QueryContext, names: Sequence[str], weight: float) -> None:
+    """Where a candidate with an imputer has no scored evidence on a neighbour that other models
+    answered, add ``weight`` pseudo-outcomes at the imputed P(correct) (in place)."""
+    if weight <= 0:
+        return
+    for i, name in enumerate(names):
+        imputer = query.imputers.get(name)
+        if imputer is None:
+            continue
+        others = evidence_matrix(query.neighbours, imputer.predictors)
+        scored = others[:, :, sm.N_SCORED]
+        missing = (ev[:, i, sm.N_SCORED] == 0) & (scored > 0).any(axis=1)
+        if not missing.any():
+            continue
+        scores = np.where(scored > 0, others[:, :, sm.SCORE_SUM] / np.maximum(scored, 1e-12), np.nan)
+        ev[missing, i, sm.N_SCORED] += weight
+        ev[missing, i, sm.SCORE_SUM] += weight * imputer.predict(scores[missing], query.embedding)
+
+
 class KNNEstimator(LocalEstimator):
     """P(correct) = (sum_j w_j*score_j + tau*mu) / (sum_j w_j*n_j + tau), with mu the model's global mean.
 
@@ -51,6 +71,8 @@ class KNNEstimator(LocalEstimator):
     correctness does, so the neighbours deserve more trust there. The defaults were tuned
     on routerbench-3k and mmlu-pro-29 (benchmarks/quality_harness.py): a fairly flat weighting over
     the neighbourhood with strong shrinkage beats sharp weights, most of the signal being topical.
+    A partly profiled model with an imputer (``scope_core.imputer``) gets ``imputed_weight``
+    pseudo-outcomes on each neighbour it never answered; 0 turns imputation off.
     """
 
     def __init__(
@@ -60,19 +82,21 @@ class KNNEstimator(LocalEstimator):
         name: str = "knn",
         *,
         usage_prior_strength: float = 1.0,
+        imputed_weight: float = IMPUTED_WEIGHT,
     ) -> None:
         if temperature <= 0:
             raise ValueError("temperature must be > 0")
         if prior_strength < 0 or usage_prior_strength < 0:
             raise ValueError("prior strengths must be >= 0")
         self.temperature, self.prior_strength, self.name = temperature, prior_strength, name
-        self.usage_prior_strength = usage_prior_strength
+        self.usage_prior_strength, self.imputed_weight = usage_prior_strength, imputed_weight
 
     def estimate(self, query: QueryContext, candidates: Sequence[ModelSpec]) -> list[Estimate]:
         names = [c.name for c in candidates]
         nb = query.neighbours
         ev = evidence_matrix(nb, names)  # (k, m, width)
         w = similarity_weights(nb.similarities, self.temperature, ev[:, :, sm.N_SCORED].sum(axis=1) > 0)
+        add_imputed(ev, query, names, self.imputed_weight)
         prior = prior_matrix(query.priors, names)  # (m, width)
         tau = self.prior_strength
 
