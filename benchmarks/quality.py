@@ -232,14 +232,14 @@ def holdout_rows(full: EvalReport, held: EvalReport) -> list[list[str]]:
     rows = []
     for name in ("router", "knn-plain", "logistic"):
         a, b = full.curves()[name].aiq, held.curves()[name].aiq
-        rows.append([held.data, name, _num(a), _num(b), f"{a - b:+.4f}"])
+        rows.append([held.data, str(held.seed), name, _num(a), _num(b), f"{a - b:+.4f}"])
     return rows
 
 
 def chosen_rows(full: EvalReport, held: EvalReport) -> list[list[str]]:
     models = tuple(held.holdout_models)
     before, after = _held_share(full, models), _held_share(held, models)
-    return [[held.data, _short(m), _pct(before[m]), _pct(after[m])] for m in models]
+    return [[held.data, str(held.seed), _short(m), _pct(before[m]), _pct(after[m])] for m in models]
 
 
 def target_rows(reports: dict[RunSpec, EvalReport]) -> list[list[str]]:
@@ -282,7 +282,7 @@ def target_rows(reports: dict[RunSpec, EvalReport]) -> list[list[str]]:
     for s, r in reports.items():
         if s.holdout and (s.data, s.seed) in full:
             drop = full[(s.data, s.seed)].router.aiq - r.router.aiq
-            rows.append([f"{s.data} holdout AIQ drop", "<= 0.01", f"{drop:+.4f}", _met(drop <= 0.01)])
+            rows.append([f"{s.data} seed {s.seed}: holdout AIQ drop", "<= 0.01", f"{drop:+.4f}", _met(drop <= 0.01)])
     replays = [(s, r, b) for s, r in reports.items() if not s.holdout for b in r.budget_replays]
     if replays:
         spend = [b.spent / b.budget - 1 for _, _, b in replays]
@@ -360,16 +360,17 @@ def render(reports: dict[RunSpec, EvalReport], *, k: int, estimator: str, plots:
             "## Unseen models",
             "",
             f"Three models per data set keep their train outcomes on {ANCHORS} anchor prompts only (as a newly",
-            "profiled model would); AIQ against the full-data run of the same seed:",
+            "profiled model would) and get an imputer (`scope_core.imputer`); AIQ against the full-data run",
+            "of the same seed:",
             "",
             *_table(
-                ["data set", "router", "AIQ full", "AIQ held out", "drop"],
+                ["data set", "seed", "router", "AIQ full", "AIQ held out", "drop"],
                 [row for f, h in held for row in holdout_rows(f, h)],
             ),
             "How often the held-out models are still chosen (share of test prompts, averaged over the alpha sweep):",
             "",
             *_table(
-                ["data set", "held-out model", "full data", "anchors only"],
+                ["data set", "seed", "held-out model", "full data", "anchors only"],
                 [row for f, h in held for row in chosen_rows(f, h)],
             ),
         ]
