@@ -2,16 +2,18 @@
 
 Routing: a persistent store of 100k prompts x 14 models; each route embeds a new query with the real
 MiniLM (no cache), runs one unfiltered k-NN query, estimates every model and applies the policy.
+The store's vectors are prompt-like by default: the ~15k real prompts of ../shared/data embedded as
+the store would, plus jittered copies of them up to 100k (``--vectors random``: uniform on the sphere,
+which has no neighbourhood structure and is HNSW's worst case). The records are written in their
+final form (packed per-model summaries) to skip 1.4M outcome writes, under $SCOPE_BENCH (default
+~/.cache/scope-router/bench), so later runs reuse them.
 Reported three ways: a query in a region nobody routed lately (every neighbour's record read from
 Chroma), a new query in a region routed within the cache TTL (the default store reuses those records),
 and a repeated query (the router reuses its neighbourhood). Then the embedding alone, ONNX against
 torch, as a yardstick for how busy this shared machine was during the run.
-The 100k prompt records are written in their final form (packed per-model summaries, random unit
-embeddings) to skip 1.4M outcome writes; the store is kept under $SCOPE_BENCH (default
-~/.cache/scope-router/bench) so later runs reuse it.
 Ingest: routerbench-3k into a fresh embedded store, with and without embedding time.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/routing_speed.py [--prompts 100000] [--k 32]
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/routing_speed.py [--prompts 100000] [--k 128] [--vectors prompts]
 """
 
 from __future__ import annotations
@@ -50,18 +52,36 @@ QUERIES = [
 ]
 
 
-def build_store(path: Path, n: int, dim: int, seed: int = 0) -> BehaviourStore:
+def prompt_like_vectors(n: int, data_root: Path, rng: np.random.Generator) -> np.ndarray:
+    """n vectors shaped like stored prompts: the real prompts of every data set under ``data_root``
+    (embedded as the store would, disk-cached), then jittered copies of them (cosine ~0.86 to the original)."""
+    router = Router(BehaviourStore.ephemeral(), embedder=default_embedder(disk_cache=True))
+    texts = [p.text for folder in sorted(data_root.iterdir()) if folder.is_dir() for p in load_dataset(folder).prompts]
+    real = router.embed_texts(texts)
+    picks = real[rng.integers(len(real), size=n - len(real))] if n > len(real) else real[:0]
+    jittered = picks + rng.normal(scale=0.03, size=picks.shape).astype(np.float32)
+    vectors = np.vstack([real[:n], jittered])
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def build_store(path: Path, n: int, dim: int, vectors: str, data_root: Path, seed: int = 0) -> BehaviourStore:
+    """The benchmark store: ``vectors`` "prompts" (real prompt embeddings and jittered copies) or
+    "random" (uniform on the sphere: no structure, HNSW's worst case)."""
     store = BehaviourStore.open(str(path), name="bench")
     if store.count_prompts() >= n:
         return store
     for spec in MODELS:
         store.put_model(spec)
     rng = np.random.default_rng(seed)
+    if vectors == "prompts":
+        pool = prompt_like_vectors(n, data_root, rng)
+    else:
+        pool = rng.normal(size=(n, dim)).astype(np.float32)
+        pool /= np.linalg.norm(pool, axis=1, keepdims=True)
     start = store.count_prompts()
-    for lo in tqdm(range(start, n, 2000), desc="building 100k-prompt store", unit="batch"):
+    for lo in tqdm(range(start, n, 2000), desc=f"building {n:,}-prompt store", unit="batch"):
         hi = min(lo + 2000, n)
-        vectors = rng.normal(size=(hi - lo, dim)).astype(np.float32)
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        vectors = pool[lo:hi]
         infos = [PromptInfo(f"p{i:07d}", v, 60) for i, v in zip(range(lo, hi), vectors, strict=True)]
         store._add_prompts(infos)
         stats = [
@@ -98,13 +118,15 @@ def report(label: str, totals: list[float], parts: dict[str, list[float]]) -> No
     print("    " + "  ".join(f"{key[:-3]} {np.median(values):5.2f}" for key, values in parts.items()) + " (p50 ms)")
 
 
-def bench_routing(n_prompts: int, k: int) -> None:
+def bench_routing(n_prompts: int, k: int, vectors: str, data_root: Path) -> None:
     embedder = default_embedder()
-    folder = (
-        Path(os.environ.get("SCOPE_BENCH", Path.home() / ".cache" / "scope-router" / "bench")) / f"store-{n_prompts}"
+    bench_dir = Path(os.environ.get("SCOPE_BENCH", Path.home() / ".cache" / "scope-router" / "bench"))
+    folder = bench_dir / f"store-{n_prompts}-{vectors}"
+    build_store(folder, n_prompts, embedder.dimension, vectors, data_root)
+    print(
+        f"store: {n_prompts:,} prompts ({vectors}) x {len(MODELS)} models, k={k}, "
+        f"embedder {type(embedder.inner).__name__}"
     )
-    build_store(folder, n_prompts, embedder.dimension)
-    print(f"store: {n_prompts:,} prompts x {len(MODELS)} models, k={k}, embedder {type(embedder.inner).__name__}")
     # Summary cache off: every route reads all k neighbours' records from Chroma.
     cold = Router(BehaviourStore.open(str(folder), name="bench", cache_ttl_s=0.0), embedder=embedder, k=k)
     t = time.perf_counter()
@@ -158,9 +180,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--prompts", type=int, default=100_000)
     parser.add_argument("--k", type=int, default=DEFAULT_K)
+    parser.add_argument("--vectors", choices=("prompts", "random"), default="prompts", help="what the store holds")
     parser.add_argument("--data", type=Path, default=Path("../shared/data/routerbench-3k"))
     args = parser.parse_args()
-    bench_routing(args.prompts, args.k)
+    bench_routing(args.prompts, args.k, args.vectors, args.data.parent)
     if args.data.is_dir():
         bench_ingest(args.data)
 

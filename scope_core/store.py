@@ -55,7 +55,7 @@ class Neighbourhood:
     ids: list[str]
     similarities: np.ndarray
     tokens: np.ndarray
-    stats: list[dict[str, sm.Summary]]
+    stats: list[Mapping[str, Sequence[float]]]  # per neighbour: model -> summary
 
 
 def _client_for(location: str | Path | None):

@@ -23,12 +23,15 @@ class PromptSummary:
     """What a neighbour contributes to an estimate: its token count and every model's summary."""
 
     tokens: float
-    stats: dict[str, sm.Summary]
+    stats: dict[str, tuple[float, ...]]
 
     @classmethod
     def from_meta(cls, meta: Mapping[str, object] | None) -> PromptSummary:
+        """Summaries as tuples of floats: the garbage collector stops tracking them, so a full cache
+        (hundreds of thousands of objects) does not make its full collections take ~100 ms."""
         meta = meta or {}
-        return cls(float(meta.get("tok", 0)), sm.loads(meta.get("stats")))  # type: ignore[arg-type]
+        stats = sm.loads(meta.get("stats"))  # type: ignore[arg-type]
+        return cls(float(meta.get("tok", 0)), {m: tuple(v) for m, v in stats.items()})
 
 
 class SummaryCache:
