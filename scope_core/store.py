@@ -216,9 +216,11 @@ class BehaviourStore:
             stats=[found[i].stats for i, _ in kept],
         )
 
-    def scored_prompts(self, model: str) -> tuple[np.ndarray, list[dict[str, sm.Summary]]]:
-        """Embeddings and every model's summaries of the prompts where ``model`` has a scored outcome."""
-        hashes = {str(r["p"]) for r in self._outcomes.get(where={"m": model}, include=["metadatas"])["metadatas"]}
+    def scored_prompts(self, model: str, limit: int = 10_000) -> tuple[np.ndarray, list[dict[str, sm.Summary]]]:
+        """Embeddings and every model's summaries of (up to ``limit`` of) the prompts where ``model`` has
+        a scored outcome."""
+        records = self._outcomes.get(where={"m": model}, limit=limit, include=["metadatas"])["metadatas"]
+        hashes = {str(r["p"]) for r in records}
         vectors, stats = [], []
         for batch in _batches(sorted(hashes)):
             got = self._prompts.get(ids=list(batch), include=["embeddings", "metadatas"])
