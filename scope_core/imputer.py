@@ -83,7 +83,8 @@ def fit_store_imputers(store: BehaviourStore) -> list[str]:
     """Fit and save an imputer for every partly profiled model of ``store``; returns their names."""
     from . import summary as sm
 
-    priors, total, models = store.priors(), store.count_prompts(), sorted(store.models())
+    registry, total = store.registry(), store.count_prompts()
+    priors, models = registry.priors, sorted(registry.specs)
     fitted = []
     for model in models:
         n_scored = (priors.get(model) or sm.empty())[sm.N_SCORED]

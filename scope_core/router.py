@@ -18,12 +18,12 @@ from .decision import Decision, Estimate
 from .embedder import Embedder, as_embedder, default_embedder
 from .errors import NoCandidateError, ScopeError, UnknownModelError
 from .estimators import Estimator, QueryContext, get_estimator
-from .imputer import Imputer, fit_store_imputers
+from .imputer import fit_store_imputers
 from .outcome import Outcome, check_score, text_hash
 from .policy import Policy, choose
 from .routing_text import RoutingMode, Turn, focus, routing_text
 from .specs import Capability, ModelSpec
-from .store import BehaviourStore, Neighbourhood, PromptInfo
+from .store import BehaviourStore, Neighbourhood, PromptInfo, Registry
 from .tokens import TokenCounter, count_tokens
 from .writer import OutcomeWriter
 
@@ -70,9 +70,7 @@ class Router:
         self._generation = 0  # bumped by every write: a search that raced one is not cached
         self._neighbours: TTLCache[str, Neighbourhood] = TTLCache(maxsize=1024, ttl=cache_ttl_s)
         self.writer = OutcomeWriter()
-        self._specs: dict[str, ModelSpec] = {}
-        self._priors: dict[str, sm.Summary] = {}
-        self._imputers: dict[str, Imputer] = {}
+        self._cached_registry = Registry({}, {}, {})
 
     @classmethod
     def open(cls, location: str | None = None, *, name: str = "scope", **kwargs) -> Router:
@@ -85,7 +83,7 @@ class Router:
         self._invalidate()
 
     def models(self) -> dict[str, ModelSpec]:
-        return self._registry()[0]
+        return self._registry().specs
 
     def _invalidate(self) -> None:
         with self._cache_lock:
@@ -106,17 +104,16 @@ class Router:
                 self._neighbours[key] = found
         return found
 
-    def _registry(self) -> tuple[dict[str, ModelSpec], dict[str, sm.Summary]]:
+    def _registry(self) -> Registry:
         with self._cache_lock:
             if time.monotonic() - self._cache_at > self.cache_ttl_s:
-                self._specs, self._priors = self.store.models(), self.store.priors()
-                self._imputers = self.store.imputers()
+                self._cached_registry = self.store.registry()
                 self._cache_at = time.monotonic()
-            return self._specs, self._priors
+            return self._cached_registry
 
     def cost_ref(self, candidates: Iterable[ModelSpec], input_tokens: int = 500) -> float:
         """Typical per-call cost of the dearest candidate (the cost unit of the utility)."""
-        priors = self._registry()[1]
+        priors = self._registry().priors
         typical = []
         for spec in candidates:
             prior = priors.get(spec.name)
@@ -153,7 +150,8 @@ class Router:
             overrides["allowed"] = frozenset(overrides["allowed"])
         policy = self.policy.with_overrides(**overrides)
         text = self.text_of(query, mode)
-        specs, priors = self._registry()
+        registry = self._registry()
+        specs, priors = registry.specs, registry.priors
         if not specs:
             raise ScopeError("no models registered; call register_model or ingest a data set first")
         unknown = sorted(set(policy.allowed or ()) - set(specs))
@@ -167,7 +165,7 @@ class Router:
         neighbours = self._nearest(text, embedding)
         timings["search_ms"] = _ms(t)
         prompt = query if isinstance(query, str) else "\n".join(t.content for t in query)
-        ctx = QueryContext(text, embedding, self.count_tokens(prompt), neighbours, priors, self._imputers)
+        ctx = QueryContext(text, embedding, self.count_tokens(prompt), neighbours, priors, registry.imputers)
         timings["prepare_ms"] = _ms(start)
         return ctx, candidates, policy, timings, budget
 

@@ -104,6 +104,15 @@ def _batches(items: Sequence, size: int = _BATCH) -> Iterable[Sequence]:
         yield items[start : start + size]
 
 
+@dataclass(frozen=True)
+class Registry:
+    """The model registry as one snapshot: specs, global priors, and imputers of partly profiled models."""
+
+    specs: dict[str, ModelSpec]
+    priors: dict[str, sm.Summary]
+    imputers: dict[str, Imputer]
+
+
 class BehaviourStore:
     """Chroma-backed store of prompts, outcomes and the model registry."""
 
@@ -150,23 +159,26 @@ class BehaviourStore:
         """Register or update a model's spec (its prior is kept)."""
         self._models.upsert(ids=[spec.name], embeddings=[_TABLE_VECTOR], metadatas=[{"spec": spec.model_dump_json()}])
 
-    def models(self) -> dict[str, ModelSpec]:
+    def registry(self) -> Registry:
+        """Every model's spec, global prior and imputer, in one read."""
         got = self._models.get(include=["metadatas"])
-        return {i: ModelSpec.model_validate_json(m["spec"]) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+        rows = list(zip(got["ids"], got["metadatas"], strict=True))
+        return Registry(
+            specs={i: ModelSpec.model_validate_json(m["spec"]) for i, m in rows},
+            priors={i: sm.loads(m.get("prior")) or sm.empty() for i, m in rows},
+            imputers={i: Imputer.from_json(m["imputer"]) for i, m in rows if m.get("imputer")},
+        )
+
+    def models(self) -> dict[str, ModelSpec]:
+        return self.registry().specs
 
     def priors(self) -> dict[str, sm.Summary]:
         """Each model's summary over all its stored outcomes (its global behaviour)."""
-        got = self._models.get(include=["metadatas"])
-        return {i: sm.loads(m.get("prior")) or sm.empty() for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+        return self.registry().priors
 
     def imputers(self) -> dict[str, Imputer]:
         """The imputers of partly profiled models (see ``scope_core.imputer``)."""
-        got = self._models.get(include=["metadatas"])
-        return {
-            i: Imputer.from_json(m["imputer"])
-            for i, m in zip(got["ids"], got["metadatas"], strict=True)
-            if m.get("imputer")
-        }
+        return self.registry().imputers
 
     def put_imputer(self, model: str, imputer: Imputer) -> None:
         self._models.update(ids=[model], metadatas=[{"imputer": imputer.to_json()}])
