@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
 MIN_OUTCOMES = 50  # fewer scored prompts than this: no imputer, the global mean is as good
 MAX_COVERAGE = 0.9  # a model scored on more of the store's prompts than this needs none
-PREDICTOR_COVERAGE = 0.8  # a model is a predictor if it is scored on this share of the fitting prompts
-L2 = 1.0 / 0.3  # inverse of sklearn's C=0.3, tuned on routerbench-3k (benchmarks/quality.md)
+PREDICTOR_COVERAGE = 0.8  # a predictor is scored on this share of the store's prompts and of the fitting ones
+L2 = 1.0 / 0.5  # inverse of C=0.5: best mean holdout drop over routerbench-3k seeds 0-2 (C from 0.15 to 2)
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,10 @@ def fit_store_imputers(store: BehaviourStore) -> list[str]:
         y = np.asarray([s[model][sm.SCORE_SUM] / s[model][sm.N_SCORED] for s in stats])
         others = [m for m in models if m != model]
         scores = np.asarray([[_mean_score(s.get(m)) for m in others] for s in stats]).reshape(len(stats), len(others))
-        keep = np.mean(~np.isnan(scores), axis=0) >= PREDICTOR_COVERAGE
+        # Only broadly profiled models predict: another anchor-only model would be known on every
+        # fitting prompt but missing on nearly every neighbour the imputer is used on.
+        broad = np.asarray([(priors.get(m) or sm.empty())[sm.N_SCORED] >= PREDICTOR_COVERAGE * total for m in others])
+        keep = broad & (np.mean(~np.isnan(scores), axis=0) >= PREDICTOR_COVERAGE)
         if not keep.any():
             continue
         predictors = [m for m, k in zip(others, keep, strict=True) if k]

@@ -31,16 +31,18 @@ def _outcome(text: str, model: str, score: float) -> Outcome:
 
 def test_a_model_profiled_on_anchors_is_estimated_from_its_twin_where_it_has_no_outcome(store, embedder):
     router = Router(store, embedder=embedder, cache_ttl_s=0.0)
-    for name in ("small", "large", "newbie"):
+    for name in ("small", "large", "newbie", "rookie"):
         router.register_model(ModelSpec(name=name, input_price=1.0, output_price=1.0))
     everywhere = FITTED_MATH + FITTED_CHAT + UNSEEN_MATH
     router.record([_outcome(t, "large", 1.0) for t in everywhere])
     router.record([_outcome(t, "small", float(t not in FITTED_MATH + UNSEEN_MATH)) for t in everywhere])
     # newbie behaves like small, but was only run on the fitted anchors
     router.record([_outcome(t, "newbie", float(t in FITTED_CHAT)) for t in FITTED_MATH + FITTED_CHAT])
+    router.record([_outcome(t, "rookie", 1.0) for t in FITTED_MATH + FITTED_CHAT])  # profiled on the same anchors
 
-    assert router.fit_imputers() == ["newbie"]  # small and large answered every prompt: no imputer
-    assert set(store.imputers()) == {"newbie"}
+    assert router.fit_imputers() == ["newbie", "rookie"]  # small and large answered every prompt: no imputer
+    # rookie is known on every anchor but missing on most neighbours: it must not predict newbie
+    assert store.imputers()["newbie"].predictors == ("large", "small")
     query = "Evaluate the definite integral of 77 x^2 ln(x) from 1 to e"
     imputed = router.route(query, alpha=1.0).estimate_for("newbie").p_correct
     router.estimator = KNNEstimator(imputed_weight=0.0)
