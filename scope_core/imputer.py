@@ -4,7 +4,7 @@ A model profiled on a few hundred anchor prompts has no evidence on most stored 
 estimates fall back on its global mean. The other, fully profiled models did answer those prompts,
 and models agree in structured ways (a question most models miss is hard for the new one too).
 An imputer is a small L2-regularised logistic regression, fitted on the prompts where the model has
-outcomes, of its score on (the other models' scores on the prompt, the prompt's embedding). The
+outcomes, of its score on (the broadly profiled models' scores on the prompt, the prompt's embedding). The
 KNN estimator uses its prediction as one pseudo-outcome on each neighbour that lacks real evidence
 for the model. Fitting 250 anchors takes milliseconds; nothing is retrained when outcomes arrive.
 """
@@ -26,7 +26,11 @@ if TYPE_CHECKING:
 MIN_OUTCOMES = 50  # fewer scored prompts than this: no imputer, the global mean is as good
 MAX_COVERAGE = 0.9  # a model scored on more of the store's prompts than this needs none
 PREDICTOR_COVERAGE = 0.8  # a predictor is scored on this share of the store's prompts and of the fitting ones
-L2 = 1.0 / 0.5  # inverse of C=0.5: best mean holdout drop over routerbench-3k seeds 0-2 (C from 0.15 to 2)
+# L2 penalties (inverse of sklearn's C). The embedding's 384 weights, fitted on a few hundred anchors,
+# need far more shrinkage than the few score weights. Chosen for the smallest worst holdout AIQ drop
+# over routerbench-3k seeds 0-2 and mmlu-pro-29 seed 0 (benchmarks/quality.md; tried C 0.05-2).
+L2_SCORES = 1.0 / 1.0
+L2_EMBEDDING = 1.0 / 0.1
 
 
 @dataclass(frozen=True)
@@ -65,8 +69,7 @@ def fit_imputer(predictors: Sequence[str], scores: np.ndarray, embeddings: np.nd
     """Fit on n prompts: ``scores`` (n x predictors, NaN where unknown), ``embeddings`` (n x d), ``y`` in [0, 1]."""
     fill = np.nan_to_num(np.nanmean(scores, axis=0), nan=0.5) if len(scores) else np.full(len(predictors), 0.5)
     x = np.hstack([np.where(np.isnan(scores), fill, scores), embeddings, np.ones((len(y), 1))])
-    penalty = np.ones(x.shape[1]) * L2
-    penalty[-1] = 0.0  # the intercept is not shrunk
+    penalty = np.concatenate([np.full(len(predictors), L2_SCORES), np.full(embeddings.shape[1], L2_EMBEDDING), [0.0]])
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
         z = x @ w
