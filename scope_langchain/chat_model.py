@@ -287,24 +287,28 @@ class ScopeChatModel(BaseChatModel):
         self, input: LanguageModelInput, config: RunnableConfig | None, kwargs: dict
     ) -> tuple[RunnableConfig | None, dict]:
         """Route a call before its run starts; the run id is fixed here so the outcome record carries it."""
-        kwargs = {**kwargs, **_configurable(config)}
-        if DECISION_KEY in kwargs:
-            return config, kwargs
-        config = _with_run_id(config)
-        messages = self._convert_input(input).to_messages()
-        kwargs[DECISION_KEY] = self._route(messages, kwargs, str(config["run_id"]))
+        config, kwargs, messages = self._to_route(input, config, kwargs)
+        if messages is not None:
+            kwargs[DECISION_KEY] = self._route(messages, kwargs, str(config["run_id"]))
         return config, kwargs
 
     async def _arouted(
         self, input: LanguageModelInput, config: RunnableConfig | None, kwargs: dict
     ) -> tuple[RunnableConfig | None, dict]:
+        config, kwargs, messages = self._to_route(input, config, kwargs)
+        if messages is not None:
+            kwargs[DECISION_KEY] = await self._aroute(messages, kwargs, str(config["run_id"]))
+        return config, kwargs
+
+    def _to_route(
+        self, input: LanguageModelInput, config: RunnableConfig | None, kwargs: dict
+    ) -> tuple[RunnableConfig | None, dict, list[BaseMessage] | None]:
+        """The call's config (with a fixed run id) and kwargs, and its messages unless already routed."""
         kwargs = {**kwargs, **_configurable(config)}
         if DECISION_KEY in kwargs:
-            return config, kwargs
+            return config, kwargs, None
         config = _with_run_id(config)
-        messages = self._convert_input(input).to_messages()
-        kwargs[DECISION_KEY] = await self._aroute(messages, kwargs, str(config["run_id"]))
-        return config, kwargs
+        return config, kwargs, self._convert_input(input).to_messages()
 
     def _route(self, messages: Sequence[BaseMessage], kwargs: Mapping[str, Any], run_id: str) -> Routed:
         query, text, overrides = self._routing_request(messages, kwargs)

@@ -45,10 +45,7 @@ def plot_report(report: EvalReport, path: str | Path, dpi: int = 120) -> Path:
     ax.set_title(title)
     ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
-    path = Path(path)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return _save(fig, path, dpi)
 
 
 def plot_reliability(reports: dict[str, EvalReport], path: str | Path, dpi: int = 100) -> Path:
@@ -82,6 +79,12 @@ def plot_reliability(reports: dict[str, EvalReport], path: str | Path, dpi: int 
     ax.set_title("router calibration (marker area: share of pairs)")
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
+    return _save(fig, path, dpi)
+
+
+def _save(fig, path: str | Path, dpi: int) -> Path:
+    import matplotlib.pyplot as plt
+
     path = Path(path)
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     plt.close(fig)
