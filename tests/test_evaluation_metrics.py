@@ -10,7 +10,7 @@ import pytest
 from scope_core.data import Dataset, OutcomeRow, PromptRow
 from scope_core.decision import Estimate
 from scope_core.evaluation import alpha_sweep
-from scope_core.evaluation.baselines import oracle_point, single_models
+from scope_core.evaluation.baselines import oracle_point, single_models, task_means
 from scope_core.evaluation.metrics import (
     aiq,
     cost_to_reach,
@@ -148,6 +148,13 @@ def test_oracle_takes_the_cheapest_correct_model_and_singles_handle_gaps():
     assert cheap.n == 3 and cheap.accuracy == pytest.approx(1 / 3)
     assert cheap.cost == pytest.approx(4 / 3 * 4)  # mean cost scaled to all 4 test prompts
     assert dear.accuracy == pytest.approx(0.75) and dear.cost == pytest.approx(20.0)
+
+
+def test_task_means_average_within_each_task_and_keep_gaps():
+    values = np.array([[1.0, 0.0], [0.0, np.nan], [1.0, 1.0], [0.0, 1.0]])
+    means = task_means(values, ["a", "a", "b", None])
+    expected = np.array([[0.5, 0.0], [0.5, np.nan], [1.0, 1.0], [0.0, 1.0]])
+    np.testing.assert_array_equal(means, expected)
 
 
 def test_vectorised_replay_agrees_with_policy_choose():

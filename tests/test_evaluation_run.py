@@ -52,6 +52,7 @@ def check_structure(report: EvalReport) -> None:
         assert by_alpha[1.0].cost >= by_alpha[0.0].cost
         assert curve.max_accuracy == max(p.accuracy for p in curve.points)
     assert set(report.baselines) == {"knn-plain", "logistic"}
+    assert report.task_oracle is not None and len(report.task_oracle.points) == len(report.alphas)
     assert 0.0 <= report.calibration.ece <= 1.0
     assert sum(b.count for b in report.calibration.bins) == sum(s.n for s in report.singles)
     assert set(report.calibration.cost_mdape) == {s.name for s in report.singles}
@@ -65,6 +66,10 @@ def test_synthetic_eval(embedder, tmp_path):
     assert report.router.points[-1].accuracy == 1.0
     assert report.router.cost_to_best_single is not None
     assert report.router.cost_to_best_single < next(s.cost for s in report.singles if s.name == "large")
+    # told each task's accuracies, the task oracle sends greetings to 'small' and, at alpha=1, math to 'large'
+    cheapest, best = report.task_oracle.points[0], report.task_oracle.points[-1]
+    assert cheapest.choices == {"small": report.n_test}
+    assert best.accuracy == 1.0 and set(best.choices) == {"large", "small"}
     png = plot_report(report, tmp_path / "curve.png")
     assert png.read_bytes()[:4] == b"\x89PNG"
 

@@ -1,5 +1,5 @@
-"""Reference points computed from recorded outcomes: single models, the oracle, the zero router,
-and the RouterBench-style logistic-regression router (one classifier per model on embeddings)."""
+"""Reference points computed from recorded outcomes: single models, the oracle, the task oracle,
+the zero router, and the RouterBench-style logistic-regression router (one classifier per model on embeddings)."""
 
 from __future__ import annotations
 
@@ -42,6 +42,23 @@ def oracle_point(scores: np.ndarray, costs: np.ndarray, models: Sequence[str]) -
         accuracy=float(np.mean(scores[rows, chosen])),
         choices=dict(sorted(Counter(models[j] for j in chosen).items())),
     )
+
+
+def task_means(values: np.ndarray, tasks: Sequence[str | None]) -> np.ndarray:
+    """Each row replaced by its task's column means (prompts x models; NaN stays NaN).
+
+    With the test outcomes this is the *task oracle*: a router told every model's true accuracy and
+    mean cost on each task, but nothing about the prompt within it. It bounds what any router can
+    reach from task-level information alone (prompts without a task form one group).
+    """
+    labels = np.asarray([t if t is not None else "" for t in tasks], dtype=object)
+    out = np.full(values.shape, np.nan)
+    for task in np.unique(labels):
+        rows = labels == task
+        has = ~np.isnan(values[rows])
+        means = np.where(has.any(axis=0), np.nansum(values[rows], axis=0) / np.maximum(has.sum(axis=0), 1), np.nan)
+        out[rows] = np.where(np.isnan(values[rows]), np.nan, means)
+    return out
 
 
 def logistic_p(train_x: np.ndarray, train_scores: np.ndarray, test_x: np.ndarray, seed: int = 0) -> np.ndarray:

@@ -11,7 +11,8 @@ from .report import EvalReport
 
 
 def plot_report(report: EvalReport, path: str | Path, dpi: int = 120) -> Path:
-    """Curves for the router and baselines, the zero router dashed, single models and the oracle as points."""
+    """Curves for the router and baselines, the task oracle dotted, the zero router dashed, single models and
+    the oracle as points."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -24,6 +25,10 @@ def plot_report(report: EvalReport, path: str | Path, dpi: int = 120) -> Path:
         ax.plot(
             [p.cost for p in points], [p.accuracy for p in points], marker=".", label=f"{name} (AIQ {curve.aiq:.3f})"
         )
+    if report.task_oracle is not None:
+        points = sorted(report.task_oracle.points, key=lambda p: p.cost)
+        label = f"task oracle (AIQ {report.task_oracle.aiq:.3f})"
+        ax.plot([p.cost for p in points], [p.accuracy for p in points], ":", color="grey", label=label)
     hull = [(p.cost, p.accuracy) for p in report.zero_router.points]
     grid = np.geomspace(report.c_min, report.c_max, 200) if report.c_min > 0 else np.linspace(0, report.c_max, 200)
     label = f"zero router (AIQ {report.zero_router.aiq:.3f})"

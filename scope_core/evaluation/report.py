@@ -84,6 +84,10 @@ class EvalReport(BaseModel):
     zero_router: Curve = Field(description="upper convex hull of the single models (random mixing)")
     router: Curve
     baselines: dict[str, Curve]
+    task_oracle: Curve | None = Field(
+        default=None,
+        description="routing on each task's true per-model test accuracy and mean cost, nothing per prompt",
+    )
     calibration: Calibration
     budget_replays: list[BudgetReplay] = Field(
         default_factory=list, description="the router's test stream replayed in order under a BudgetGovernor"

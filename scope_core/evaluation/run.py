@@ -21,7 +21,7 @@ from ..estimators import get_estimator
 from ..router import DEFAULT_K, Router
 from ..store import BehaviourStore
 from . import metrics
-from .baselines import logistic_p, oracle_point, single_models
+from .baselines import logistic_p, oracle_point, single_models, task_means
 from .budget_replay import replay_budget
 from .report import Calibration, Curve, EvalReport, OperatingPoint, ReliabilityBin
 from .split import restrict_models, sample_prompts, split_prompts
@@ -105,6 +105,7 @@ def run_eval(
     train_ids, test_ids = split_prompts(dataset, train_frac, seed)
     test_ids, scores, costs = _test_outcomes(dataset, test_ids)
     text_of = {p.id: p.text for p in dataset.prompts}
+    task_of = {p.id: p.task for p in dataset.prompts}
     embedder = embedder if embedder is not None else default_embedder(disk_cache=True)
 
     store = BehaviourStore.ephemeral()
@@ -136,6 +137,8 @@ def run_eval(
         p_logistic = logistic_p(train_x, train_scores, test_x, seed)
         routed["logistic"] = with_p(routed[main], p_logistic, models)
         timings["logistic_fit_s"] = time.perf_counter() - t
+        tasks = [task_of[i] for i in test_ids]
+        routed["task-oracle"] = with_p(routed[main], task_means(scores, tasks), models, task_means(costs, tasks))
     finally:
         store.drop()
 
@@ -153,7 +156,7 @@ def run_eval(
             name,
             operating_points(r, specs, alphas, *filled, models),
             report_range,
-            ece=_ece(estimate_matrix(r, models, "p_correct"), scores),
+            ece=None if name == "task-oracle" else _ece(estimate_matrix(r, models, "p_correct"), scores),
         )
         for name, r in routed.items()
     }
@@ -180,6 +183,7 @@ def run_eval(
         zero_router=zero,
         router=curves[main],
         baselines={name: curves[name] for name in ("knn-plain", "logistic")},
+        task_oracle=curves["task-oracle"],
         calibration=_calibration(routed[main], scores, costs, models),
         budget_replays=replays,
         timings_s={k: round(v, 3) for k, v in timings.items()},

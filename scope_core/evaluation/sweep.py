@@ -84,13 +84,20 @@ def route_prompts(
     return {name: [Routed(e, c) for e, c in zip(seen, cost_refs, strict=True)] for name, seen in recorder.seen.items()}
 
 
-def with_p(routed: Sequence[Routed], p: np.ndarray, models: Sequence[str]) -> list[Routed]:
-    """The same estimates with P(correct) replaced by ``p`` (prompts x models), e.g. a baseline's."""
+def with_p(
+    routed: Sequence[Routed], p: np.ndarray, models: Sequence[str], cost: np.ndarray | None = None
+) -> list[Routed]:
+    """The same estimates with P(correct) replaced by ``p`` (prompts x models), e.g. a baseline's,
+    and the predicted cost by ``cost`` when given."""
     col = {m: j for j, m in enumerate(models)}
-    return [
-        Routed([e.model_copy(update={"p_correct": float(p[i, col[e.model]])}) for e in r.estimates], r.cost_ref)
-        for i, r in enumerate(routed)
-    ]
+
+    def update(i: int, e: Estimate) -> dict[str, float]:
+        new = {"p_correct": float(p[i, col[e.model]])}
+        if cost is not None:
+            new["cost_usd"] = float(cost[i, col[e.model]])
+        return new
+
+    return [Routed([e.model_copy(update=update(i, e)) for e in r.estimates], r.cost_ref) for i, r in enumerate(routed)]
 
 
 def estimate_matrix(routed: Sequence[Routed], models: Sequence[str], field: str) -> np.ndarray:

@@ -24,6 +24,11 @@ def print_report(report: EvalReport, console: Console) -> None:
         label = f"{name} ({report.estimator})" if name == "router" else name
         ece = "-" if curve.ece is None else f"{curve.ece:.3f}"
         table.add_row(label, f"{curve.aiq:.4f}", f"{curve.max_accuracy:.4f}", _money(curve.cost_to_best_single), ece)
+    if report.task_oracle is not None:
+        t = report.task_oracle
+        table.add_row(
+            "[dim]task oracle[/]", f"{t.aiq:.4f}", f"{t.max_accuracy:.4f}", _money(t.cost_to_best_single), "-"
+        )
     console.print(table)
     singles = Table("model", "accuracy", "total cost", "n", title="single models and oracle")
     for s in sorted(report.singles, key=lambda s: s.cost):
