@@ -48,8 +48,8 @@ def task_means(values: np.ndarray, tasks: Sequence[str | None]) -> np.ndarray:
     """Each row replaced by its task's column means (prompts x models; NaN stays NaN).
 
     With the test outcomes this is the *task oracle*: a router told every model's true accuracy and
-    mean cost on each task, but nothing about the prompt within it. It bounds what any router can
-    reach from task-level information alone (prompts without a task form one group).
+    mean cost on each task, but nothing about the prompt within it: an optimistic (in-sample) bound
+    on what task-level information alone can reach (prompts without a task form one group).
     """
     labels = np.asarray([t if t is not None else "" for t in tasks], dtype=object)
     out = np.full(values.shape, np.nan)
