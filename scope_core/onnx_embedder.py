@@ -2,8 +2,8 @@
 
 The model is exported to ONNX once per machine (about 2 s, with torch, transformers and onnx, all
 local) and kept under the embedding cache folder; afterwards a query needs only ``tokenizers`` and
-``onnxruntime``, and embeds in about 4 ms instead of about 14 ms through torch on a 2-core machine.
-The vectors match sentence-transformers' to within 1e-6 cosine.
+``onnxruntime``, and embeds in 5-8 ms instead of 17-23 ms through torch on a 2-core machine.
+The vectors match sentence-transformers' (cosine >= 0.99999).
 """
 
 from __future__ import annotations

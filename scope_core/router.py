@@ -20,7 +20,7 @@ from .errors import NoCandidateError, ScopeError, UnknownModelError
 from .estimators import Estimator, QueryContext, get_estimator
 from .imputer import fit_store_imputers
 from .outcome import Outcome, check_score, text_hash
-from .policy import Policy, choose
+from .policy import Policy, choose, eligibility
 from .routing_text import RoutingMode, Turn, focus, routing_text
 from .specs import Capability, ModelSpec
 from .store import BehaviourStore, Neighbourhood, PromptInfo, Registry
@@ -183,7 +183,8 @@ class Router:
         try:
             choice = choose(estimates, specs, policy, self.cost_ref(candidates, ctx.input_tokens))
         except NoCandidateError as exc:
-            if budget is not None and "max_cost" in str(exc):
+            uncapped = policy.model_copy(update={"max_cost": None})
+            if budget is not None and eligibility(estimates, specs, uncapped)[0]:  # only the cost cap excludes all
                 raise BudgetExhaustedError(
                     f"no model fits in the ${policy.max_cost:.6f} the budget leaves for this call ({exc})"
                 ) from exc

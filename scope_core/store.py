@@ -217,7 +217,7 @@ class BehaviourStore:
                 found.update(self._summaries.put(got["ids"], got["metadatas"]))
         else:
             res = self._prompts.query(query_embeddings=vector, n_results=k, include=["metadatas", "distances"])
-            self._summaries.lookup(res["ids"][0])
+            self._summaries.lookup(res["ids"][0])  # only to keep the hit rate current
             found = self._summaries.put(res["ids"][0], res["metadatas"][0])
         # fewer than k when the store is small; a prompt deleted since the search is skipped
         kept = [(i, d) for i, d in zip(res["ids"][0], res["distances"][0], strict=True) if i in found]
