@@ -10,7 +10,7 @@ import pytest
 from scope_core.data import Dataset, OutcomeRow, PromptRow
 from scope_core.decision import Estimate
 from scope_core.evaluation import alpha_sweep
-from scope_core.evaluation.baselines import oracle_point, single_models, task_means
+from scope_core.evaluation.baselines import cluster_labels, oracle_point, single_models, task_means, task_router
 from scope_core.evaluation.metrics import (
     aiq,
     cost_to_reach,
@@ -155,6 +155,26 @@ def test_task_means_average_within_each_task_and_keep_gaps():
     means = task_means(values, ["a", "a", "b", None])
     expected = np.array([[0.5, 0.0], [0.5, np.nan], [1.0, 1.0], [0.0, 1.0]])
     np.testing.assert_array_equal(means, expected)
+
+
+def test_task_router_uses_train_means_per_task_and_falls_back_to_overall():
+    train = np.array([[1.0, 0.0], [0.0, np.nan], [1.0, 1.0], [1.0, 1.0]])
+    out = task_router(train, ["a", "a", "b", "b"], ["b", "a", "unseen"])
+    # model 1 has one train outcome on "a" (0.0); an unseen task takes each model's overall train mean
+    expected = np.array([[1.0, 1.0], [0.5, 0.0], [0.75, 2 / 3]])
+    np.testing.assert_allclose(out, expected)
+
+
+def test_cluster_labels_separate_distinct_groups_and_label_test_by_nearest_centroid():
+    rng = np.random.default_rng(0)
+    centres = np.eye(8)[:2] * 10
+    train = np.vstack([c + rng.normal(scale=0.1, size=(40, 8)) for c in centres])
+    test = np.vstack([centres[1], centres[0]])
+    train_labels, test_labels = cluster_labels(train, test, seed=0)
+    assert len(train_labels) == len(train) and len(set(train_labels)) == 3  # round(sqrt(80 / 10))
+    first, second = set(train_labels[:40]), set(train_labels[40:])
+    assert not first & second  # no cluster mixes the two groups
+    assert test_labels[0] in second and test_labels[1] in first
 
 
 def test_vectorised_replay_agrees_with_policy_choose():

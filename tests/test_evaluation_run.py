@@ -51,7 +51,9 @@ def check_structure(report: EvalReport) -> None:
         assert by_alpha[1.0].accuracy >= by_alpha[0.0].accuracy
         assert by_alpha[1.0].cost >= by_alpha[0.0].cost
         assert curve.max_accuracy == max(p.accuracy for p in curve.points)
-    assert set(report.baselines) == {"knn-plain", "logistic"}
+    assert set(report.baselines) == {"knn-plain", "logistic", "task-router"}
+    assert len(report.train_ids) == report.n_train and len(report.test_ids) == report.n_test
+    assert not set(report.train_ids) & set(report.test_ids)
     assert report.task_oracle is not None and len(report.task_oracle.points) == len(report.alphas)
     assert 0.0 <= report.calibration.ece <= 1.0
     assert sum(b.count for b in report.calibration.bins) == sum(s.n for s in report.singles)
@@ -70,6 +72,10 @@ def test_synthetic_eval(embedder, tmp_path):
     cheapest, best = report.task_oracle.points[0], report.task_oracle.points[-1]
     assert cheapest.choices == {"small": report.n_test}
     assert best.accuracy == 1.0 and set(best.choices) == {"large", "small"}
+    # the task router learns the same from the train part: greetings to 'small', math to 'large' at alpha=1
+    fair = report.baselines["task-router"].points
+    assert fair[0].choices == {"small": report.n_test}
+    assert fair[-1].accuracy == 1.0 and set(fair[-1].choices) == {"large", "small"}
     png = plot_report(report, tmp_path / "curve.png")
     assert png.read_bytes()[:4] == b"\x89PNG"
 

@@ -1,5 +1,6 @@
 """Reference points computed from recorded outcomes: single models, the oracle, the task oracle,
-the zero router, and the RouterBench-style logistic-regression router (one classifier per model on embeddings)."""
+the zero router, the task router (train means per task) and the RouterBench-style logistic-regression
+router (one classifier per model on embeddings)."""
 
 from __future__ import annotations
 
@@ -80,3 +81,40 @@ def logistic_p(train_x: np.ndarray, train_scores: np.ndarray, test_x: np.ndarray
         clf.fit(train_x[has], y)
         out[:, j] = clf.predict_proba(test_x)[:, 1]
     return out
+
+
+def _column_means(values: np.ndarray) -> np.ndarray:
+    """Column means over the rows that have a value (NaN for an empty column)."""
+    has = ~np.isnan(values)
+    return np.where(has.any(axis=0), np.nansum(values, axis=0) / np.maximum(has.sum(axis=0), 1), np.nan)
+
+
+def task_router(train_values: np.ndarray, train_labels: Sequence[str], test_labels: Sequence[str]) -> np.ndarray:
+    """Each test row gets its task's per-model mean over the *train* rows (prompts x models).
+
+    The fair *task router*: it learns each model's accuracy (or mean cost) per task from the train
+    part and is told each test prompt's task, nothing per prompt. A model without train outcomes on
+    a task, or a task unseen in training, falls back to the model's mean over all train rows.
+    """
+    overall = _column_means(train_values)
+    labels = np.asarray(train_labels, dtype=object)
+    per_task = {task: _column_means(train_values[labels == task]) for task in np.unique(labels)}
+    out = np.empty((len(test_labels), train_values.shape[1]))
+    for i, task in enumerate(test_labels):
+        means = per_task.get(task, overall)
+        out[i] = np.where(np.isnan(means), overall, means)
+    return np.nan_to_num(out, nan=0.5)
+
+
+def cluster_labels(train_x: np.ndarray, test_x: np.ndarray, seed: int = 0) -> tuple[list[str], list[str]]:
+    """Task labels for data without a task column: k-means clusters of the train embeddings.
+
+    ``n_clusters = clip(round(sqrt(n_train / 10)), 2, 32)``: it grows slowly with the train size, so
+    each cluster mean rests on many outcomes (1,500 train prompts: 12 clusters of ~125); test prompts
+    take their nearest centroid.
+    """
+    from sklearn.cluster import KMeans
+
+    n = int(np.clip(round(np.sqrt(len(train_x) / 10)), 2, 32))
+    km = KMeans(n_clusters=min(n, len(train_x)), n_init=4, random_state=seed).fit(train_x)
+    return [f"cluster-{c}" for c in km.labels_], [f"cluster-{c}" for c in km.predict(test_x)]

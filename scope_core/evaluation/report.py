@@ -93,6 +93,10 @@ class EvalReport(BaseModel):
         default_factory=list, description="the router's test stream replayed in order under a BudgetGovernor"
     )
     timings_s: dict[str, float] = Field(default_factory=dict)
+    train_ids: list[str] = Field(default_factory=list, description="prompt ids of the train part")
+    test_ids: list[str] = Field(
+        default_factory=list, description="prompt ids of the test part (those with an outcome), in routing order"
+    )
 
     def curves(self) -> dict[str, Curve]:
         """Router, baselines and zero router by name."""

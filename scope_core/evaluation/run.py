@@ -21,7 +21,7 @@ from ..estimators import get_estimator
 from ..router import DEFAULT_K, Router
 from ..store import BehaviourStore
 from . import metrics
-from .baselines import logistic_p, oracle_point, single_models, task_means
+from .baselines import cluster_labels, logistic_p, oracle_point, single_models, task_means, task_router
 from .budget_replay import replay_budget
 from .report import Calibration, Curve, EvalReport, OperatingPoint, ReliabilityBin
 from .split import restrict_models, sample_prompts, split_prompts
@@ -69,6 +69,20 @@ def _test_outcomes(dataset: Dataset, test_ids: list[str]) -> tuple[list[str], np
     test_ids, scores = [i for i, a in zip(test_ids, answered, strict=True) if a], scores[answered]
     costs = np.nan_to_num(dataset.matrix("cost_usd", test_ids), nan=0.0)  # an unrecorded cost counts as 0
     return test_ids, scores, np.where(np.isnan(scores), np.nan, costs)
+
+
+def _task_labels(
+    train_ids: Sequence[str],
+    test_ids: Sequence[str],
+    task_of: dict[str, str | None],
+    train_x: np.ndarray,
+    test_x: np.ndarray,
+    seed: int,
+) -> tuple[list[str], list[str]]:
+    """The data's task labels, or k-means clusters of the train embeddings when it has none."""
+    if all(task_of[i] is None for i in train_ids):
+        return cluster_labels(train_x, test_x, seed)
+    return [task_of[i] or "" for i in train_ids], [task_of[i] or "" for i in test_ids]
 
 
 def run_eval(
@@ -137,6 +151,14 @@ def run_eval(
         p_logistic = logistic_p(train_x, train_scores, test_x, seed)
         routed["logistic"] = with_p(routed[main], p_logistic, models)
         timings["logistic_fit_s"] = time.perf_counter() - t
+        train_labels, test_labels = _task_labels(train_ids, test_ids, task_of, train_x, test_x, seed)
+        train_costs = train.matrix("cost_usd", train_ids)
+        routed["task-router"] = with_p(
+            routed[main],
+            task_router(train_scores, train_labels, test_labels),
+            models,
+            task_router(train_costs, train_labels, test_labels),
+        )
         tasks = [task_of[i] for i in test_ids]
         routed["task-oracle"] = with_p(routed[main], task_means(scores, tasks), models, task_means(costs, tasks))
     finally:
@@ -182,9 +204,11 @@ def run_eval(
         oracle=oracle_point(scores, costs, models),
         zero_router=zero,
         router=curves[main],
-        baselines={name: curves[name] for name in ("knn-plain", "logistic")},
+        baselines={name: curves[name] for name in ("knn-plain", "logistic", "task-router")},
         task_oracle=curves["task-oracle"],
         calibration=_calibration(routed[main], scores, costs, models),
         budget_replays=replays,
         timings_s={k: round(v, 3) for k, v in timings.items()},
+        train_ids=list(train_ids),
+        test_ids=list(test_ids),
     )
