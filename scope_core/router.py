@@ -18,6 +18,8 @@ from .decision import Decision, Estimate
 from .embedder import Embedder, as_embedder, default_embedder
 from .errors import NoCandidateError, ScopeError, UnknownModelError
 from .estimators import Estimator, QueryContext, get_estimator
+from .fit import StoreFit
+from .fit_store import fit_store
 from .imputer import fit_store_imputers
 from .outcome import Outcome, check_score, text_hash
 from .policy import Policy, choose, eligibility
@@ -165,7 +167,9 @@ class Router:
         neighbours = self._nearest(text, embedding)
         timings["search_ms"] = _ms(t)
         prompt = query if isinstance(query, str) else "\n".join(t.content for t in query)
-        ctx = QueryContext(text, embedding, self.count_tokens(prompt), neighbours, priors, registry.imputers)
+        ctx = QueryContext(
+            text, embedding, self.count_tokens(prompt), neighbours, priors, registry.imputers, registry.fit
+        )
         timings["prepare_ms"] = _ms(start)
         return ctx, candidates, policy, timings, budget
 
@@ -321,7 +325,17 @@ class Router:
                 changed += self.store.add(outcomes, self._prompt_infos(texts))
                 bar.update(len(outcomes))
         self.fit_imputers()
+        self.fit()
         return changed
+
+    def fit(self) -> StoreFit | None:
+        """Refit the estimator settings and calibration on the store's outcomes (``scope_core.fit_store``)
+        and save them in the registry for every process; None (defaults kept) on a small store."""
+        fitted = fit_store(self.store, k=self.k)
+        if fitted is not None:
+            self.store.put_fit(fitted)
+            self._invalidate()
+        return fitted
 
     def fit_imputers(self) -> list[str]:
         """Fit an imputer for every partly profiled model (see ``scope_core.imputer``); returns their names."""

@@ -27,6 +27,7 @@ import numpy as np
 
 from . import summary as sm
 from .errors import ScopeError, UnknownModelError
+from .fit import StoreFit
 from .imputer import Imputer
 from .outcome import Outcome
 from .specs import ModelSpec
@@ -35,6 +36,7 @@ from .summary_cache import SummaryCache
 DEFAULT_PATH = Path(os.environ.get("SCOPE_STORE", Path.home() / ".scope" / "store"))
 _BATCH = 256  # ids per Chroma call: keeps SQL variable counts low
 _TABLE_VECTOR = [0.0]  # outcomes and models collections are tables: one constant 1-d vector
+_FIT_ID = "__fit__"  # the registry record holding the store's fit (scope_core.fit), never a model name
 
 
 @dataclass(frozen=True)
@@ -106,11 +108,13 @@ def _batches(items: Sequence, size: int = _BATCH) -> Iterable[Sequence]:
 
 @dataclass(frozen=True)
 class Registry:
-    """The model registry as one snapshot: specs, global priors, and imputers of partly profiled models."""
+    """The model registry as one snapshot: specs, global priors, imputers of partly profiled models,
+    and the store's fit (estimator settings and calibration), if any."""
 
     specs: dict[str, ModelSpec]
     priors: dict[str, sm.Summary]
     imputers: dict[str, Imputer]
+    fit: StoreFit | None = None
 
 
 class BehaviourStore:
@@ -157,16 +161,20 @@ class BehaviourStore:
     # -- model registry -----------------------------------------------------------------------
     def put_model(self, spec: ModelSpec) -> None:
         """Register or update a model's spec (its prior is kept)."""
+        if spec.name == _FIT_ID:
+            raise ValueError(f"'{_FIT_ID}' is reserved by the store; choose another model name")
         self._models.upsert(ids=[spec.name], embeddings=[_TABLE_VECTOR], metadatas=[{"spec": spec.model_dump_json()}])
 
     def registry(self) -> Registry:
-        """Every model's spec, global prior and imputer, in one read."""
+        """Every model's spec, global prior and imputer, and the store's fit, in one read."""
         got = self._models.get(include=["metadatas"])
-        rows = list(zip(got["ids"], got["metadatas"], strict=True))
+        rows = [(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True) if i != _FIT_ID]
+        fit = next((m["fit"] for i, m in zip(got["ids"], got["metadatas"], strict=True) if i == _FIT_ID), None)
         return Registry(
             specs={i: ModelSpec.model_validate_json(m["spec"]) for i, m in rows},
             priors={i: sm.loads(m.get("prior")) or sm.empty() for i, m in rows},
             imputers={i: Imputer.from_json(m["imputer"]) for i, m in rows if m.get("imputer")},
+            fit=StoreFit.model_validate_json(fit) if fit else None,
         )
 
     def models(self) -> dict[str, ModelSpec]:
@@ -182,6 +190,22 @@ class BehaviourStore:
 
     def put_imputer(self, model: str, imputer: Imputer) -> None:
         self._models.update(ids=[model], metadatas=[{"imputer": imputer.to_json()}])
+
+    def put_fit(self, fit: StoreFit) -> None:
+        """Save the store's fit beside the models (one record, replaced by each fit)."""
+        self._models.upsert(ids=[_FIT_ID], embeddings=[_TABLE_VECTOR], metadatas=[{"fit": fit.model_dump_json()}])
+
+    def sample_prompts(self, n: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
+        """Ids and embeddings of up to ``n`` stored prompts drawn at random (deterministic per seed)."""
+        ids = sorted(self._prompts.get(include=[])["ids"])
+        rng = np.random.default_rng(seed)
+        chosen = sorted(rng.choice(len(ids), size=min(n, len(ids)), replace=False).tolist()) if ids else []
+        out_ids, vectors = [], []
+        for batch in _batches([ids[i] for i in chosen]):
+            got = self._prompts.get(ids=list(batch), include=["embeddings"])
+            out_ids += got["ids"]
+            vectors += list(got["embeddings"])
+        return out_ids, np.asarray(vectors, dtype=np.float32).reshape(len(out_ids), -1)
 
     # -- reads --------------------------------------------------------------------------------
     def count_prompts(self) -> int:

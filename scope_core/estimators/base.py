@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import summary as sm
 from ..decision import Estimate
+from ..fit import StoreFit
 from ..imputer import Imputer
 from ..specs import ModelSpec
 from ..store import Neighbourhood
@@ -27,6 +28,7 @@ class QueryContext:
     neighbours: Neighbourhood
     priors: Mapping[str, sm.Summary]
     imputers: Mapping[str, Imputer] = field(default_factory=dict)
+    fit: StoreFit | None = None
 
 
 @runtime_checkable

@@ -9,10 +9,13 @@ import numpy as np
 
 from .. import summary as sm
 from ..decision import Estimate, Evidence
+from ..fit import StoreFit
 from ..specs import ModelSpec
 from .base import LocalEstimator, QueryContext, evidence_matrix, prior_matrix
 
 DEFAULT_P = 0.5  # P(correct) for a model with no scored outcome anywhere
+DEFAULT_TEMPERATURE = 0.2  # similarity weighting where the store has no fit (scope_core.fit_store)
+DEFAULT_PRIOR_STRENGTH = 8.0  # pseudo-outcomes behind the global mean where the store has no fit
 DEFAULT_OUTPUT_TOKENS = 256.0  # output length for a model with no usage anywhere
 GLOBAL_PRIOR_STRENGTH = 20.0  # pseudo-outcomes at the population mean behind each model's global mean
 IMPUTED_WEIGHT = 1.0  # pseudo-outcomes an imputed score counts for on a neighbour (tuned, quality_harness)
@@ -43,6 +46,21 @@ def global_means(
     return (prior[:, sm.SCORE_SUM] + strength * pop) / (prior[:, sm.N_SCORED] + strength)
 
 
+def shrunk_p(
+    ev: np.ndarray, similarities: np.ndarray, mu: np.ndarray, temperature: float, tau: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """P(correct) per candidate from neighbour evidence ``ev`` (k, m, width) shrunk toward ``mu``.
+
+    Returns (p, denom, n_w, w): the estimate, its pseudo-count, the weighted scored count and the
+    neighbour weights.
+    """
+    w = similarity_weights(similarities, temperature, ev[:, :, sm.N_SCORED].sum(axis=1) > 0)
+    n_w = w @ ev[:, :, sm.N_SCORED]
+    denom = n_w + tau
+    p = np.where(denom > 0, (w @ ev[:, :, sm.SCORE_SUM] + tau * mu) / np.where(denom > 0, denom, 1.0), mu)
+    return np.clip(p, 0.0, 1.0), denom, n_w, w
+
+
 def add_imputed(ev: np.ndarray, query: QueryContext, names: Sequence[str], weight: float) -> None:
     """Where a candidate with an imputer has no scored evidence on a neighbour that other models
     answered, add ``weight`` pseudo-outcomes at the imputed P(correct) (in place)."""
@@ -66,46 +84,51 @@ class KNNEstimator(LocalEstimator):
     """P(correct) = (sum_j w_j*score_j + tau*mu) / (sum_j w_j*n_j + tau), with mu the model's global mean.
 
     ``prior_strength`` (tau) is the number of pseudo-outcomes the global mean counts for;
-    ``prior_strength=0`` gives plain similarity-weighted kNN (no shrinkage). Token counts (hence cost)
-    are shrunk the same way with ``usage_prior_strength``: lengths vary per prompt far more than
-    correctness does, so the neighbours deserve more trust there. The defaults were tuned
-    on routerbench-3k and mmlu-pro-29 (benchmarks/quality_harness.py): a fairly flat weighting over
-    the neighbourhood with strong shrinkage beats sharp weights, most of the signal being topical.
+    ``prior_strength=0`` gives plain similarity-weighted kNN (no shrinkage). ``temperature`` and
+    ``prior_strength`` left at None come from the store's fit (``QueryContext.fit``, chosen by
+    leave-one-out on the store's own outcomes, see ``scope_core.fit_store``), or the documented
+    defaults on a store without one; with ``calibrate`` the fit's calibration map is applied to p.
+    Token counts (hence cost) are shrunk the same way with ``usage_prior_strength``: lengths vary
+    per prompt far more than correctness does, so the neighbours deserve more trust there.
     A partly profiled model with an imputer (``scope_core.imputer``) gets ``imputed_weight``
     pseudo-outcomes on each neighbour it never answered; 0 turns imputation off.
     """
 
     def __init__(
         self,
-        temperature: float = 0.2,
-        prior_strength: float = 8.0,
+        temperature: float | None = None,
+        prior_strength: float | None = None,
         name: str = "knn",
         *,
         usage_prior_strength: float = 1.0,
         imputed_weight: float = IMPUTED_WEIGHT,
+        calibrate: bool = True,
     ) -> None:
-        if temperature <= 0:
+        if temperature is not None and temperature <= 0:
             raise ValueError("temperature must be > 0")
-        if prior_strength < 0 or usage_prior_strength < 0:
+        if (prior_strength is not None and prior_strength < 0) or usage_prior_strength < 0:
             raise ValueError("prior strengths must be >= 0")
         self.temperature, self.prior_strength, self.name = temperature, prior_strength, name
-        self.usage_prior_strength, self.imputed_weight = usage_prior_strength, imputed_weight
+        self.usage_prior_strength, self.imputed_weight, self.calibrate = usage_prior_strength, imputed_weight, calibrate
+
+    def settings(self, fit: StoreFit | None) -> tuple[float, float]:
+        """(temperature, prior_strength): this estimator's own, else the store's fit, else the defaults."""
+        default = (fit.temperature, fit.prior_strength) if fit else (DEFAULT_TEMPERATURE, DEFAULT_PRIOR_STRENGTH)
+        return (
+            self.temperature if self.temperature is not None else default[0],
+            self.prior_strength if self.prior_strength is not None else default[1],
+        )
 
     def estimate(self, query: QueryContext, candidates: Sequence[ModelSpec]) -> list[Estimate]:
         names = [c.name for c in candidates]
         nb = query.neighbours
         ev = evidence_matrix(nb, names)  # (k, m, width)
-        w = similarity_weights(nb.similarities, self.temperature, ev[:, :, sm.N_SCORED].sum(axis=1) > 0)
         add_imputed(ev, query, names, self.imputed_weight)
         prior = prior_matrix(query.priors, names)  # (m, width)
-        tau = self.prior_strength
-
-        mu = global_means(query.priors, prior)
-        n_w = w @ ev[:, :, sm.N_SCORED]
-        s_w = w @ ev[:, :, sm.SCORE_SUM]
-        denom = n_w + tau
-        p = np.where(denom > 0, (s_w + tau * mu) / np.where(denom > 0, denom, 1.0), mu)
-        p = np.clip(p, 0.0, 1.0)
+        temperature, tau = self.settings(query.fit)
+        p, denom, n_w, w = shrunk_p(ev, nb.similarities, global_means(query.priors, prior), temperature, tau)
+        if self.calibrate and query.fit is not None:
+            p = query.fit.calibrate(p)
         # spread of the Beta posterior Beta(p * (denom + 1), (1 - p) * (denom + 1))
         p_std = np.sqrt(np.maximum(p * (1 - p), 1e-4) / (denom + 2.0))
 

@@ -1,0 +1,117 @@
+"""fit_store: choose the knn estimator's settings and a calibration map on a store's own outcomes.
+
+Leave-one-out: up to ``max_queries`` stored prompts are drawn at random; each is looked up in the
+store, its own record is dropped from its neighbourhood and its outcomes from the global priors, and
+every (temperature, prior strength) pair of a fixed grid predicts its models' scores from the rest.
+The pair with the lowest held-out log loss wins; an isotonic map of its held-out predictions onto the
+observed scores is the calibration. Nothing here was tuned on any data set: the grid spans the
+plausible range, and a store with fewer than ``min_queries`` scored prompts keeps the defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.optimize import isotonic_regression
+
+from . import summary as sm
+from .estimators.base import evidence_matrix, prior_matrix
+from .estimators.knn import (
+    DEFAULT_P,
+    DEFAULT_PRIOR_STRENGTH,
+    DEFAULT_TEMPERATURE,
+    GLOBAL_PRIOR_STRENGTH,
+    shrunk_p,
+)
+from .fit import StoreFit
+from .store import BehaviourStore
+
+TEMPERATURES = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+PRIOR_STRENGTHS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+_EPS = 1e-4
+
+
+def _log_loss(p: np.ndarray, y: np.ndarray) -> float:
+    p = np.clip(p, _EPS, 1 - _EPS)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def _held_out(store: BehaviourStore, ids: Sequence[str], vectors: np.ndarray, models: list[str], k: int):
+    """Per held-out prompt: its neighbours' evidence, their similarities, and its own summaries."""
+    rows = []
+    for pid, vector in zip(ids, vectors, strict=True):
+        nb = store.nearest(vector, k + 1)
+        if pid not in nb.ids:  # approximate search missed the prompt itself: skip it
+            continue
+        at = nb.ids.index(pid)
+        own = np.asarray([nb.stats[at].get(m) or sm.empty() for m in models], dtype=np.float64)
+        if not (own[:, sm.N_SCORED] > 0).any():
+            continue
+        ev = np.delete(evidence_matrix(nb, models), at, axis=0)[:k]
+        rows.append((ev, np.delete(nb.similarities, at)[:k], own))
+    return rows
+
+
+def _mu(prior: np.ndarray) -> np.ndarray:
+    """Global means shrunk toward the population mean (as ``knn.global_means``), from a prior matrix."""
+    n = prior[:, sm.N_SCORED].sum()
+    pop = prior[:, sm.SCORE_SUM].sum() / n if n > 0 else DEFAULT_P
+    return (prior[:, sm.SCORE_SUM] + GLOBAL_PRIOR_STRENGTH * pop) / (prior[:, sm.N_SCORED] + GLOBAL_PRIOR_STRENGTH)
+
+
+def _predict(rows, prior: np.ndarray, temperature: float, tau: float) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out predictions and observed scores over every scored (prompt, model) pair."""
+    ps, ys = [], []
+    for ev, sims, own in rows:
+        mu = _mu(prior - own)  # the held-out prompt's outcomes leave the priors too
+        p = shrunk_p(ev, sims, mu, temperature, tau)[0]
+        has = own[:, sm.N_SCORED] > 0
+        ps.append(p[has])
+        ys.append(own[has, sm.SCORE_SUM] / own[has, sm.N_SCORED])
+    return np.concatenate(ps), np.concatenate(ys)
+
+
+def calibration_map(p: np.ndarray, y: np.ndarray, max_knots: int = 64) -> tuple[list[float], list[float]]:
+    """Knots of an isotonic (monotone) map from predictions to observed scores.
+
+    The pairs are sorted by prediction and cut into at most ``max_knots`` bins of equal count (at
+    least ~20 pairs each); each bin's observed mean is smoothed as (sum + 1) / (n + 2), so no knot
+    claims certainty, and the bin means are made monotone by isotonic regression weighted by count.
+    """
+    order = np.argsort(p, kind="stable")
+    bins = np.array_split(order, max(1, min(max_knots, len(p) // 20)))
+    xs = np.asarray([p[b].mean() for b in bins])
+    counts = np.asarray([len(b) for b in bins], dtype=np.float64)
+    means = np.asarray([(y[b].sum() + 1.0) / (len(b) + 2.0) for b in bins])
+    ys = isotonic_regression(means, weights=counts).x
+    xs, first = np.unique(xs, return_index=True)  # equal predictions: one knot
+    return xs.tolist(), ys[first].tolist()
+
+
+def fit_store(
+    store: BehaviourStore, *, k: int, max_queries: int = 2000, min_queries: int = 200, seed: int = 0
+) -> StoreFit | None:
+    """The store's fit (see the module docstring), or None when it holds too few scored prompts."""
+    registry = store.registry()
+    models = sorted(registry.specs)
+    ids, vectors = store.sample_prompts(max_queries, seed)
+    rows = _held_out(store, ids, vectors, models, k) if models else []
+    if len(rows) < min_queries:
+        return None
+    prior = prior_matrix(registry.priors, models)
+    losses = {(t, tau): _log_loss(*_predict(rows, prior, t, tau)) for t in TEMPERATURES for tau in PRIOR_STRENGTHS}
+    temperature, tau = min(losses, key=losses.get)
+    p, y = _predict(rows, prior, temperature, tau)
+    xs, ys = calibration_map(p, y)
+    default = _log_loss(*_predict(rows, prior, DEFAULT_TEMPERATURE, DEFAULT_PRIOR_STRENGTH))
+    return StoreFit(
+        temperature=temperature,
+        prior_strength=tau,
+        calibration_x=xs,
+        calibration_y=ys,
+        n_queries=len(rows),
+        n_pairs=len(p),
+        log_loss=losses[(temperature, tau)],
+        log_loss_default=default,
+    )

@@ -1,0 +1,90 @@
+"""fit_store: leave-one-out choice of the knn settings and the calibration map, saved in the registry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scope_core import ModelSpec, Outcome
+from scope_core.estimators import KNNEstimator, get_estimator
+from scope_core.fit import StoreFit
+from scope_core.fit_store import calibration_map, fit_store
+from scope_core.outcome import text_hash
+from scope_core.store import PromptInfo
+
+from .test_estimators import PRIORS, SPECS, context, summary
+
+
+def clustered_store(store, n: int = 240, noise: float = 0.1, seed: int = 0) -> None:
+    """Two tight clusters of prompts: 'a' is right on cluster 0, 'b' on cluster 1 (``noise`` of labels flipped)."""
+    rng = np.random.default_rng(seed)
+    for spec in SPECS:
+        store.put_model(spec)
+    centres = np.eye(16, dtype=np.float32)[:2]
+    infos, outcomes = {}, []
+    for i in range(n):
+        cluster = i % 2
+        text = f"prompt {i}"
+        vector = centres[cluster] + rng.normal(scale=0.05, size=16).astype(np.float32)
+        infos[text_hash(text)] = PromptInfo(text_hash(text), vector / np.linalg.norm(vector), 5, text)
+        for model, right_on in (("a", 0), ("b", 1)):
+            right = (cluster == right_on) != (rng.random() < noise)
+            outcomes.append(Outcome(prompt=text, model=model, score=float(right), source="fixture"))
+    store.add(outcomes, infos)
+
+
+def test_fit_prefers_neighbour_evidence_and_calibrates(store):
+    clustered_store(store)
+    fit = fit_store(store, k=16, min_queries=100)
+    assert fit is not None and fit.n_queries >= 200 and fit.n_pairs == 2 * fit.n_queries
+    # the neighbours say almost everything here: weak shrinkage wins, and beats the defaults held out
+    assert fit.prior_strength <= 4.0
+    assert fit.log_loss <= fit.log_loss_default
+    assert np.all(np.diff(fit.calibration_x) > 0) and np.all(np.diff(fit.calibration_y) >= 0)
+    # about 10% of labels are flipped: the map takes confident predictions to about 0.9 / 0.1
+    assert fit.calibrate(np.asarray([0.99]))[0] == pytest.approx(0.9, abs=0.07)
+    assert fit.calibrate(np.asarray([0.01]))[0] == pytest.approx(0.1, abs=0.07)
+
+
+def test_small_store_keeps_the_defaults(store):
+    clustered_store(store, n=40)
+    assert fit_store(store, k=16) is None
+
+
+def test_fit_is_saved_in_the_registry_and_never_taken_for_a_model(store):
+    clustered_store(store, n=20)
+    fit = StoreFit(
+        temperature=0.1, prior_strength=2.0, calibration_x=[0.0, 1.0], calibration_y=[0.2, 0.8],
+        n_queries=1, n_pairs=2, log_loss=0.5, log_loss_default=0.6,
+    )  # fmt: skip
+    store.put_fit(fit)
+    registry = store.registry()
+    assert registry.fit == fit and set(registry.specs) == {"a", "b"} and set(registry.priors) == {"a", "b"}
+    with pytest.raises(ValueError, match="reserved"):
+        store.put_model(ModelSpec(name="__fit__", input_price=1, output_price=1))
+
+
+def test_knn_uses_the_store_fit_unless_told_otherwise():
+    fit = StoreFit(
+        temperature=0.5, prior_strength=0.0, calibration_x=[0.0, 1.0], calibration_y=[0.25, 0.75],
+        n_queries=1, n_pairs=1, log_loss=0.5, log_loss_default=0.6,
+    )  # fmt: skip
+    ctx = context([(0.9, {"a": summary(1.0), "b": summary(0.0)})], PRIORS)
+    fitted = ctx.__class__(**{**ctx.__dict__, "fit": fit})
+    # no shrinkage (the fit's tau=0): p is the neighbour's score, then mapped 1 -> 0.75, 0 -> 0.25
+    p = {e.model: e.p_correct for e in KNNEstimator().estimate(fitted, SPECS)}
+    assert p == pytest.approx({"a": 0.75, "b": 0.25})
+    # explicit settings win over the fit, and knn-plain never calibrates
+    own = {e.model: e.p_correct for e in KNNEstimator(prior_strength=8.0, calibrate=False).estimate(fitted, SPECS)}
+    assert 0.5 < own["a"] < 1.0
+    plain = {e.model: e.p_correct for e in get_estimator("knn-plain").estimate(fitted, SPECS)}
+    assert plain == pytest.approx({"a": 1.0, "b": 0.0})
+
+
+def test_calibration_map_is_monotone_and_compact():
+    rng = np.random.default_rng(3)
+    p = rng.random(5000)
+    y = (rng.random(5000) < p**2).astype(float)  # overconfident at low p
+    xs, ys = calibration_map(p, y, max_knots=32)
+    assert len(xs) <= 32 and np.all(np.diff(ys) >= 0)
+    assert np.interp(0.3, xs, ys) == pytest.approx(0.09, abs=0.06)
