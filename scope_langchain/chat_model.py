@@ -181,7 +181,7 @@ class ScopeChatModel(BaseChatModel):
     def _get_invocation_params(self, stop: list[str] | None = None, **kwargs: Any) -> dict[str, Any]:
         params = super()._get_invocation_params(stop=stop, **kwargs)
         if isinstance(params.get(DECISION_KEY), Routed):
-            params[DECISION_KEY] = params[DECISION_KEY].decision.summary()
+            params[DECISION_KEY] = params[DECISION_KEY].decision.overview()
         if isinstance(params.get("budget"), BudgetGovernor):
             params["budget"] = {"spent": params["budget"].spent, "alpha": params["budget"].alpha}
         return params
@@ -569,7 +569,7 @@ class _Call:
 
         router.writer.submit(record)
         scope = {
-            **routed.decision.summary(),
+            **routed.decision.overview(),
             "model": name,
             "run_id": run_id,
             "cost_usd": cost,
