@@ -19,7 +19,8 @@ from langchain_core.utils import from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from scope_core import BudgetGovernor, Capability, Decision, ModelSpec, Router, ScopeError, Turn, UnknownModelError
+from scope_core import BudgetGovernor, Capability, Decision, ModelSpec, Router, Turn, UnknownModelError
+from scope_core.errors import AllCandidatesFailedError
 from scope_core.routing_text import RoutingMode
 
 from .delegate import Delegate, Request, delegate_for
@@ -46,15 +47,6 @@ class Candidate(BaseModel):
     @property
     def name(self) -> str:
         return self.spec.name
-
-
-class AllCandidatesFailedError(ScopeError):
-    """Every candidate allowed for a call raised; ``errors`` maps model name to its exception."""
-
-    def __init__(self, errors: Mapping[str, BaseException]) -> None:
-        self.errors = dict(errors)
-        detail = "; ".join(f"{m}: {type(e).__name__}: {e}" for m, e in self.errors.items())
-        super().__init__(f"every candidate failed ({detail})")
 
 
 @dataclass(frozen=True)
