@@ -75,6 +75,11 @@ class BudgetGovernor:
             self.reserved += held
             return held
 
+    def release(self, reserved_usd: float) -> None:
+        """Give back what ``reserve`` held for a call that spent nothing (every candidate failed)."""
+        with self._lock:
+            self.reserved = max(self.reserved - reserved_usd, 0.0)
+
     def target_per_call(self) -> float:
         """What each remaining call may spend to land on the budget."""
         left_calls = max(self.expected_calls - self.calls, 1)

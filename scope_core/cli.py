@@ -111,7 +111,7 @@ def route(
     router = _router(store, estimator)
     decision = router.route(text, alpha=alpha, max_cost=max_cost, min_accuracy=min_accuracy)
     if as_json:
-        console.print_json(json.dumps(decision.summary()))
+        console.print_json(json.dumps(decision.overview()))
         return
     table = Table("model", "p(correct)", "± std", "est. cost", "utility", "status")
     for e in sorted(decision.estimates, key=lambda e: -decision.utilities.get(e.model, -1e9)):

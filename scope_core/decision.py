@@ -51,7 +51,7 @@ class Decision(BaseModel):
                 return estimate
         raise KeyError(model)
 
-    def summary(self) -> dict[str, Any]:
+    def overview(self) -> dict[str, Any]:
         """A small JSON-serialisable view, for response metadata and logs."""
         return {
             "chosen": self.chosen,

@@ -27,3 +27,12 @@ class DataFormatError(ScopeError, ValueError):
 
 class EmbedderUnavailableError(ScopeError, RuntimeError):
     """The local embedding model is not installed; nothing is downloaded."""
+
+
+class AllCandidatesFailedError(ScopeError):
+    """Every candidate of a routed call raised; ``errors`` maps model name to its exception."""
+
+    def __init__(self, errors: dict[str, BaseException]) -> None:
+        self.errors = dict(errors)
+        detail = "; ".join(f"{m}: {type(e).__name__}: {e}" for m, e in self.errors.items())
+        super().__init__(f"every candidate failed ({detail or 'no candidate was tried'})")

@@ -14,18 +14,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit
 
-if TYPE_CHECKING:
-    from .store import BehaviourStore
-
-MIN_OUTCOMES = 50  # fewer scored prompts than this: no imputer, the global mean is as good
-MAX_COVERAGE = 0.9  # a model scored on more of the store's prompts than this needs none
-PREDICTOR_COVERAGE = 0.8  # a predictor is scored on this share of the store's prompts and of the fitting ones
 # L2 penalties (inverse of sklearn's C). The embedding's 384 weights, fitted on a few hundred anchors,
 # need far more shrinkage than the few score weights. Chosen for the smallest worst holdout AIQ drop
 # over routerbench-3k seeds 0-2 and mmlu-pro-29 seed 0 (benchmarks/quality.md; tried C 0.05-2).
@@ -80,34 +73,3 @@ def fit_imputer(predictors: Sequence[str], scores: np.ndarray, embeddings: np.nd
     w = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B").x
     n_pred = len(predictors)
     return Imputer(tuple(predictors), fill, w[:n_pred], w[n_pred:-1], float(w[-1]))
-
-
-def fit_store_imputers(store: BehaviourStore) -> list[str]:
-    """Fit and save an imputer for every partly profiled model of ``store``; returns their names."""
-    from . import summary as sm
-
-    registry, total = store.registry(), store.count_prompts()
-    priors, models = registry.priors, sorted(registry.specs)
-    fitted = []
-    for model in models:
-        n_scored = (priors.get(model) or sm.empty())[sm.N_SCORED]
-        if n_scored < MIN_OUTCOMES or n_scored > MAX_COVERAGE * total:
-            continue
-        embeddings, stats = store.scored_prompts(model)
-        y = np.asarray([s[model][sm.SCORE_SUM] / s[model][sm.N_SCORED] for s in stats])
-        others = [m for m in models if m != model]
-        scores = np.asarray([[_mean_score(s.get(m)) for m in others] for s in stats]).reshape(len(stats), len(others))
-        # Only broadly profiled models predict: another anchor-only model would be known on every
-        # fitting prompt but missing on nearly every neighbour the imputer is used on.
-        broad = np.asarray([(priors.get(m) or sm.empty())[sm.N_SCORED] >= PREDICTOR_COVERAGE * total for m in others])
-        keep = broad & (np.mean(~np.isnan(scores), axis=0) >= PREDICTOR_COVERAGE)
-        if not keep.any():
-            continue
-        predictors = [m for m, k in zip(others, keep, strict=True) if k]
-        store.put_imputer(model, fit_imputer(predictors, scores[:, keep], embeddings, y))
-        fitted.append(model)
-    return fitted
-
-
-def _mean_score(summary: Sequence[float] | None) -> float:
-    return summary[1] / summary[0] if summary and summary[0] > 0 else float("nan")

@@ -12,11 +12,12 @@ Ties break toward the cheaper model.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import summary as sm
 from .decision import Estimate
 from .errors import NoCandidateError
 from .specs import Capability, ModelSpec
@@ -39,6 +40,22 @@ class Policy(BaseModel):
         """A copy with the non-None overrides applied (validated)."""
         given = {k: v for k, v in overrides.items() if v is not None}
         return Policy.model_validate({**self.model_dump(), **given}) if given else self
+
+
+def cost_ref(candidates: Iterable[ModelSpec], priors: Mapping[str, Sequence[float]], input_tokens: int = 500) -> float:
+    """The utility's cost unit: the typical per-call cost of the dearest candidate.
+
+    Typical is the mean observed cost in the store's global ``priors``; a model without any
+    observed usage is priced on ``input_tokens`` in and 256 out.
+    """
+    typical = []
+    for spec in candidates:
+        prior = priors.get(spec.name)
+        if prior and prior[sm.N_USAGE] > 0:
+            typical.append(prior[sm.COST_SUM] / prior[sm.N_USAGE])
+        else:
+            typical.append(spec.cost(input_tokens, 256))
+    return max(typical, default=1.0)
 
 
 @dataclass(frozen=True)

@@ -12,17 +12,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 from cachetools import TTLCache
 
-from . import summary as sm
 from .budget import BudgetExhaustedError, BudgetGovernor
+from .call import RoutedCall
 from .decision import Decision, Estimate
 from .embedder import Embedder, as_embedder, default_embedder
 from .errors import NoCandidateError, ScopeError, UnknownModelError
 from .estimators import Estimator, QueryContext, get_estimator
 from .fit import StoreFit
 from .fit_store import fit_store
-from .imputer import fit_store_imputers
+from .imputer_fit import fit_store_imputers
 from .outcome import Outcome, check_score, text_hash
-from .policy import Policy, choose, eligibility
+from .policy import Policy, choose, cost_ref, eligibility
 from .routing_text import RoutingMode, Turn, focus, routing_text
 from .specs import Capability, ModelSpec
 from .store import BehaviourStore, Neighbourhood, PromptInfo, Registry
@@ -114,16 +114,8 @@ class Router:
             return self._cached_registry
 
     def cost_ref(self, candidates: Iterable[ModelSpec], input_tokens: int = 500) -> float:
-        """Typical per-call cost of the dearest candidate (the cost unit of the utility)."""
-        priors = self._registry().priors
-        typical = []
-        for spec in candidates:
-            prior = priors.get(spec.name)
-            if prior and prior[sm.N_USAGE] > 0:
-                typical.append(prior[sm.COST_SUM] / prior[sm.N_USAGE])
-            else:
-                typical.append(spec.cost(input_tokens, 256))
-        return max(typical, default=1.0)
+        """The policy's cost unit (``policy.cost_ref``) on this store's priors."""
+        return cost_ref(candidates, self._registry().priors, input_tokens)
 
     # -- routing ------------------------------------------------------------------------------
     def text_of(self, query: Query, mode: RoutingMode | None = None) -> str:
@@ -230,6 +222,59 @@ class Router:
         estimates = await self.estimator.aestimate(ctx, candidates)
         timings["estimate_ms"] = _ms(t)
         return self._decide(ctx, candidates, policy, estimates, timings, budget)
+
+    def start(
+        self,
+        query: Query,
+        *,
+        pool: Iterable[str] | None = None,
+        run_id: str | None = None,
+        text: str | None = None,
+        fallback_on: tuple[type[BaseException], ...] = (Exception,),
+        **overrides,
+    ) -> RoutedCall:
+        """Route ``query`` and open the call that runs its candidates (see ``scope_core.call``).
+
+        ``pool`` restricts the candidates (an adapter's own models), ``model`` forces one of them,
+        ``text`` is the routing text the call is recorded under (default: ``text_of(query)``); the
+        other overrides are ``route``'s.
+        """
+        overrides = self._call_overrides(pool, overrides)
+        decision = self.route(query, **overrides)
+        return self._open_call(query, decision, run_id, text, fallback_on, overrides)
+
+    async def astart(
+        self,
+        query: Query,
+        *,
+        pool: Iterable[str] | None = None,
+        run_id: str | None = None,
+        text: str | None = None,
+        fallback_on: tuple[type[BaseException], ...] = (Exception,),
+        **overrides,
+    ) -> RoutedCall:
+        """Async ``start``."""
+        overrides = self._call_overrides(pool, overrides)
+        decision = await self.aroute(query, **overrides)
+        return self._open_call(query, decision, run_id, text, fallback_on, overrides)
+
+    @staticmethod
+    def _call_overrides(pool: Iterable[str] | None, overrides: dict) -> dict:
+        """``model`` (one forced candidate) and ``allowed`` narrowed to ``pool``; unknown names raise."""
+        pool = None if pool is None else set(pool)
+        model = overrides.pop("model", None)
+        allowed = [model] if model else overrides.get("allowed")
+        if allowed is not None and pool is not None:
+            unknown = sorted(set(allowed) - pool)
+            if unknown:
+                raise UnknownModelError(f"unknown candidate(s) {unknown}; candidates: {sorted(pool)}")
+        overrides["allowed"] = set(allowed) if allowed is not None else pool
+        return overrides
+
+    def _open_call(self, query, decision, run_id, text, fallback_on, overrides) -> RoutedCall:
+        text = text if text is not None else self.text_of(query, overrides.get("routing_mode"))
+        run_id = run_id or uuid.uuid4().hex
+        return RoutedCall(self, decision, text, run_id, budget=overrides.get("budget"), fallback_on=fallback_on)
 
     # -- feedback -----------------------------------------------------------------------------
     def _prompt_infos(self, texts: dict[str, tuple[str, str | None]]) -> dict[str, PromptInfo]:

@@ -19,7 +19,8 @@ from langchain_core.utils import from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from scope_core import BudgetGovernor, Capability, Decision, ModelSpec, Router, ScopeError, Turn, UnknownModelError
+from scope_core import BudgetGovernor, Capability, Decision, ModelSpec, Router, Turn, UnknownModelError
+from scope_core.errors import AllCandidatesFailedError
 from scope_core.routing_text import RoutingMode
 
 from .delegate import Delegate, Request, delegate_for
@@ -46,15 +47,6 @@ class Candidate(BaseModel):
     @property
     def name(self) -> str:
         return self.spec.name
-
-
-class AllCandidatesFailedError(ScopeError):
-    """Every candidate allowed for a call raised; ``errors`` maps model name to its exception."""
-
-    def __init__(self, errors: Mapping[str, BaseException]) -> None:
-        self.errors = dict(errors)
-        detail = "; ".join(f"{m}: {type(e).__name__}: {e}" for m, e in self.errors.items())
-        super().__init__(f"every candidate failed ({detail})")
 
 
 @dataclass(frozen=True)
@@ -181,7 +173,7 @@ class ScopeChatModel(BaseChatModel):
     def _get_invocation_params(self, stop: list[str] | None = None, **kwargs: Any) -> dict[str, Any]:
         params = super()._get_invocation_params(stop=stop, **kwargs)
         if isinstance(params.get(DECISION_KEY), Routed):
-            params[DECISION_KEY] = params[DECISION_KEY].decision.summary()
+            params[DECISION_KEY] = params[DECISION_KEY].decision.overview()
         if isinstance(params.get("budget"), BudgetGovernor):
             params["budget"] = {"spent": params["budget"].spent, "alpha": params["budget"].alpha}
         return params
@@ -569,7 +561,7 @@ class _Call:
 
         router.writer.submit(record)
         scope = {
-            **routed.decision.summary(),
+            **routed.decision.overview(),
             "model": name,
             "run_id": run_id,
             "cost_usd": cost,
