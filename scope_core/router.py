@@ -20,6 +20,7 @@ from .errors import NoCandidateError, ScopeError, UnknownModelError
 from .estimators import Estimator, QueryContext, get_estimator
 from .fit import StoreFit
 from .fit_store import fit_store
+from .health import HealthTracker
 from .imputer_fit import fit_store_imputers
 from .outcome import Outcome, check_score, text_hash
 from .policy import Policy, choose, cost_ref, eligibility
@@ -60,6 +61,7 @@ class Router:
         routing_mode: RoutingMode = "auto",
         focus_chars: int | None = 1000,
         cache_ttl_s: float = 5.0,
+        health: HealthTracker | None = None,
     ) -> None:
         self.store = store if store is not None else BehaviourStore.open()
         self.estimator = get_estimator(estimator) if isinstance(estimator, str) else estimator
@@ -67,6 +69,7 @@ class Router:
         self.policy = policy or Policy()
         self.k, self.count_tokens, self.routing_mode, self.cache_ttl_s = k, token_counter, routing_mode, cache_ttl_s
         self.focus_chars = focus_chars
+        self.health = health if health is not None else HealthTracker()
         self._cache_lock = threading.Lock()
         self._cache_at = -1e18
         self._generation = 0  # bumped by every write: a search that raced one is not cached
@@ -176,6 +179,7 @@ class Router:
     ) -> Decision:
         t = time.perf_counter()
         specs = {c.name: c for c in candidates}
+        estimates = self._with_health(estimates)
         try:
             choice = choose(estimates, specs, policy, self.cost_ref(candidates, ctx.input_tokens))
         except NoCandidateError as exc:
@@ -201,6 +205,14 @@ class Router:
             timings_ms=timings,
             excluded=choice.excluded,
         )
+
+    def _with_health(self, estimates: list[Estimate]) -> list[Estimate]:
+        """Estimates of models that failed lately, with p_correct lowered by ``self.health`` (0 in cooldown)."""
+        out = []
+        for e in estimates:
+            factor = self.health.factor(e.model)
+            out.append(e if factor == 1.0 else e.model_copy(update={"p_correct": e.p_correct * factor}))
+        return out
 
     def route(self, query: Query, **overrides) -> Decision:
         """Choose a model for ``query`` (text or conversation turns).
@@ -319,6 +331,10 @@ class Router:
         spec = self.models().get(model)
         if spec is None:
             raise UnknownModelError(f"model '{model}' is not registered")
+        if error is None:
+            self.health.report_success(model)
+        else:
+            self.health.report_failure(model, error)
         cost = None
         if input_tokens is not None and output_tokens is not None:
             cost = spec.cost(input_tokens, output_tokens)
