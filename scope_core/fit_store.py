@@ -3,8 +3,8 @@
 Leave-one-out: up to ``max_queries`` stored prompts are drawn at random; each is looked up in the
 store, its own record is dropped from its neighbourhood and its outcomes from the global priors, and
 every (temperature, prior strength) pair of a fixed grid predicts its models' scores from the rest.
-The pair with the lowest held-out log loss wins; an isotonic map of its held-out predictions onto the
-observed scores is the calibration. Nothing here was tuned on any data set: the grid spans the
+The pair with the lowest held-out log loss wins; a Platt map fitted on its held-out predictions is
+the calibration. Nothing here was tuned on any data set: the grid spans the
 plausible range, and a store with fewer than ``min_queries`` scored prompts keeps the defaults.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.optimize import isotonic_regression
+from scipy.optimize import minimize
 
 from . import summary as sm
 from .estimators.base import evidence_matrix, prior_matrix
@@ -72,21 +72,27 @@ def _predict(rows, prior: np.ndarray, temperature: float, tau: float) -> tuple[n
     return np.concatenate(ps), np.concatenate(ys)
 
 
-def calibration_map(p: np.ndarray, y: np.ndarray, max_knots: int = 64) -> tuple[list[float], list[float]]:
-    """Knots of an isotonic (monotone) map from predictions to observed scores.
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, _EPS, 1 - _EPS)
+    return np.log(p / (1 - p))
 
-    The pairs are sorted by prediction and cut into at most ``max_knots`` bins of equal count (at
-    least ~20 pairs each); each bin's observed mean is smoothed as (sum + 1) / (n + 2), so no knot
-    claims certainty, and the bin means are made monotone by isotonic regression weighted by count.
+
+def calibration_map(p: np.ndarray, y: np.ndarray, n_knots: int = 101) -> tuple[list[float], list[float]]:
+    """Knots of a Platt map p -> sigmoid(a * logit(p) + b), (a, b) fitted by log loss on held-out pairs.
+
+    Strictly increasing for a > 0, so it keeps every ranking of p (across models too) and only
+    reshapes the scale; a < 1 tempers overconfident estimates. A staircase (isotonic) map was
+    tried and lost AIQ: its flat steps tie models that the raw estimates tell apart.
     """
-    order = np.argsort(p, kind="stable")
-    bins = np.array_split(order, max(1, min(max_knots, len(p) // 20)))
-    xs = np.asarray([p[b].mean() for b in bins])
-    counts = np.asarray([len(b) for b in bins], dtype=np.float64)
-    means = np.asarray([(y[b].sum() + 1.0) / (len(b) + 2.0) for b in bins])
-    ys = isotonic_regression(means, weights=counts).x
-    xs, first = np.unique(xs, return_index=True)  # equal predictions: one knot
-    return xs.tolist(), ys[first].tolist()
+    z = _logit(p)
+
+    def loss(ab: np.ndarray) -> float:
+        return _log_loss(1 / (1 + np.exp(-(ab[0] * z + ab[1]))), y)
+
+    a, b = minimize(loss, x0=np.asarray([1.0, 0.0]), method="Nelder-Mead").x
+    a = max(a, 1e-3)  # never reverse or flatten the ranking
+    xs = np.linspace(0.0, 1.0, n_knots)
+    return xs.tolist(), (1 / (1 + np.exp(-(a * _logit(xs) + b)))).tolist()
 
 
 def fit_store(

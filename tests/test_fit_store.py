@@ -40,10 +40,11 @@ def test_fit_prefers_neighbour_evidence_and_calibrates(store):
     # the neighbours say almost everything here: weak shrinkage wins, and beats the defaults held out
     assert fit.prior_strength <= 4.0
     assert fit.log_loss <= fit.log_loss_default
-    assert np.all(np.diff(fit.calibration_x) > 0) and np.all(np.diff(fit.calibration_y) >= 0)
-    # about 10% of labels are flipped: the map takes confident predictions to about 0.9 / 0.1
-    assert fit.calibrate(np.asarray([0.99]))[0] == pytest.approx(0.9, abs=0.07)
-    assert fit.calibrate(np.asarray([0.01]))[0] == pytest.approx(0.1, abs=0.07)
+    assert np.all(np.diff(fit.calibration_x) > 0) and np.all(np.diff(fit.calibration_y) > 0)
+    # about 10% of labels are flipped, so the held-out estimates sit near 0.9 / 0.1 and are about right:
+    # the map stays close to the identity there
+    assert fit.calibrate(np.asarray([0.9]))[0] == pytest.approx(0.9, abs=0.05)
+    assert fit.calibrate(np.asarray([0.1]))[0] == pytest.approx(0.1, abs=0.05)
 
 
 def test_small_store_keeps_the_defaults(store):
@@ -81,10 +82,13 @@ def test_knn_uses_the_store_fit_unless_told_otherwise():
     assert plain == pytest.approx({"a": 1.0, "b": 0.0})
 
 
-def test_calibration_map_is_monotone_and_compact():
+def test_calibration_map_tempers_overconfidence_and_keeps_the_order():
     rng = np.random.default_rng(3)
-    p = rng.random(5000)
-    y = (rng.random(5000) < p**2).astype(float)  # overconfident at low p
-    xs, ys = calibration_map(p, y, max_knots=32)
-    assert len(xs) <= 32 and np.all(np.diff(ys) >= 0)
-    assert np.interp(0.3, xs, ys) == pytest.approx(0.09, abs=0.06)
+    truth = rng.random(20000)
+    p = 1 / (1 + np.exp(-3 * np.log(truth / (1 - truth))))  # estimates three times too sharp in logit
+    y = (rng.random(20000) < truth).astype(float)
+    xs, ys = calibration_map(p, y)
+    assert np.all(np.diff(ys) > 0)
+    for raw in (0.05, 0.3, 0.8):
+        expected = 1 / (1 + np.exp(-np.log(raw / (1 - raw)) / 3))
+        assert np.interp(raw, xs, ys) == pytest.approx(expected, abs=0.03)
