@@ -6,6 +6,7 @@ import functools
 import importlib
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +19,7 @@ from . import summary as sm
 from .data import load_dataset
 from .embedder import default_embedder
 from .errors import ScopeError
+from .fit import StoreFit
 from .router import DEFAULT_K, Router
 from .specs import ModelSpec
 from .store import BehaviourStore
@@ -129,12 +131,32 @@ def route(
     console.print(f"chosen: [bold]{decision.chosen}[/] ({decision.reason})")
 
 
+def _fit_line(fit: StoreFit | None) -> str:
+    if fit is None:
+        return "fit: none (knn defaults; run `scope fit` once the store holds a few hundred scored prompts)"
+    return (
+        f"fit: temperature {fit.temperature:g}, prior strength {fit.prior_strength:g}, calibrated; held-out log loss "
+        f"{fit.log_loss:.4f} (defaults {fit.log_loss_default:.4f}) on {fit.n_pairs} outcomes of {fit.n_queries} prompts"
+    )
+
+
+@app.command()
+@_command
+def fit(store: StoreOption = None):
+    """Refit the estimator settings and calibration on the store's own outcomes (leave-one-out)."""
+    router = _router(store)
+    started = time.perf_counter()
+    fitted = router.fit()
+    console.print(f"{_fit_line(fitted)} [{time.perf_counter() - started:.1f} s]")
+
+
 @app.command()
 @_command
 def stats(store: StoreOption = None):
-    """Counts of stored prompts and outcomes, and each model's evidence."""
+    """Counts of stored prompts and outcomes, each model's evidence, and the store's fit."""
     router = _router(store)
     console.print(f"prompts: {router.store.count_prompts()}  outcomes: {router.store.count_outcomes()}")
+    console.print(_fit_line(router.store.registry().fit))
     table = Table("model", "n scored", "mean score", "n with usage", "mean cost")
     for name, prior in sorted(router.store.priors().items()):
         n, u = prior[sm.N_SCORED], prior[sm.N_USAGE]

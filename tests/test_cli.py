@@ -67,6 +67,7 @@ def test_ingest_models_stats_route(workdir):
     assert all(m in listing for m in PRICES)
     stats = scope("stats", "--store", store)
     assert "prompts: 24  outcomes: 72" in stats
+    assert "fit: none" in stats and "fit: none" in scope("fit", "--store", store)  # 24 prompts: too few to fit
     mean_score = {
         m: next(line for line in stats.splitlines() if f" {m} " in line).split("│")[3].strip() for m in PRICES
     }
