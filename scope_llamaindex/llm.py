@@ -84,9 +84,11 @@ class ScopeLLM(FunctionCallingLLM):
 
     router: Router = Field(exclude=True)
     candidates: dict[str, LLM] = Field(exclude=True, description="name -> LlamaIndex LLM")
-    alpha: float | None = Field(default=None, description="0 = cheapest, 1 = most accurate; None = router policy")
-    max_cost: float | None = Field(default=None, description="USD cap on a call's predicted cost")
-    min_accuracy: float | None = None
+    alpha: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="0 = cheapest, 1 = most accurate; None = router policy"
+    )
+    max_cost: float | None = Field(default=None, gt=0.0, description="USD cap on a call's predicted cost")
+    min_accuracy: float | None = Field(default=None, ge=0.0, le=1.0)
     allowed: frozenset[str] | None = Field(default=None, description="only these candidates (None = all)")
     budget: BudgetGovernor | None = Field(default=None, exclude=True)
     record: bool = Field(default=True, description="store every call's outcome in the router's store")

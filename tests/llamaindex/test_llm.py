@@ -66,6 +66,13 @@ def test_metadata_tells_the_truth_about_the_allowed_pool(router):
     assert only_plain.metadata.context_window == 4_000
 
 
+@pytest.mark.parametrize("bad", [{"alpha": 2.0}, {"alpha": -0.1}, {"max_cost": 0.0}, {"min_accuracy": 1.5}])
+def test_bad_settings_are_refused_at_construction(router, bad):
+    pool = [Candidate(name="plain", llm=ScriptedLLM(label="plain"), input_price=0.1, output_price=0.1)]
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        ScopeLLM(router, pool, **bad)
+
+
 def test_a_prompt_too_long_for_a_candidate_excludes_it(router):
     small = ScriptedLLM(label="small", window=400)
     large = ScriptedLLM(label="large", window=10_000)
