@@ -17,13 +17,7 @@ from scipy.optimize import minimize
 
 from . import summary as sm
 from .estimators.base import evidence_matrix, prior_matrix
-from .estimators.knn import (
-    DEFAULT_P,
-    DEFAULT_PRIOR_STRENGTH,
-    DEFAULT_TEMPERATURE,
-    GLOBAL_PRIOR_STRENGTH,
-    shrunk_p,
-)
+from .estimators.knn import DEFAULT_PRIOR_STRENGTH, DEFAULT_TEMPERATURE, shrunk_means, shrunk_p
 from .fit import StoreFit
 from .store import BehaviourStore
 
@@ -53,18 +47,12 @@ def _held_out(store: BehaviourStore, ids: Sequence[str], vectors: np.ndarray, mo
     return rows
 
 
-def _mu(prior: np.ndarray) -> np.ndarray:
-    """Global means shrunk toward the population mean (as ``knn.global_means``), from a prior matrix."""
-    n = prior[:, sm.N_SCORED].sum()
-    pop = prior[:, sm.SCORE_SUM].sum() / n if n > 0 else DEFAULT_P
-    return (prior[:, sm.SCORE_SUM] + GLOBAL_PRIOR_STRENGTH * pop) / (prior[:, sm.N_SCORED] + GLOBAL_PRIOR_STRENGTH)
-
-
 def _predict(rows, prior: np.ndarray, temperature: float, tau: float) -> tuple[np.ndarray, np.ndarray]:
     """Held-out predictions and observed scores over every scored (prompt, model) pair."""
     ps, ys = [], []
     for ev, sims, own in rows:
-        mu = _mu(prior - own)  # the held-out prompt's outcomes leave the priors too
+        loo = prior - own  # the held-out prompt's outcomes leave the priors too
+        mu = shrunk_means(loo, loo)
         p = shrunk_p(ev, sims, mu, temperature, tau)[0]
         has = own[:, sm.N_SCORED] > 0
         ps.append(p[has])

@@ -386,7 +386,8 @@ class Router:
                 changed += self.store.add(outcomes, self._prompt_infos(texts))
                 bar.update(len(outcomes))
         self.fit_imputers()
-        self.fit()
+        if changed or self.store.registry().fit is None:  # a re-ingest that changed nothing keeps the fit
+            self.fit()
         return changed
 
     def fit(self) -> StoreFit | None:

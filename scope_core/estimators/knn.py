@@ -41,8 +41,14 @@ def global_means(
     A model known from a handful of outcomes is not judged on them alone: its mean counts as
     ``strength`` pseudo-outcomes at the population mean (the second level of the empirical Bayes).
     """
-    all_n = sum(s[sm.N_SCORED] for s in priors.values())
-    pop = sum(s[sm.SCORE_SUM] for s in priors.values()) / all_n if all_n > 0 else DEFAULT_P
+    return shrunk_means(prior, np.asarray(list(priors.values()), dtype=np.float64).reshape(-1, sm.WIDTH), strength)
+
+
+def shrunk_means(prior: np.ndarray, population: np.ndarray, strength: float = GLOBAL_PRIOR_STRENGTH) -> np.ndarray:
+    """Mean scores of ``prior``'s rows, each shrunk by ``strength`` pseudo-outcomes toward the mean score of
+    ``population`` (summary rows of all models)."""
+    all_n = population[:, sm.N_SCORED].sum()
+    pop = population[:, sm.SCORE_SUM].sum() / all_n if all_n > 0 else DEFAULT_P
     return (prior[:, sm.SCORE_SUM] + strength * pop) / (prior[:, sm.N_SCORED] + strength)
 
 
