@@ -189,6 +189,9 @@ def evaluate(
     anchors: Annotated[int, typer.Option(help="anchor prompts of the held-out models")] = 250,
     max_prompts: Annotated[int | None, typer.Option(help="evaluate on a random subset of this many prompts")] = None,
     k: Annotated[int, typer.Option("--k", help="neighbours per query")] = DEFAULT_K,
+    fast: Annotated[
+        bool, typer.Option(help="search neighbours in an exact in-memory index of the store, not Chroma")
+    ] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bars")] = False,
 ):
     """Split prompts, ingest the train part into a fresh store, route the test part over an alpha sweep."""
@@ -204,6 +207,7 @@ def evaluate(
         anchors=anchors,
         max_prompts=max_prompts,
         k=k,
+        fast=fast,
         progress=not quiet,
     )
     print_report(report, console)

@@ -9,12 +9,16 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, Field
 
+from .groups import GroupPrior
+
 
 class StoreFit(BaseModel):
-    """The knn estimator's settings chosen by leave-one-out on the store, and a monotone map of P(correct)."""
+    """The knn estimator's settings and group prior chosen by leave-one-out on the store, and a monotone
+    map of P(correct)."""
 
     temperature: float = Field(gt=0, description="similarity weighting exp((s - s_max) / T)")
-    prior_strength: float = Field(ge=0, description="pseudo-outcomes behind each model's global mean")
+    prior_strength: float = Field(ge=0, description="pseudo-outcomes behind each model's prior mean")
+    groups: GroupPrior | None = Field(default=None, description="the prior mean's groups; None: global means")
     calibration_x: list[float] = Field(default_factory=list, description="raw P(correct) knots, increasing")
     calibration_y: list[float] = Field(default_factory=list, description="observed accuracy at each knot")
     n_queries: int = Field(ge=0, description="stored prompts held out one at a time")

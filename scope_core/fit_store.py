@@ -1,16 +1,25 @@
-"""fit_store: choose the knn estimator's settings and a calibration map on a store's own outcomes.
+"""fit_store: choose the knn estimator's settings, its group prior and a calibration map on a store's own outcomes.
 
-Leave-one-out: up to ``max_queries`` stored prompts are drawn at random; each is looked up in the
-store, its own record is dropped from its neighbourhood and its outcomes from the global priors, and
-every (temperature, prior strength) pair of a fixed grid predicts its models' scores from the rest.
-The pair with the lowest held-out log loss wins; a Platt map fitted on its held-out predictions is
-the calibration. Nothing here was tuned on any data set: the grid spans the
-plausible range, and a store with fewer than ``min_queries`` scored prompts keeps the defaults.
+Leave-one-out: up to ``max_queries`` stored prompts with scored outcomes are drawn at random; each is
+looked up in the store, its own record is dropped from its neighbourhood and its outcomes from the
+global priors and from its group, and the rest predict its models' scores. Chosen by the lowest
+held-out log loss, in two steps:
+
+1. the group prior (``scope_core.groups``): the membership temperature and the group means'
+   shrinkage strength, each from a fixed grid;
+2. the neighbours' similarity temperature and prior strength (pseudo-outcomes behind the prior
+   mean: the group prior's, or the model's global mean where that predicts better; ``GROUP_ONLY``
+   lets the prior stand alone where the neighbours only add noise).
+
+A Platt map fitted on the chosen settings' held-out predictions is the calibration. Nothing here
+was tuned on any data set: the grids span the plausible range, and a store with fewer than
+``min_queries`` scored prompts keeps the defaults.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.optimize import minimize
@@ -19,10 +28,17 @@ from . import summary as sm
 from .estimators.base import evidence_matrix, prior_matrix
 from .estimators.knn import DEFAULT_PRIOR_STRENGTH, DEFAULT_TEMPERATURE, shrunk_means, shrunk_p
 from .fit import StoreFit
+from .groups import GroupPrior, centroids, group_labels, group_means, memberships
 from .store import BehaviourStore
 
+if TYPE_CHECKING:
+    from .memory_index import NeighbourIndex
+
 TEMPERATURES = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
-PRIOR_STRENGTHS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+GROUP_ONLY = 1e6  # a prior strength at which the neighbours count for nothing: the prior mean alone
+PRIOR_STRENGTHS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 256.0, GROUP_ONLY)
+MEMBERSHIP_TEMPERATURES = (0.01, 0.02, 0.05, 0.1)
+GROUP_STRENGTHS = (1.0, 4.0, 16.0, 64.0)
 _EPS = 1e-4
 
 
@@ -31,32 +47,76 @@ def _log_loss(p: np.ndarray, y: np.ndarray) -> float:
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
-def _held_out(store: BehaviourStore, ids: Sequence[str], vectors: np.ndarray, models: list[str], k: int):
-    """Per held-out prompt: its neighbours' evidence, their similarities, and its own summaries."""
+def _summaries(metas: Sequence[dict[str, object]], models: list[str]) -> np.ndarray:
+    """(prompts, models, width) summaries packed in prompt metadata."""
+    out = np.zeros((len(metas), len(models), sm.WIDTH))
+    for i, meta in enumerate(metas):
+        stats = sm.loads(meta.get("stats"))  # type: ignore[arg-type]
+        for j, model in enumerate(models):
+            if model in stats:
+                out[i, j] = stats[model]
+    return out
+
+
+def _held_out(store: NeighbourIndex, ids: Sequence[str], vectors: np.ndarray, models: list[str], k: int):
+    """Per held-out prompt: its neighbours' evidence and their similarities (itself dropped); None where
+    the approximate search missed the prompt itself."""
     rows = []
     for pid, vector in zip(ids, vectors, strict=True):
         nb = store.nearest(vector, k + 1)
-        if pid not in nb.ids:  # approximate search missed the prompt itself: skip it
+        if pid not in nb.ids:
+            rows.append(None)
             continue
         at = nb.ids.index(pid)
-        own = np.asarray([nb.stats[at].get(m) or sm.empty() for m in models], dtype=np.float64)
-        if not (own[:, sm.N_SCORED] > 0).any():
-            continue
         ev = np.delete(evidence_matrix(nb, models), at, axis=0)[:k]
-        rows.append((ev, np.delete(nb.similarities, at)[:k], own))
+        rows.append((ev, np.delete(nb.similarities, at)[:k]))
     return rows
 
 
-def _predict(rows, prior: np.ndarray, temperature: float, tau: float) -> tuple[np.ndarray, np.ndarray]:
+class _Groups:
+    """The table's groups and their per-model outcome sums, with leave-one-out prior means."""
+
+    def __init__(self, vectors: np.ndarray, metas: Sequence[dict[str, object]], own: np.ndarray, seed: int) -> None:
+        self.source, self.labels, self.names = group_labels(vectors, [m.get("task") or None for m in metas], seed)
+        self.centres = centroids(vectors, self.labels, len(self.names))
+        keep = self.labels >= 0
+        self.score_sum = np.zeros((len(self.names), own.shape[1]))
+        self.n_scored = np.zeros_like(self.score_sum)
+        np.add.at(self.score_sum, self.labels[keep], own[keep, :, sm.SCORE_SUM])
+        np.add.at(self.n_scored, self.labels[keep], own[keep, :, sm.N_SCORED])
+
+    def loo_means(self, held: np.ndarray, vectors: np.ndarray, own: np.ndarray, mu: np.ndarray, t: float, s: float):
+        """Prior means of held-out rows (rows, models): group means without the row's own outcomes."""
+        pi = memberships(vectors, self.centres, t)  # (rows, groups)
+        out = np.einsum("rg,rgm->rm", pi, group_means(self.score_sum[None], self.n_scored[None], mu[:, None], s))
+        g = self.labels[held]
+        has = g >= 0
+        own_s, own_n = own[:, :, sm.SCORE_SUM], own[:, :, sm.N_SCORED]
+        full = group_means(self.score_sum[g], self.n_scored[g], mu, s)
+        loo = group_means(self.score_sum[g] - own_s, self.n_scored[g] - own_n, mu, s)
+        w = pi[np.arange(len(g)), np.where(has, g, 0)][:, None] * has[:, None]
+        return out + w * (loo - full)
+
+    def prior(self, models: list[str], t: float, s: float) -> GroupPrior:
+        return GroupPrior(
+            source=self.source,
+            names=self.names,
+            centroids=self.centres.tolist(),
+            models=models,
+            score_sum=self.score_sum.tolist(),
+            n_scored=self.n_scored.tolist(),
+            temperature=t,
+            strength=s,
+        )
+
+
+def _predict(rows, mu: np.ndarray, own: np.ndarray, temperature: float, tau: float) -> tuple[np.ndarray, np.ndarray]:
     """Held-out predictions and observed scores over every scored (prompt, model) pair."""
     ps, ys = [], []
-    for ev, sims, own in rows:
-        loo = prior - own  # the held-out prompt's outcomes leave the priors too
-        mu = shrunk_means(loo, loo)
-        p = shrunk_p(ev, sims, mu, temperature, tau)[0]
-        has = own[:, sm.N_SCORED] > 0
-        ps.append(p[has])
-        ys.append(own[has, sm.SCORE_SUM] / own[has, sm.N_SCORED])
+    for (ev, sims), m, o in zip(rows, mu, own, strict=True):
+        has = o[:, sm.N_SCORED] > 0
+        ps.append(shrunk_p(ev, sims, m, temperature, tau)[0][has])
+        ys.append(o[has, sm.SCORE_SUM] / o[has, sm.N_SCORED])
     return np.concatenate(ps), np.concatenate(ys)
 
 
@@ -84,28 +144,64 @@ def calibration_map(p: np.ndarray, y: np.ndarray, n_knots: int = 101) -> tuple[l
 
 
 def fit_store(
-    store: BehaviourStore, *, k: int, max_queries: int = 2000, min_queries: int = 200, seed: int = 0
+    store: BehaviourStore,
+    *,
+    k: int,
+    max_queries: int = 2000,
+    max_prompts: int = 20_000,
+    min_queries: int = 200,
+    seed: int = 0,
+    index: NeighbourIndex | None = None,
 ) -> StoreFit | None:
-    """The store's fit (see the module docstring), or None when it holds too few scored prompts."""
+    """The store's fit (see the module docstring), or None when it holds too few scored prompts.
+
+    Groups and their means come from up to ``max_prompts`` stored prompts, the held-out
+    predictions from up to ``max_queries`` of them, their neighbours searched in ``index`` if given.
+    """
     registry = store.registry()
     models = sorted(registry.specs)
-    ids, vectors = store.sample_prompts(max_queries, seed)
-    rows = _held_out(store, ids, vectors, models, k) if models else []
+    ids, vectors, metas = store.sample_prompts(max_prompts, seed) if models else ([], np.zeros((0, 0)), [])
+    own = _summaries(metas, models)
+    scored = np.flatnonzero((own[:, :, sm.N_SCORED] > 0).any(axis=1)) if len(ids) else np.zeros(0, dtype=int)
+    if len(scored) < min_queries:
+        return None
+    held = np.sort(np.random.default_rng(seed).permutation(scored)[:max_queries])
+    found = _held_out(index or store, [ids[i] for i in held], vectors[held], models, k)
+    held = np.asarray([i for i, r in zip(held, found, strict=True) if r is not None], dtype=int)
+    rows = [r for r in found if r is not None]
     if len(rows) < min_queries:
         return None
     prior = prior_matrix(registry.priors, models)
-    losses = {(t, tau): _log_loss(*_predict(rows, prior, t, tau)) for t in TEMPERATURES for tau in PRIOR_STRENGTHS}
-    temperature, tau = min(losses, key=losses.get)
-    p, y = _predict(rows, prior, temperature, tau)
+    loo = prior[None] - own[held]  # each held-out prompt's outcomes leave the priors too
+    mu_global = np.stack([shrunk_means(p, p) for p in loo])
+    y_of = (own[held, :, sm.N_SCORED] > 0, own[held, :, sm.SCORE_SUM] / np.maximum(own[held, :, sm.N_SCORED], 1))
+
+    groups = _Groups(vectors, metas, own, seed)
+    group_fits = {
+        (t, s): groups.loo_means(held, vectors[held], own[held], mu_global, t, s)
+        for t in MEMBERSHIP_TEMPERATURES
+        for s in GROUP_STRENGTHS
+    }
+    t_g, s_g = min(group_fits, key=lambda ts: _log_loss(group_fits[ts][y_of[0]], y_of[1][y_of[0]]))
+    priors = {"global": mu_global, "groups": group_fits[(t_g, s_g)]}
+    losses = {
+        (name, t, tau): _log_loss(*_predict(rows, mu, own[held], t, tau))
+        for name, mu in priors.items()
+        for t in TEMPERATURES
+        for tau in PRIOR_STRENGTHS
+    }
+    name, temperature, tau = min(losses, key=losses.get)
+    p, y = _predict(rows, priors[name], own[held], temperature, tau)
     xs, ys = calibration_map(p, y)
-    default = _log_loss(*_predict(rows, prior, DEFAULT_TEMPERATURE, DEFAULT_PRIOR_STRENGTH))
+    default = _log_loss(*_predict(rows, mu_global, own[held], DEFAULT_TEMPERATURE, DEFAULT_PRIOR_STRENGTH))
     return StoreFit(
         temperature=temperature,
         prior_strength=tau,
+        groups=groups.prior(models, t_g, s_g) if name == "groups" else None,
         calibration_x=xs,
         calibration_y=ys,
         n_queries=len(rows),
         n_pairs=len(p),
-        log_loss=losses[(temperature, tau)],
+        log_loss=losses[(name, temperature, tau)],
         log_loss_default=default,
     )

@@ -32,6 +32,7 @@ from .writer import OutcomeWriter
 
 if TYPE_CHECKING:
     from .data import Dataset
+    from .memory_index import NeighbourIndex
 
 Query = str | Sequence[Turn]
 DEFAULT_K = 128  # neighbours per query: +0.009 AIQ on routerbench-3k over 32 for ~4 ms (benchmarks/)
@@ -62,6 +63,7 @@ class Router:
         focus_chars: int | None = 1000,
         cache_ttl_s: float = 5.0,
         health: HealthTracker | None = None,
+        index: NeighbourIndex | None = None,
     ) -> None:
         self.store = store if store is not None else BehaviourStore.open()
         self.estimator = get_estimator(estimator) if isinstance(estimator, str) else estimator
@@ -70,6 +72,7 @@ class Router:
         self.k, self.count_tokens, self.routing_mode, self.cache_ttl_s = k, token_counter, routing_mode, cache_ttl_s
         self.focus_chars = focus_chars
         self.health = health if health is not None else HealthTracker()
+        self.index = index  # where neighbours are searched instead of the store (``MemoryIndex``)
         self._cache_lock = threading.Lock()
         self._cache_at = -1e18
         self._generation = 0  # bumped by every write: a search that raced one is not cached
@@ -103,7 +106,7 @@ class Router:
             cached, generation = self._neighbours.get(key), self._generation
         if cached is not None:
             return cached
-        found = self.store.nearest(embedding, self.k)
+        found = (self.index or self.store).nearest(embedding, self.k)
         with self._cache_lock:
             if generation == self._generation:
                 self._neighbours[key] = found
@@ -368,8 +371,11 @@ class Router:
         self._invalidate()
 
     # -- bulk ---------------------------------------------------------------------------------
-    def ingest(self, dataset: Dataset, *, progress: bool = True, batch_prompts: int = 512) -> int:
-        """Register a data set's models and store its outcomes; idempotent. Returns records changed."""
+    def ingest(self, dataset: Dataset, *, progress: bool = True, batch_prompts: int = 512, fit: bool = True) -> int:
+        """Register a data set's models and store its outcomes; idempotent. Returns records changed.
+
+        Then refits the store (``fit``) unless nothing changed and it has a fit already.
+        """
         from tqdm.auto import tqdm
 
         for spec in dataset.specs.values():
@@ -386,14 +392,14 @@ class Router:
                 changed += self.store.add(outcomes, self._prompt_infos(texts))
                 bar.update(len(outcomes))
         self.fit_imputers()
-        if changed or self.store.registry().fit is None:  # a re-ingest that changed nothing keeps the fit
+        if fit and (changed or self.store.registry().fit is None):  # a re-ingest that changed nothing keeps the fit
             self.fit()
         return changed
 
     def fit(self) -> StoreFit | None:
         """Refit the estimator settings and calibration on the store's outcomes (``scope_core.fit_store``)
         and save them in the registry for every process; None (defaults kept) on a small store."""
-        fitted = fit_store(self.store, k=self.k)
+        fitted = fit_store(self.store, k=self.k, index=self.index)
         if fitted is not None:
             self.store.put_fit(fitted)
             self._invalidate()

@@ -195,17 +195,19 @@ class BehaviourStore:
         """Save the store's fit beside the models (one record, replaced by each fit)."""
         self._models.upsert(ids=[_FIT_ID], embeddings=[_TABLE_VECTOR], metadatas=[{"fit": fit.model_dump_json()}])
 
-    def sample_prompts(self, n: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
-        """Ids and embeddings of up to ``n`` stored prompts drawn at random (deterministic per seed)."""
+    def sample_prompts(self, n: int, seed: int = 0) -> tuple[list[str], np.ndarray, list[dict[str, object]]]:
+        """Ids, embeddings and metadata (``task``, ``tok``, packed ``stats``) of up to ``n`` stored
+        prompts drawn at random (deterministic per seed)."""
         ids = sorted(self._prompts.get(include=[])["ids"])
         rng = np.random.default_rng(seed)
         chosen = sorted(rng.choice(len(ids), size=min(n, len(ids)), replace=False).tolist()) if ids else []
-        out_ids, vectors = [], []
+        out_ids, vectors, metas = [], [], []
         for batch in _batches([ids[i] for i in chosen]):
-            got = self._prompts.get(ids=list(batch), include=["embeddings"])
+            got = self._prompts.get(ids=list(batch), include=["embeddings", "metadatas"])
             out_ids += got["ids"]
             vectors += list(got["embeddings"])
-        return out_ids, np.asarray(vectors, dtype=np.float32).reshape(len(out_ids), -1)
+            metas += [dict(m or {}) for m in got["metadatas"]]
+        return out_ids, np.asarray(vectors, dtype=np.float32).reshape(len(out_ids), -1), metas
 
     # -- reads --------------------------------------------------------------------------------
     def count_prompts(self) -> int:

@@ -15,7 +15,7 @@ from scope_core.store import PromptInfo
 from .test_estimators import PRIORS, SPECS, context, summary
 
 
-def clustered_store(store, n: int = 240, noise: float = 0.1, seed: int = 0) -> None:
+def clustered_store(store, n: int = 240, noise: float = 0.1, seed: int = 0, tasks: bool = False) -> None:
     """Two tight clusters of prompts: 'a' is right on cluster 0, 'b' on cluster 1 (``noise`` of labels flipped)."""
     rng = np.random.default_rng(seed)
     for spec in SPECS:
@@ -26,20 +26,22 @@ def clustered_store(store, n: int = 240, noise: float = 0.1, seed: int = 0) -> N
         cluster = i % 2
         text = f"prompt {i}"
         vector = centres[cluster] + rng.normal(scale=0.05, size=16).astype(np.float32)
-        infos[text_hash(text)] = PromptInfo(text_hash(text), vector / np.linalg.norm(vector), 5, text)
+        task = f"task-{cluster}" if tasks else None
+        infos[text_hash(text)] = PromptInfo(text_hash(text), vector / np.linalg.norm(vector), 5, text, task)
         for model, right_on in (("a", 0), ("b", 1)):
             right = (cluster == right_on) != (rng.random() < noise)
             outcomes.append(Outcome(prompt=text, model=model, score=float(right), source="fixture"))
     store.add(outcomes, infos)
 
 
-def test_fit_prefers_neighbour_evidence_and_calibrates(store):
+def test_fit_finds_the_groups_and_calibrates(store):
     clustered_store(store)
     fit = fit_store(store, k=16, min_queries=100)
     assert fit is not None and fit.n_queries >= 200 and fit.n_pairs == 2 * fit.n_queries
-    # the neighbours say almost everything here: weak shrinkage wins, and beats the defaults held out
-    assert fit.prior_strength <= 4.0
-    assert fit.log_loss <= fit.log_loss_default
+    # no task labels: k-means clusters are the groups, and each cluster's mean says almost everything
+    # here, so the group prior wins and beats the defaults (global means) held out
+    assert fit.groups is not None and fit.groups.source == "cluster"
+    assert fit.log_loss < fit.log_loss_default - 0.03
     assert np.all(np.diff(fit.calibration_x) > 0) and np.all(np.diff(fit.calibration_y) > 0)
     # about 10% of labels are flipped, so the held-out estimates sit near 0.9 / 0.1 and are about right:
     # the map stays close to the identity there
@@ -92,3 +94,14 @@ def test_calibration_map_tempers_overconfidence_and_keeps_the_order():
     for raw in (0.05, 0.3, 0.8):
         expected = 1 / (1 + np.exp(-np.log(raw / (1 - raw)) / 3))
         assert np.interp(raw, xs, ys) == pytest.approx(expected, abs=0.03)
+
+
+def test_task_labels_are_the_groups_and_move_the_estimate(store):
+    """Labelled prompts group by task; a query near task 0's prompts gets 'a''s task-0 mean as its prior."""
+    clustered_store(store, noise=0.0, tasks=True)
+    fit = fit_store(store, k=16, min_queries=100)
+    assert fit.groups is not None and fit.groups.source == "task" and fit.groups.names == ["task-0", "task-1"]
+    query = np.eye(16)[0]
+    mu = fit.groups.prior_means(query, ["a", "b", "new"], np.asarray([0.5, 0.5, 0.4]))
+    # 'a' is right on all of task 0, 'b' on none; a model the fit never saw keeps its global mean
+    assert mu[0] > 0.9 and mu[1] < 0.1 and mu[2] == pytest.approx(0.4)

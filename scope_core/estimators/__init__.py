@@ -10,7 +10,7 @@ from .knn import KNNEstimator
 ESTIMATORS: dict[str, Callable[[], Estimator]] = {
     "knn": KNNEstimator,
     "knn-plain": lambda: KNNEstimator(
-        temperature=0.2, prior_strength=0.0, name="knn-plain", imputed_weight=0.0, calibrate=False
+        temperature=0.2, prior_strength=0.0, name="knn-plain", imputed_weight=0.0, calibrate=False, groups=False
     ),
 }
 

@@ -87,7 +87,10 @@ def add_imputed(ev: np.ndarray, query: QueryContext, names: Sequence[str], weigh
 
 
 class KNNEstimator(LocalEstimator):
-    """P(correct) = (sum_j w_j*score_j + tau*mu) / (sum_j w_j*n_j + tau), with mu the model's global mean.
+    """P(correct) = (sum_j w_j*score_j + tau*mu) / (sum_j w_j*n_j + tau), with mu the model's prior mean.
+
+    The prior mean is the model's mean on the query's groups (tasks or clusters, ``scope_core.groups``)
+    where the store's fit has a group prior and ``groups`` is on, else its global mean.
 
     ``prior_strength`` (tau) is the number of pseudo-outcomes the global mean counts for;
     ``prior_strength=0`` gives plain similarity-weighted kNN (no shrinkage). ``temperature`` and
@@ -109,13 +112,15 @@ class KNNEstimator(LocalEstimator):
         usage_prior_strength: float = 1.0,
         imputed_weight: float = IMPUTED_WEIGHT,
         calibrate: bool = True,
+        groups: bool = True,
     ) -> None:
         if temperature is not None and temperature <= 0:
             raise ValueError("temperature must be > 0")
         if (prior_strength is not None and prior_strength < 0) or usage_prior_strength < 0:
             raise ValueError("prior strengths must be >= 0")
         self.temperature, self.prior_strength, self.name = temperature, prior_strength, name
-        self.usage_prior_strength, self.imputed_weight, self.calibrate = usage_prior_strength, imputed_weight, calibrate
+        self.usage_prior_strength, self.imputed_weight = usage_prior_strength, imputed_weight
+        self.calibrate, self.groups = calibrate, groups
 
     def settings(self, fit: StoreFit | None) -> tuple[float, float]:
         """(temperature, prior_strength): this estimator's own, else the store's fit, else the defaults."""
@@ -132,7 +137,10 @@ class KNNEstimator(LocalEstimator):
         add_imputed(ev, query, names, self.imputed_weight)
         prior = prior_matrix(query.priors, names)  # (m, width)
         temperature, tau = self.settings(query.fit)
-        p, denom, n_w, w = shrunk_p(ev, nb.similarities, global_means(query.priors, prior), temperature, tau)
+        mu = global_means(query.priors, prior)
+        if self.groups and query.fit is not None and query.fit.groups is not None:
+            mu = query.fit.groups.prior_means(query.embedding, names, mu)
+        p, denom, n_w, w = shrunk_p(ev, nb.similarities, mu, temperature, tau)
         if self.calibrate and query.fit is not None:
             p = query.fit.calibrate(p)
         # spread of the Beta posterior Beta(p * (denom + 1), (1 - p) * (denom + 1))

@@ -18,6 +18,7 @@ from ..anchors import select_anchors
 from ..data import Dataset, load_dataset
 from ..embedder import Embedder, default_embedder
 from ..estimators import get_estimator
+from ..memory_index import MemoryIndex
 from ..router import DEFAULT_K, Router
 from ..store import BehaviourStore
 from . import metrics
@@ -98,12 +99,15 @@ def run_eval(
     embedder: Embedder | None = None,
     k: int = DEFAULT_K,
     budgets: Sequence[float] = (),
+    fast: bool = False,
     progress: bool = False,
 ) -> EvalReport:
     """Evaluate a router (``estimator`` by name) against single models, the oracle and baselines.
 
     ``budgets``: fractions of the best single model's total test cost; for each, the router's test
     stream is replayed in order under a ``BudgetGovernor`` with that budget (``report.budget_replays``).
+    ``fast``: the fit and the routing search neighbours in a ``MemoryIndex`` snapshot of the train
+    store (exact, in memory) instead of Chroma.
     """
     started = time.perf_counter()
     timings: dict[str, float] = {}
@@ -135,7 +139,10 @@ def run_eval(
             anchor_ids = [train_ids[i] for i in select_anchors(train_x, anchors, seed)]
             train, n_anchors = restrict_models(train, holdout_models, anchor_ids), len(anchor_ids)
         t = time.perf_counter()
-        router.ingest(train, progress=progress)
+        router.ingest(train, progress=progress, fit=not fast)
+        if fast:
+            router.index = MemoryIndex.snapshot(store)
+            router.fit()
         timings["ingest_s"] = time.perf_counter() - t
 
         texts = [text_of[i] for i in test_ids]
