@@ -40,6 +40,11 @@ def heuristic_reply(prompt: str) -> str:
     )
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # a batch of concurrent estimates connects at once (the default 5 drops some)
+    daemon_threads = True
+
+
 class StandInServer:
     """An OpenAI-compatible chat endpoint on 127.0.0.1 answering with ``reply`` (after ``latency_s``).
 
@@ -79,7 +84,7 @@ class StandInServer:
             def log_message(self, *args) -> None:  # quiet
                 return
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 

@@ -50,6 +50,7 @@ def _encoding():
     return bpe_openai.get_encoding("cl100k_base")
 
 
+@lru_cache(maxsize=8192)  # the same neighbour questions recur across candidates and queries
 def truncate(text: str, budget: int) -> str:
     """``text`` cut to about ``budget`` cl100k tokens: its first and last halves around an elision mark."""
     tokens = _encoding().encode(text)
