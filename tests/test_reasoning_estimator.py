@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import numpy as np
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import AIMessage
@@ -12,13 +13,13 @@ from langchain_core.runnables import RunnableLambda
 
 from scope_core import BehaviourStore, Router, ScopeError
 from scope_core.decision import Estimate
-from scope_core.estimators import ReasoningEstimator, get_estimator
+from scope_core.estimators import KNNEstimator, QueryContext, ReasoningEstimator, get_estimator
 from scope_core.estimators.reasoning import blend
 from scope_core.estimators.reasoning_parse import PARTIAL, Prediction
 from scope_core.specs import ModelSpec
 
 from .conftest import MATH, record_scores
-from .reasoning_support import ScriptedReasoner, target_model, verdict
+from .reasoning_support import ScriptedReasoner, neighbourhood, target_model, verdict
 
 QUERY = "Compute the integral of x^30 times sin(x) from 0 to pi"
 SPEC = ModelSpec(name="m", input_price=1.0, output_price=2.0)
@@ -223,3 +224,17 @@ def test_clear_errors_when_it_cannot_run(store, embedder):
     with pytest.raises(ValueError, match="retrieval_weight"):
         ReasoningEstimator(lambda p: "", store, retrieval_weight=1.5)
     assert get_estimator("reasoning", llm=lambda p: "", store=store, k=3).k == 3
+
+
+def test_store_failure_or_missing_texts_fall_back_instead_of_failing():
+    nb = neighbourhood([(f"p{i}", 0.9 - i / 100, {"m": [1.0, 1.0, 1.0, 40.0, 30.0, 0.0]}) for i in range(6)])
+    ctx = QueryContext(QUERY, np.zeros(4, dtype=np.float32), 20, nb, {"m": [6.0, 6.0, 6.0, 240.0, 180.0, 0.0]})
+    script = ScriptedReasoner({"m": verdict(1, False)})
+    store = BehaviourStore.ephemeral()
+    (absent,) = ReasoningEstimator(script, store).estimate(ctx, [SPEC])  # the store holds none of these prompts
+    assert absent.fallback == "knn: no neighbour with a stored question and an outcome of this model"
+    for suffix in ("prompts", "outcomes", "models"):  # the store goes away under the estimator
+        store.client.delete_collection(f"{store.name}-{suffix}")
+    (failed,) = ReasoningEstimator(script, store).estimate(ctx, [SPEC])
+    assert failed.fallback.startswith("knn: store error:") and not script.prompts
+    assert failed.p_correct == pytest.approx(KNNEstimator().estimate(ctx, [SPEC])[0].p_correct)

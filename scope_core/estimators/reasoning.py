@@ -141,6 +141,7 @@ class ReasoningEstimator:
         self._cache: LRUCache[str, Prediction] = LRUCache(maxsize=cache_size)
         self._texts: LRUCache[str, str] = LRUCache(maxsize=50_000)  # ids are text hashes: never stale
         self._pool: ThreadPoolExecutor | None = None
+        self._prompts: Any = None  # the store's prompts collection, opened on first use
         self.llm_calls = 0  # LLM calls made (cache hits excluded)
 
     # -- evidence -------------------------------------------------------------------------------
@@ -150,8 +151,9 @@ class ReasoningEstimator:
             known = {i: self._texts[i] for i in ids if i in self._texts}
         missing = [i for i in dict.fromkeys(ids) if i not in known]
         if missing:
-            prompts = self.store.client.get_collection(f"{self.store.name}-prompts", embedding_function=None)
-            got = prompts.get(ids=missing, include=["documents"])
+            if self._prompts is None:  # the store's `<name>-prompts` collection (scope_core.store)
+                self._prompts = self.store.client.get_collection(f"{self.store.name}-prompts", embedding_function=None)
+            got = self._prompts.get(ids=missing, include=["documents"])
             fetched = {i: d or "" for i, d in zip(got["ids"], got["documents"], strict=True)}
             with self._lock:
                 self._texts.update(fetched)
@@ -211,6 +213,10 @@ class ReasoningEstimator:
             for i, (job, spec) in enumerate(zip(plan, candidates, strict=True))
         ]
 
+    def _count(self, calls: int) -> None:
+        with self._lock:
+            self.llm_calls += calls
+
     @staticmethod
     def _pending(plan: list[_Job | str]) -> list[_Job]:
         return [job for job in plan if isinstance(job, _Job) and job.cached is None]
@@ -228,7 +234,7 @@ class ReasoningEstimator:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="scope-reasoning")
             futures: dict[Future, _Job] = {self._pool.submit(self.caller.call, job.prompt): job for job in pending}
-            self.llm_calls += len(futures)
+            self._count(len(futures))
             done, _ = wait(futures, timeout=self.timeout_s)
             for future, job in futures.items():
                 if future not in done:
@@ -255,6 +261,6 @@ class ReasoningEstimator:
                 except Exception as exc:
                     job.error = f"error: {type(exc).__name__}: {exc}"
 
-        self.llm_calls += len(pending)
+        self._count(len(pending))
         await asyncio.gather(*(run(job) for job in pending))
         return self._combine(base, plan, candidates)

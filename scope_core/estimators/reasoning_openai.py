@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import ScopeError
 
-COT_MAX_TOKENS = 1024  # room for SCOPE's analysis before the final line
+COT_MAX_TOKENS = 2048  # room for SCOPE's analysis before the final line (SCOPE's own default)
 NO_COT_MAX_TOKENS = 48  # the final line only
 
 
