@@ -238,3 +238,14 @@ def test_store_failure_or_missing_texts_fall_back_instead_of_failing():
     (failed,) = ReasoningEstimator(script, store).estimate(ctx, [SPEC])
     assert failed.fallback.startswith("knn: store error:") and not script.prompts
     assert failed.p_correct == pytest.approx(KNNEstimator().estimate(ctx, [SPEC])[0].p_correct)
+
+
+def test_a_saturated_pool_times_out_the_queued_estimates_without_sending_them(router):
+    script = ScriptedReasoner(CONTRARY, delay_s=0.5)
+    r = reasoning_router(router, script, max_concurrency=1, timeout_s=0.7)
+    decision = r.route(QUERY)
+    answered = [e for e in decision.estimates if e.fallback is None]
+    timed_out = [e for e in decision.estimates if e.fallback == "knn: timeout after 0.7 s"]
+    assert len(answered) == 1 and len(timed_out) == 2
+    assert sorted(e.estimator_tokens > 0 for e in timed_out) == [False, True]  # running: charged; queued: not sent
+    assert len(script.prompts) == 2

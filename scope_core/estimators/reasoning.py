@@ -41,7 +41,6 @@ NO_TEXT = (
 class _Job:
     """One candidate's LLM estimate to make (or already cached)."""
 
-    index: int
     prompt: str
     key: str
     example_ids: list[str]
@@ -182,7 +181,7 @@ class ReasoningEstimator:
             with self._lock:
                 cached = self._cache.get(key)
             ids, sims = [e.prompt_id for e in examples], [round(e.similarity, 4) for e in examples]
-            plan.append(_Job(i, prompt, key, ids, sims, cached=cached))
+            plan.append(_Job(prompt, key, ids, sims, cached=cached))
         return base, plan
 
     # -- combining ----------------------------------------------------------------------------
@@ -221,9 +220,10 @@ class ReasoningEstimator:
     def _pending(plan: list[_Job | str]) -> list[_Job]:
         return [job for job in plan if isinstance(job, _Job) and job.cached is None]
 
-    def _timed_out(self, job: _Job) -> None:
+    def _timed_out(self, job: _Job, sent: bool = True) -> None:
         job.error = f"timeout after {self.timeout_s:g} s"
-        job.reply = Reply("", count_tokens(job.prompt), 0)  # the prompt was sent: charge it
+        if sent:  # the server has the prompt: charge it
+            job.reply = Reply("", count_tokens(job.prompt), 0)
 
     # -- the protocol -------------------------------------------------------------------------
     def estimate(self, query: QueryContext, candidates: Sequence[ModelSpec]) -> list[Estimate]:
@@ -238,7 +238,7 @@ class ReasoningEstimator:
             done, _ = wait(futures, timeout=self.timeout_s)
             for future, job in futures.items():
                 if future not in done:
-                    self._timed_out(job)
+                    self._timed_out(job, sent=not future.cancel())  # one still queued never starts
                 elif future.exception() is not None:
                     exc = future.exception()
                     job.error = f"error: {type(exc).__name__}: {exc}"
