@@ -193,6 +193,19 @@ def evaluate(
         bool, typer.Option(help="search neighbours in an exact in-memory index of the store, not Chroma")
     ] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bars")] = False,
+    estimator_llm: Annotated[
+        str | None,
+        typer.Option(
+            help="LLM of --estimator reasoning: URL#MODEL of an OpenAI-compatible server (needs langchain-openai), "
+            "or module:attribute (a chat model or a callable prompt -> str)"
+        ),
+    ] = None,
+    estimator_price: Annotated[
+        str | None, typer.Option(help="the estimator LLM's USD per 1M input,output tokens, e.g. 0.05,0.2")
+    ] = None,
+    no_cot: Annotated[
+        bool, typer.Option("--no-cot", help="estimator LLM gives its final line only (SCOPE_NoCoT)")
+    ] = False,
 ):
     """Split prompts, ingest the train part into a fresh store, route the test part over an alpha sweep."""
     from .evaluation import run_eval
@@ -202,7 +215,7 @@ def evaluate(
         data,
         train_frac=train_frac,
         seed=seed,
-        estimator=estimator,
+        estimator=_eval_estimator(estimator, estimator_llm, estimator_price, no_cot),
         holdout_models=_split_names(holdout_models),
         anchors=anchors,
         max_prompts=max_prompts,
@@ -218,6 +231,34 @@ def evaluate(
         from .evaluation.plot import plot_report
 
         console.print(f"plot written to {plot_report(report, plot)}")
+
+
+def _eval_estimator(name: str, llm: str | None, price: str | None, no_cot: bool):
+    """The eval's estimator: its name, or for an LLM estimator a function of the eval's store building it."""
+    from .estimators import LLM_ESTIMATORS, get_estimator
+
+    if name not in LLM_ESTIMATORS:
+        if llm is not None:
+            raise _fail(
+                f"--estimator-llm is used by an LLM estimator ({', '.join(sorted(LLM_ESTIMATORS))}), not '{name}'"
+            )
+        return name
+    if llm is None:
+        raise _fail(f"--estimator {name} needs --estimator-llm URL#MODEL (or module:attribute)")
+    try:
+        prices = [float(x) for x in (price or "0,0").split(",")]
+    except ValueError:
+        prices = []
+    if len(prices) != 2:
+        raise _fail(f"--estimator-price expects INPUT,OUTPUT USD per 1M tokens, got {price!r}")
+    if llm.startswith(("http://", "https://")):
+        from .estimators.reasoning_openai import openai_compatible_llm
+
+        model = openai_compatible_llm(llm, no_cot=no_cot)
+    else:
+        model = _callable(llm)
+    options = {"llm": model, "no_cot": no_cot, "input_price": prices[0], "output_price": prices[1]}
+    return lambda store: get_estimator(name, store=store, **options)
 
 
 def _callable(spec: str):

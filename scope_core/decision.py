@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 
 class Evidence(BaseModel):
@@ -25,6 +25,12 @@ class Estimate(BaseModel):
     output_tokens: float
     cost_usd: float
     evidence: Evidence = Field(default_factory=Evidence)
+    estimator_tokens: int = Field(default=0, description="tokens the estimator itself spent on this estimate")
+    estimator_cost_usd: float = Field(default=0.0, description="USD the estimator itself spent on this estimate")
+    confidence: float | None = Field(
+        default=None, description="an LLM estimator's trust in its parsed prediction (1 strict, lower when partial)"
+    )
+    fallback: str | None = Field(default=None, description="why a stand-in estimate (e.g. knn) was used, if it was")
 
 
 class Decision(BaseModel):
@@ -45,6 +51,18 @@ class Decision(BaseModel):
     excluded: dict[str, str] = Field(default_factory=dict, description="model -> why it was not eligible")
     reserved_usd: float = Field(default=0.0, description="held by the budget until the call is observed")
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def estimator_tokens(self) -> int:
+        """Tokens the estimator spent on this decision (an LLM estimator's own calls; 0 for knn)."""
+        return sum(e.estimator_tokens for e in self.estimates)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def estimator_cost_usd(self) -> float:
+        """USD the estimator spent on this decision, on top of the chosen model's call."""
+        return sum(e.estimator_cost_usd for e in self.estimates)
+
     def estimate_for(self, model: str) -> Estimate:
         for estimate in self.estimates:
             if estimate.model == model:
@@ -61,5 +79,6 @@ class Decision(BaseModel):
                 e.model: {"p_correct": round(e.p_correct, 4), "cost_usd": e.cost_usd} for e in self.estimates
             },
             "excluded": dict(self.excluded),
+            "estimator_cost_usd": self.estimator_cost_usd,
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
         }

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from .base import Estimator, LocalEstimator, QueryContext
 from .knn import KNNEstimator
+from .reasoning import ReasoningEstimator
 
 ESTIMATORS: dict[str, Callable[[], Estimator]] = {
     "knn": KNNEstimator,
@@ -13,14 +15,34 @@ ESTIMATORS: dict[str, Callable[[], Estimator]] = {
         temperature=0.2, prior_strength=0.0, name="knn-plain", imputed_weight=0.0, calibrate=False, groups=False
     ),
 }
+# estimators that need an LLM and the router's store: get_estimator(name, llm=..., store=router.store, ...)
+LLM_ESTIMATORS: dict[str, Callable[..., Estimator]] = {"reasoning": ReasoningEstimator}
 
 
-def get_estimator(name: str) -> Estimator:
-    """A fresh estimator by name (see ``ESTIMATORS``)."""
+def get_estimator(name: str, **options: Any) -> Estimator:
+    """A fresh estimator by name (see ``ESTIMATORS`` and ``LLM_ESTIMATORS``), built with ``options``."""
+    if name in LLM_ESTIMATORS:
+        if "llm" not in options or "store" not in options:
+            raise ValueError(
+                f"the '{name}' estimator needs llm= (a LangChain chat model or a callable prompt -> str) and "
+                f"store= (the router's store): get_estimator('{name}', llm=..., store=store)"
+            )
+        return LLM_ESTIMATORS[name](**options)
     try:
-        return ESTIMATORS[name]()
+        factory = ESTIMATORS[name]
     except KeyError:
-        raise ValueError(f"unknown estimator '{name}'; choose one of {sorted(ESTIMATORS)}") from None
+        known = sorted({*ESTIMATORS, *LLM_ESTIMATORS})
+        raise ValueError(f"unknown estimator '{name}'; choose one of {known}") from None
+    return factory(**options)
 
 
-__all__ = ["ESTIMATORS", "Estimator", "KNNEstimator", "LocalEstimator", "QueryContext", "get_estimator"]
+__all__ = [
+    "ESTIMATORS",
+    "LLM_ESTIMATORS",
+    "Estimator",
+    "KNNEstimator",
+    "LocalEstimator",
+    "QueryContext",
+    "ReasoningEstimator",
+    "get_estimator",
+]

@@ -31,10 +31,12 @@ def replay_budget(
     budget_usd: float,
     *,
     hard_cap_usd: float | None = None,
+    overhead: Sequence[float] | None = None,
 ) -> BudgetReplay:
     """Route ``routed`` in order with a fresh ``BudgetGovernor(budget_usd, len(routed))``.
 
-    ``scores`` and ``costs`` are (prompts x models) recorded outcomes, columns in ``models`` order.
+    ``scores`` and ``costs`` are (prompts x models) recorded outcomes, columns in ``models`` order;
+    ``overhead`` is what the estimator itself spent on each prompt, charged with the chosen model.
     """
     governor = BudgetGovernor(budget_usd, len(routed), hard_cap_usd=hard_cap_usd)
     col = {m: j for j, m in enumerate(models)}
@@ -45,7 +47,7 @@ def replay_budget(
             model = choose(r.estimates, specs, policy, r.cost_ref).chosen
         except (BudgetExhaustedError, NoCandidateError):
             continue
-        governor.observe(float(costs[i, col[model]]))
+        governor.observe(float(costs[i, col[model]]) + (float(overhead[i]) if overhead is not None else 0.0))
         over_cap = over_cap or governor.spent > governor.hard_cap
         right += float(scores[i, col[model]])
         chosen[model] += 1

@@ -11,6 +11,7 @@ class OperatingPoint(BaseModel):
     alpha: float | None = None
     cost: float = Field(description="USD, summed over the test prompts")
     accuracy: float = Field(description="mean recorded score over the test prompts")
+    estimator_cost: float = Field(default=0.0, description="USD of the estimator's own calls, included in cost")
     choices: dict[str, int] = Field(default_factory=dict, description="test prompts routed to each model")
 
 
@@ -55,7 +56,9 @@ class BudgetReplay(BaseModel):
 
     budget: float = Field(description="USD the governor paces toward")
     hard_cap: float = Field(description="USD the governor must never pass")
-    spent: float = Field(description="USD actually charged (recorded costs of the chosen models)")
+    spent: float = Field(
+        description="USD actually charged (recorded costs of the chosen models and the estimator's own cost)"
+    )
     over_cap: bool = Field(description="spend passed the hard cap at some call")
     accuracy: float = Field(description="mean recorded score over all prompts; refused calls score 0")
     served: int
@@ -91,6 +94,13 @@ class EvalReport(BaseModel):
     calibration: Calibration
     budget_replays: list[BudgetReplay] = Field(
         default_factory=list, description="the router's test stream replayed in order under a BudgetGovernor"
+    )
+    estimator_tokens: int = Field(default=0, description="tokens the router's estimator itself spent on the test")
+    estimator_cost_usd: float = Field(
+        default=0.0, description="USD the router's estimator itself spent, included in the router's costs"
+    )
+    estimator_fallbacks: dict[str, int] = Field(
+        default_factory=dict, description="estimates where the estimator fell back (to knn), by reason"
     )
     timings_s: dict[str, float] = Field(default_factory=dict)
     train_ids: list[str] = Field(default_factory=list, description="prompt ids of the train part")

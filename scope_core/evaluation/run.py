@@ -9,7 +9,8 @@ cost. With ``holdout_models`` those models keep train outcomes on ``anchors`` an
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import numpy as np
 from ..anchors import select_anchors
 from ..data import Dataset, load_dataset
 from ..embedder import Embedder, default_embedder
-from ..estimators import get_estimator
+from ..estimators import Estimator, get_estimator
 from ..memory_index import MemoryIndex
 from ..router import DEFAULT_K, Router
 from ..store import BehaviourStore
@@ -26,7 +27,7 @@ from .baselines import cluster_labels, logistic_p, oracle_point, single_models, 
 from .budget_replay import replay_budget
 from .report import Calibration, Curve, EvalReport, OperatingPoint, ReliabilityBin
 from .split import restrict_models, sample_prompts, split_prompts
-from .sweep import Routed, alpha_sweep, estimate_matrix, operating_points, route_prompts, with_p
+from .sweep import Routed, alpha_sweep, estimate_matrix, estimator_costs, operating_points, route_prompts, with_p
 
 
 def _curve(name: str, points: list[OperatingPoint], report_range: tuple[float, float, float], ece=None) -> Curve:
@@ -91,7 +92,7 @@ def run_eval(
     *,
     train_frac: float = 0.5,
     seed: int = 0,
-    estimator: str = "knn",
+    estimator: str | Callable[[BehaviourStore], Estimator] = "knn",
     holdout_models: Sequence[str] = (),
     anchors: int = 250,
     alphas: Sequence[float] | None = None,
@@ -102,7 +103,11 @@ def run_eval(
     fast: bool = False,
     progress: bool = False,
 ) -> EvalReport:
-    """Evaluate a router (``estimator`` by name) against single models, the oracle and baselines.
+    """Evaluate a router against single models, the oracle and baselines.
+
+    ``estimator``: a name (``scope_core.estimators``), or a function of the evaluation's store returning
+    the estimator (an LLM estimator reads the store: ``lambda store: ReasoningEstimator(llm, store)``).
+    What the estimator itself spends (``Estimate.estimator_cost_usd``) is added to the router's costs.
 
     ``budgets``: fractions of the best single model's total test cost; for each, the router's test
     stream is replayed in order under a ``BudgetGovernor`` with that budget (``report.budget_replays``).
@@ -128,7 +133,8 @@ def run_eval(
 
     store = BehaviourStore.ephemeral()
     try:
-        router = Router(store, estimator=estimator, embedder=embedder, k=k, cache_ttl_s=3600.0)
+        own = estimator(store) if callable(estimator) else estimator
+        router = Router(store, estimator=own, embedder=embedder, k=k, cache_ttl_s=3600.0)
         t = time.perf_counter()
         train_x = router.embed_texts([text_of[i] for i in train_ids])
         test_x = router.embed_texts([text_of[i] for i in test_ids])
@@ -180,21 +186,25 @@ def run_eval(
     hull = metrics.upper_envelope([(s.cost, s.accuracy) for s in singles])
     zero = _curve("zero", [OperatingPoint(cost=c, accuracy=a) for c, a in hull], report_range)
     filled = np.nan_to_num(scores, nan=0.0), np.nan_to_num(costs, nan=0.0)
+    overhead = estimator_costs(routed[main])  # the router's estimator's own spend, per prompt
     curves = {
         name: _curve(
             name,
-            operating_points(r, specs, alphas, *filled, models),
+            operating_points(r, specs, alphas, *filled, models, float(overhead.sum()) if name == main else 0.0),
             report_range,
             ece=None if name == "task-oracle" else _ece(estimate_matrix(r, models, "p_correct"), scores),
         )
         for name, r in routed.items()
     }
-    replays = [replay_budget(routed[main], specs, *filled, models, f * best.cost) for f in budgets]
+    replays = [replay_budget(routed[main], specs, *filled, models, f * best.cost, overhead=overhead) for f in budgets]
+    fallbacks = Counter(
+        e.fallback.split(":")[1].strip() for r in routed[main] for e in r.estimates if e.fallback is not None
+    )
     timings["sweep_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - started
     return EvalReport(
         data=dataset.name,
-        estimator=estimator,
+        estimator=main,
         seed=seed,
         train_frac=train_frac,
         n_train=len(train_ids),
@@ -215,6 +225,9 @@ def run_eval(
         task_oracle=curves["task-oracle"],
         calibration=_calibration(routed[main], scores, costs, models),
         budget_replays=replays,
+        estimator_tokens=sum(e.estimator_tokens for r in routed[main] for e in r.estimates),
+        estimator_cost_usd=float(overhead.sum()),
+        estimator_fallbacks=dict(sorted(fallbacks.items())),
         timings_s={k: round(v, 3) for k, v in timings.items()},
         train_ids=list(train_ids),
         test_ids=list(test_ids),

@@ -100,6 +100,11 @@ def with_p(
     return [Routed([e.model_copy(update=update(i, e)) for e in r.estimates], r.cost_ref) for i, r in enumerate(routed)]
 
 
+def estimator_costs(routed: Sequence[Routed]) -> np.ndarray:
+    """USD the estimator itself spent on each prompt (0 for local estimators)."""
+    return np.asarray([sum(e.estimator_cost_usd for e in r.estimates) for r in routed], dtype=np.float64)
+
+
 def estimate_matrix(routed: Sequence[Routed], models: Sequence[str], field: str) -> np.ndarray:
     """(prompts x models) array of an Estimate field; NaN where a model was not a candidate."""
     col = {m: j for j, m in enumerate(models)}
@@ -142,15 +147,18 @@ def operating_points(
     scores: np.ndarray,
     costs: np.ndarray,
     models: Sequence[str],
+    overhead: float = 0.0,
 ) -> list[OperatingPoint]:
-    """Per alpha: the policy's choice on every prompt, charged its recorded score and cost."""
+    """Per alpha: the policy's choice on every prompt, charged its recorded score and cost, plus
+    ``overhead`` (USD the estimator itself spent over all prompts, e.g. an LLM estimator's calls)."""
     rows = np.arange(len(routed))
     points = []
     for alpha, chosen in zip(alphas, choices_at(routed, specs, alphas, models), strict=True):
         points.append(
             OperatingPoint(
                 alpha=alpha,
-                cost=float(np.sum(costs[rows, chosen])),
+                cost=float(np.sum(costs[rows, chosen])) + overhead,
+                estimator_cost=overhead,
                 accuracy=float(np.mean(scores[rows, chosen])),
                 choices=dict(sorted(Counter(models[j] for j in chosen).items())),
             )

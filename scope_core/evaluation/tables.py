@@ -35,5 +35,11 @@ def print_report(report: EvalReport, console: Console) -> None:
         singles.add_row(s.name, f"{s.accuracy:.4f}", _money(s.cost), str(s.n))
     singles.add_row("[bold]oracle[/]", f"{report.oracle.accuracy:.4f}", _money(report.oracle.cost), str(report.n_test))
     console.print(singles)
+    if report.estimator_tokens or report.estimator_cost_usd:
+        fallbacks = ", ".join(f"{n} {reason}" for reason, n in report.estimator_fallbacks.items()) or "none"
+        console.print(
+            f"estimator {report.estimator}: {report.estimator_tokens:,} tokens, ${report.estimator_cost_usd:.6g} "
+            f"of its own, included in the router's costs; knn fallbacks: {fallbacks}"
+        )
     timings = ", ".join(f"{k} {v:.1f}" for k, v in report.timings_s.items())
     console.print(f"router p(correct) ECE {report.calibration.ece:.4f}; seconds: {timings}")
