@@ -17,7 +17,7 @@ from .call import RoutedCall
 from .decision import Decision, Estimate
 from .embedder import Embedder, as_embedder, default_embedder
 from .errors import NoCandidateError, ScopeError, UnknownModelError
-from .estimators import Estimator, QueryContext, get_estimator
+from .estimators import LLM_ESTIMATORS, Estimator, QueryContext, get_estimator
 from .fit import StoreFit
 from .fit_store import fit_store
 from .health import HealthTracker
@@ -64,9 +64,13 @@ class Router:
         cache_ttl_s: float = 5.0,
         health: HealthTracker | None = None,
         index: NeighbourIndex | None = None,
+        estimator_llm: object | None = None,
     ) -> None:
         self.store = store if store is not None else BehaviourStore.open()
-        self.estimator = get_estimator(estimator) if isinstance(estimator, str) else estimator
+        if isinstance(estimator, str):  # an LLM estimator by name gets estimator_llm and this store
+            options = {"llm": estimator_llm, "store": self.store} if estimator in LLM_ESTIMATORS else {}
+            estimator = get_estimator(estimator, **options)
+        self.estimator = estimator
         self.embedder = default_embedder() if embedder is None else as_embedder(embedder)
         self.policy = policy or Policy()
         self.k, self.count_tokens, self.routing_mode, self.cache_ttl_s = k, token_counter, routing_mode, cache_ttl_s

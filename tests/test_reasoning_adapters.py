@@ -105,3 +105,12 @@ async def test_scope_llm_routes_with_the_reasoning_estimator(seeded):
         assert chat.message.content == answers[name]
     assert answers == {"reasoning": "cheap answers", "knn": "strong answers"}
     assert asked(script) == ["cheap", "strong"]
+
+
+def test_reasoning_by_name_gets_the_llm_and_the_routers_store(seeded):
+    store, embedder = seeded
+    script = ScriptedReasoner({})
+    router = Router(store, estimator="reasoning", estimator_llm=script, embedder=embedder, cache_ttl_s=0.0)
+    assert isinstance(router.estimator, ReasoningEstimator) and router.estimator.store is store
+    with pytest.raises(ValueError, match="needs llm="):
+        Router(store, estimator="reasoning", embedder=embedder)

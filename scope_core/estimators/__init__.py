@@ -22,7 +22,7 @@ LLM_ESTIMATORS: dict[str, Callable[..., Estimator]] = {"reasoning": ReasoningEst
 def get_estimator(name: str, **options: Any) -> Estimator:
     """A fresh estimator by name (see ``ESTIMATORS`` and ``LLM_ESTIMATORS``), built with ``options``."""
     if name in LLM_ESTIMATORS:
-        if "llm" not in options or "store" not in options:
+        if options.get("llm") is None or options.get("store") is None:
             raise ValueError(
                 f"the '{name}' estimator needs llm= (a LangChain chat model or a callable prompt -> str) and "
                 f"store= (the router's store): get_estimator('{name}', llm=..., store=store)"
