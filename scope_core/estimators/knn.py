@@ -18,7 +18,7 @@ DEFAULT_TEMPERATURE = 0.2  # similarity weighting where the store has no fit (sc
 DEFAULT_PRIOR_STRENGTH = 8.0  # pseudo-outcomes behind the global mean where the store has no fit
 DEFAULT_OUTPUT_TOKENS = 256.0  # output length for a model with no usage anywhere
 GLOBAL_PRIOR_STRENGTH = 20.0  # pseudo-outcomes at the population mean behind each model's global mean
-IMPUTED_WEIGHT = 1.0  # pseudo-outcomes an imputed score counts for on a neighbour (tuned, quality_harness)
+IMPUTED_WEIGHT = 1.0  # pseudo-outcomes an imputed score counts for on a neighbour: one real outcome's worth
 
 
 def similarity_weights(similarities: np.ndarray, temperature: float, scored: np.ndarray | None = None) -> np.ndarray:
