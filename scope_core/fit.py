@@ -18,6 +18,7 @@ class StoreFit(BaseModel):
 
     temperature: float = Field(gt=0, description="similarity weighting exp((s - s_max) / T)")
     prior_strength: float = Field(ge=0, description="pseudo-outcomes behind each model's prior mean")
+    usage_prior_strength: float = Field(default=1.0, ge=0, description="pseudo-outcomes behind output lengths")
     groups: GroupPrior | None = Field(default=None, description="the prior mean's groups; None: global means")
     calibration_x: list[float] = Field(default_factory=list, description="raw P(correct) knots, increasing")
     calibration_y: list[float] = Field(default_factory=list, description="observed accuracy at each knot")

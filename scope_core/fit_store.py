@@ -11,7 +11,9 @@ held-out log loss, in two steps:
    mean: the group prior's, or the model's global mean where that predicts better; ``GROUP_ONLY``
    lets the prior stand alone where the neighbours only add noise).
 
-A Platt map fitted on the chosen settings' held-out predictions is the calibration. Nothing here
+A Platt map fitted on the chosen settings' held-out predictions is the calibration. The output
+lengths' prior strength is chosen the same way, by the held-out mean absolute log error of the
+predicted output tokens. Nothing here
 was tuned on any data set: the grids span the plausible range, and a store with fewer than
 ``min_queries`` scored prompts keeps the defaults.
 """
@@ -26,7 +28,14 @@ from scipy.optimize import minimize
 
 from . import summary as sm
 from .estimators.base import evidence_matrix, prior_matrix
-from .estimators.knn import DEFAULT_PRIOR_STRENGTH, DEFAULT_TEMPERATURE, shrunk_means, shrunk_p
+from .estimators.knn import (
+    DEFAULT_OUTPUT_TOKENS,
+    DEFAULT_PRIOR_STRENGTH,
+    DEFAULT_TEMPERATURE,
+    shrunk_means,
+    shrunk_p,
+    similarity_weights,
+)
 from .fit import StoreFit
 from .groups import GroupPrior, centroids, group_labels, group_means, memberships
 from .store import BehaviourStore
@@ -39,6 +48,7 @@ GROUP_ONLY = 1e6  # a prior strength at which the neighbours count for nothing: 
 PRIOR_STRENGTHS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 256.0, GROUP_ONLY)
 MEMBERSHIP_TEMPERATURES = (0.01, 0.02, 0.05, 0.1)
 GROUP_STRENGTHS = (1.0, 4.0, 16.0, 64.0)
+USAGE_STRENGTHS = (0.25, 1.0, 4.0, 16.0, 64.0)
 _EPS = 1e-4
 
 
@@ -84,16 +94,26 @@ class _Groups:
         self.n_scored = np.zeros_like(self.score_sum)
         np.add.at(self.score_sum, self.labels[keep], own[keep, :, sm.SCORE_SUM])
         np.add.at(self.n_scored, self.labels[keep], own[keep, :, sm.N_SCORED])
+        self.out_sum, self.n_usage = np.zeros_like(self.score_sum), np.zeros_like(self.score_sum)
+        np.add.at(self.out_sum, self.labels[keep], own[keep, :, sm.OUT_SUM])
+        np.add.at(self.n_usage, self.labels[keep], own[keep, :, sm.N_USAGE])
 
     def loo_means(self, held: np.ndarray, vectors: np.ndarray, own: np.ndarray, mu: np.ndarray, t: float, s: float):
-        """Prior means of held-out rows (rows, models): group means without the row's own outcomes."""
+        """Prior mean scores of held-out rows (rows, models): group means without the row's own outcomes."""
+        return self._loo(held, vectors, own, mu, t, s, (self.score_sum, self.n_scored), (sm.SCORE_SUM, sm.N_SCORED))
+
+    def loo_tokens(self, held: np.ndarray, vectors: np.ndarray, own: np.ndarray, mu: np.ndarray, t: float, s: float):
+        """The same for output tokens."""
+        return self._loo(held, vectors, own, mu, t, s, (self.out_sum, self.n_usage), (sm.OUT_SUM, sm.N_USAGE))
+
+    def _loo(self, held, vectors, own, mu, t, s, tables, fields):
+        sums, counts = tables
         pi = memberships(vectors, self.centres, t)  # (rows, groups)
-        out = np.einsum("rg,rgm->rm", pi, group_means(self.score_sum[None], self.n_scored[None], mu[:, None], s))
+        out = np.einsum("rg,rgm->rm", pi, group_means(sums[None], counts[None], mu[:, None], s))
         g = self.labels[held]
         has = g >= 0
-        own_s, own_n = own[:, :, sm.SCORE_SUM], own[:, :, sm.N_SCORED]
-        full = group_means(self.score_sum[g], self.n_scored[g], mu, s)
-        loo = group_means(self.score_sum[g] - own_s, self.n_scored[g] - own_n, mu, s)
+        full = group_means(sums[g], counts[g], mu, s)
+        loo = group_means(sums[g] - own[:, :, fields[0]], counts[g] - own[:, :, fields[1]], mu, s)
         w = pi[np.arange(len(g)), np.where(has, g, 0)][:, None] * has[:, None]
         return out + w * (loo - full)
 
@@ -105,6 +125,8 @@ class _Groups:
             models=models,
             score_sum=self.score_sum.tolist(),
             n_scored=self.n_scored.tolist(),
+            out_sum=self.out_sum.tolist(),
+            n_usage=self.n_usage.tolist(),
             temperature=t,
             strength=s,
         )
@@ -118,6 +140,25 @@ def _predict(rows, mu: np.ndarray, own: np.ndarray, temperature: float, tau: flo
         ps.append(shrunk_p(ev, sims, m, temperature, tau)[0][has])
         ys.append(o[has, sm.SCORE_SUM] / o[has, sm.N_SCORED])
     return np.concatenate(ps), np.concatenate(ys)
+
+
+def _usage_strength(rows, own: np.ndarray, prior_out: np.ndarray, temperature: float) -> float:
+    """The output lengths' prior strength with the lowest held-out mean absolute log error."""
+    has = own[:, :, sm.N_USAGE] > 0
+    if not has.any():
+        return USAGE_STRENGTHS[1]
+    observed = np.log(np.maximum(own[:, :, sm.OUT_SUM], 1.0) / np.maximum(own[:, :, sm.N_USAGE], 1.0))
+    weighted = []
+    for ev, sims in rows:
+        w = similarity_weights(sims, temperature, ev[:, :, sm.N_SCORED].sum(axis=1) > 0)
+        weighted.append((w @ ev[:, :, sm.OUT_SUM], w @ ev[:, :, sm.N_USAGE]))
+    out_w, u_w = (np.stack(x) for x in zip(*weighted, strict=True))
+
+    def error(tau: float) -> float:
+        predicted = (out_w + tau * prior_out) / (u_w + tau)
+        return float(np.mean(np.abs(np.log(np.maximum(predicted[has], 1.0)) - observed[has])))
+
+    return min(USAGE_STRENGTHS, key=error)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -192,11 +233,18 @@ def fit_store(
     }
     name, temperature, tau = min(losses, key=losses.get)
     p, y = _predict(rows, priors[name], own[held], temperature, tau)
+    out_global = np.where(
+        loo[:, :, sm.N_USAGE] > 0, loo[:, :, sm.OUT_SUM] / np.maximum(loo[:, :, sm.N_USAGE], 1.0), DEFAULT_OUTPUT_TOKENS
+    )
+    prior_out = (
+        groups.loo_tokens(held, vectors[held], own[held], out_global, t_g, s_g) if name == "groups" else out_global
+    )
     xs, ys = calibration_map(p, y)
     default = _log_loss(*_predict(rows, mu_global, own[held], DEFAULT_TEMPERATURE, DEFAULT_PRIOR_STRENGTH))
     return StoreFit(
         temperature=temperature,
         prior_strength=tau,
+        usage_prior_strength=_usage_strength(rows, own[held], prior_out, temperature),
         groups=groups.prior(models, t_g, s_g) if name == "groups" else None,
         calibration_x=xs,
         calibration_y=ys,

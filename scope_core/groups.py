@@ -80,26 +80,34 @@ class GroupPrior(BaseModel):
     models: list[str]
     score_sum: list[list[float]] = Field(description="(groups x models) sum of scores")
     n_scored: list[list[float]] = Field(description="(groups x models) scored outcomes")
+    out_sum: list[list[float]] = Field(description="(groups x models) sum of output tokens")
+    n_usage: list[list[float]] = Field(description="(groups x models) outcomes with usage")
     temperature: float = Field(gt=0, description="membership softmax(cosine / T)")
     strength: float = Field(ge=0, description="pseudo-outcomes behind the model's global mean in a group mean")
 
     @cached_property
-    def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
-        return (
-            np.asarray(self.centroids, dtype=np.float64),
-            np.asarray(self.score_sum, dtype=np.float64),
-            np.asarray(self.n_scored, dtype=np.float64),
-            {m: j for j, m in enumerate(self.models)},
-        )
+    def _arrays(self) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, int]]:
+        tables = {name: np.asarray(getattr(self, name), dtype=np.float64) for name in _TABLES}
+        return np.asarray(self.centroids, dtype=np.float64), tables, {m: j for j, m in enumerate(self.models)}
+
+    def _means(self, embedding: np.ndarray, models: Sequence[str], fallback: np.ndarray, sums: str, counts: str):
+        centres, tables, col = self._arrays
+        pi = memberships(embedding, centres, self.temperature)[0]
+        out = np.asarray(fallback, dtype=np.float64).copy()
+        for i, model in enumerate(models):
+            j = col.get(model)
+            if j is not None:
+                out[i] = pi @ group_means(tables[sums][:, j], tables[counts][:, j], out[i], self.strength)
+        return out
 
     def prior_means(self, embedding: np.ndarray, models: Sequence[str], global_mean: np.ndarray) -> np.ndarray:
         """Each model's prior mean score on this query: its group means weighted by the query's
         membership; a model unknown to the fit keeps ``global_mean`` (aligned with ``models``)."""
-        centres, s, n, col = self._arrays
-        pi = memberships(embedding, centres, self.temperature)[0]
-        out = np.asarray(global_mean, dtype=np.float64).copy()
-        for i, model in enumerate(models):
-            j = col.get(model)
-            if j is not None:
-                out[i] = pi @ group_means(s[:, j], n[:, j], out[i], self.strength)
-        return out
+        return self._means(embedding, models, global_mean, "score_sum", "n_scored")
+
+    def prior_tokens(self, embedding: np.ndarray, models: Sequence[str], global_tokens: np.ndarray) -> np.ndarray:
+        """The same for output tokens, shrunk toward ``global_tokens`` (each model's global mean)."""
+        return self._means(embedding, models, global_tokens, "out_sum", "n_usage")
+
+
+_TABLES = ("score_sum", "n_scored", "out_sum", "n_usage")

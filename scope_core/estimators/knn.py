@@ -17,6 +17,7 @@ DEFAULT_P = 0.5  # P(correct) for a model with no scored outcome anywhere
 DEFAULT_TEMPERATURE = 0.2  # similarity weighting where the store has no fit (scope_core.fit_store)
 DEFAULT_PRIOR_STRENGTH = 8.0  # pseudo-outcomes behind the global mean where the store has no fit
 DEFAULT_OUTPUT_TOKENS = 256.0  # output length for a model with no usage anywhere
+DEFAULT_USAGE_PRIOR_STRENGTH = 1.0  # pseudo-outcomes behind a model's mean output length without a fit
 GLOBAL_PRIOR_STRENGTH = 20.0  # pseudo-outcomes at the population mean behind each model's global mean
 IMPUTED_WEIGHT = 1.0  # pseudo-outcomes an imputed score counts for on a neighbour: one real outcome's worth
 
@@ -92,13 +93,13 @@ class KNNEstimator(LocalEstimator):
     The prior mean is the model's mean on the query's groups (tasks or clusters, ``scope_core.groups``)
     where the store's fit has a group prior and ``groups`` is on, else its global mean.
 
-    ``prior_strength`` (tau) is the number of pseudo-outcomes the global mean counts for;
-    ``prior_strength=0`` gives plain similarity-weighted kNN (no shrinkage). ``temperature`` and
-    ``prior_strength`` left at None come from the store's fit (``QueryContext.fit``, chosen by
+    ``prior_strength`` (tau) is the number of pseudo-outcomes the prior mean counts for;
+    ``prior_strength=0`` gives plain similarity-weighted kNN (no shrinkage). ``temperature``,
+    ``prior_strength`` and ``usage_prior_strength`` left at None come from the store's fit (``QueryContext.fit``, chosen by
     leave-one-out on the store's own outcomes, see ``scope_core.fit_store``), or the documented
     defaults on a store without one; with ``calibrate`` the fit's calibration map is applied to p.
-    Token counts (hence cost) are shrunk the same way with ``usage_prior_strength``: lengths vary
-    per prompt far more than correctness does, so the neighbours deserve more trust there.
+    Output lengths (hence cost) are shrunk the same way, toward the model's group (or global) mean
+    length, with ``usage_prior_strength`` pseudo-outcomes.
     A partly profiled model with an imputer (``scope_core.imputer``) gets ``imputed_weight``
     pseudo-outcomes on each neighbour it never answered; 0 turns imputation off.
     """
@@ -109,14 +110,14 @@ class KNNEstimator(LocalEstimator):
         prior_strength: float | None = None,
         name: str = "knn",
         *,
-        usage_prior_strength: float = 1.0,
+        usage_prior_strength: float | None = None,
         imputed_weight: float = IMPUTED_WEIGHT,
         calibrate: bool = True,
         groups: bool = True,
     ) -> None:
         if temperature is not None and temperature <= 0:
             raise ValueError("temperature must be > 0")
-        if (prior_strength is not None and prior_strength < 0) or usage_prior_strength < 0:
+        if any(x is not None and x < 0 for x in (prior_strength, usage_prior_strength)):
             raise ValueError("prior strengths must be >= 0")
         self.temperature, self.prior_strength, self.name = temperature, prior_strength, name
         self.usage_prior_strength, self.imputed_weight = usage_prior_strength, imputed_weight
@@ -129,6 +130,12 @@ class KNNEstimator(LocalEstimator):
             self.temperature if self.temperature is not None else default[0],
             self.prior_strength if self.prior_strength is not None else default[1],
         )
+
+    def usage_strength(self, fit: StoreFit | None) -> float:
+        """Pseudo-outcomes behind the prior output length: this estimator's own, else the fit's, else the default."""
+        if self.usage_prior_strength is not None:
+            return self.usage_prior_strength
+        return fit.usage_prior_strength if fit else DEFAULT_USAGE_PRIOR_STRENGTH
 
     def estimate(self, query: QueryContext, candidates: Sequence[ModelSpec]) -> list[Estimate]:
         names = [c.name for c in candidates]
@@ -146,12 +153,14 @@ class KNNEstimator(LocalEstimator):
         # spread of the Beta posterior Beta(p * (denom + 1), (1 - p) * (denom + 1))
         p_std = np.sqrt(np.maximum(p * (1 - p), 1e-4) / (denom + 2.0))
 
-        # output and extra input tokens: same shrinkage, toward the model's global means
+        # output and extra input tokens: same shrinkage, toward the model's group (else global) means
         u_w = w @ ev[:, :, sm.N_USAGE]
         u_prior = np.maximum(prior[:, sm.N_USAGE], 1.0)
         has_usage = prior[:, sm.N_USAGE] > 0
         out_prior = np.where(has_usage, prior[:, sm.OUT_SUM] / u_prior, DEFAULT_OUTPUT_TOKENS)
-        tau_u = max(self.usage_prior_strength, 1e-9)
+        if self.groups and query.fit is not None and query.fit.groups is not None:
+            out_prior = query.fit.groups.prior_tokens(query.embedding, names, out_prior)
+        tau_u = max(self.usage_strength(query.fit), 1e-9)
         out = (w @ ev[:, :, sm.OUT_SUM] + tau_u * out_prior) / (u_w + tau_u)
         # recorded input tokens minus the prompt's own count: template or few-shot overhead
         extra_nb = (
