@@ -25,6 +25,9 @@ class Estimate(BaseModel):
     output_tokens: float
     cost_usd: float
     evidence: Evidence = Field(default_factory=Evidence)
+    cold_start: bool = Field(
+        default=False, description="no scored outcome of this model anywhere: p_correct is a default, not evidence"
+    )
 
 
 class Decision(BaseModel):
@@ -58,7 +61,8 @@ class Decision(BaseModel):
             "alpha": self.alpha,
             "reason": self.reason,
             "candidates": {
-                e.model: {"p_correct": round(e.p_correct, 4), "cost_usd": e.cost_usd} for e in self.estimates
+                e.model: {"p_correct": round(e.p_correct, 4), "cost_usd": e.cost_usd, "cold_start": e.cold_start}
+                for e in self.estimates
             },
             "excluded": dict(self.excluded),
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
