@@ -91,10 +91,15 @@ class _Run:
     def __init__(self, router: Router, spec: ModelSpec, batch: int, max_cost: float | None) -> None:
         self.router, self.spec, self.batch, self.max_cost = router, spec, batch, max_cost
         self.spent = self.held = 0.0
+        self.answers = 0
         self.stopped = False
         self.pending: list[Outcome] = []
         self.recorded: list[Outcome] = []
         self.lock = asyncio.Lock()
+
+    def predicted(self, estimate: float) -> float:
+        """The cost one more answer is expected to have: the mean so far, ``estimate`` before any answer."""
+        return self.spent / self.answers if self.answers else estimate
 
     def admit(self, predicted_cost: float) -> bool:
         """Whether one more answer fits under ``max_cost`` with what is spent and held by answers in flight."""
@@ -108,6 +113,7 @@ class _Run:
     async def add(self, outcome: Outcome, predicted_cost: float) -> None:
         self.held -= predicted_cost
         self.spent += outcome.cost_usd or 0.0
+        self.answers += outcome.cost_usd is not None
         self.pending.append(outcome)
         if len(self.pending) >= self.batch:
             await self.flush()
@@ -162,7 +168,8 @@ async def aprofile_model(
     ``model`` is a LangChain chat model, a LlamaIndex LLM or a callable ``prompt -> answer`` (sync or
     async; see ``scope_core.profile_answer``); it is asked ``anchor.prompt + instruction``, the outcome is
     recorded under ``anchor.prompt``. Token counts it does not report are counted offline. No answer starts
-    once spend plus the predicted cost of the answers in flight would pass ``max_cost`` (USD).
+    once spend plus the predicted cost of the answers in flight and of itself would pass ``max_cost`` (USD);
+    an answer is predicted to cost the mean of the answers so far (before the first: ``estimate_cost``).
     """
     from tqdm.auto import tqdm
 
@@ -182,8 +189,9 @@ async def aprofile_model(
 
     async def one(anchor: Anchor) -> None:
         async with gate:
-            if run.admit(per_answer):
-                await _answer_one(run, model, anchor, grader, instruction, per_answer)
+            predicted = run.predicted(per_answer)
+            if run.admit(predicted):
+                await _answer_one(run, model, anchor, grader, instruction, predicted)
                 bar.update(1)
 
     try:
