@@ -22,8 +22,8 @@ from .estimators import Estimator, QueryContext, get_estimator
 from .fit import StoreFit
 from .fit_store import fit_store
 from .health import HealthTracker
-from .money import usd
 from .imputer_fit import fit_store_imputers
+from .money import usd
 from .outcome import Outcome, check_score, text_hash
 from .policy import Policy, choose, cost_ref, eligibility
 from .routing_text import RoutingMode, Turn, focus, routing_text

@@ -57,10 +57,10 @@ def capabilities_of(profile: Mapping[str, Any]) -> frozenset[Capability]:
     return frozenset(cap for key, cap in _PROFILE_CAPABILITIES.items() if profile.get(key))
 
 
-def spec_for(name: str, *, profile: Mapping[str, Any] | None = None, **overrides: Any) -> ModelSpec:
+def spec_for(name: str, /, *, profile: Mapping[str, Any] | None = None, **overrides: Any) -> ModelSpec:
     """A ModelSpec for a known model: ``spec_for("gpt-4o-mini")``, ``spec_for("anthropic:claude-3-5-haiku-latest")``.
 
-    ``name`` may carry its provider as ``provider:model`` (the spec is named ``model``). Prices and the
+    ``name`` may carry its provider as ``provider:model`` (the spec is named ``model``, or ``name=``). Prices and the
     context window come from genai-prices, capabilities and the context window from ``profile`` (a
     LangChain chat model's ``.profile``) when given; ``overrides`` (any ModelSpec field) replace both.
     An unknown model raises UnknownModelPriceError unless ``input_price`` and ``output_price`` are passed.
