@@ -43,7 +43,7 @@ def _router(store: str | None, estimator: str = "knn") -> Router:
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
+    console.print(f"[red]error:[/red] {message}", soft_wrap=True, markup=True, highlight=False)
     return typer.Exit(code=1)
 
 
