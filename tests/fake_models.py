@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -30,6 +31,10 @@ class SubjectExpert(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "subject-expert"
+
+    def bind_tools(self, tools: Sequence[Any], **kwargs: Any):
+        """Tools may be bound (an agent's model); it answers in text all the same."""
+        return self.bind(tools=list(tools), **kwargs)
 
     def _generate(self, messages: list[BaseMessage], stop=None, run_manager=None, **kwargs: Any) -> ChatResult:
         self.calls += 1
