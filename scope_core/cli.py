@@ -362,3 +362,7 @@ def demo(
     if not path.exists():
         raise _fail(f"no data at {path}; pass --data PATH")
     run_demo(load_dataset(path), _router(store), console, n=n, alpha=alpha, alphas=DEMO_ALPHAS)
+
+
+if __name__ == "__main__":
+    app()

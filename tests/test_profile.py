@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 
 import pytest
 from llama_index.core.llms.mock import MockLLM
@@ -103,3 +105,12 @@ def test_bad_settings_are_refused(fresh):
         profile_model(fresh, spec("m"), SubjectExpert(), ANCHORS, concurrency=0)
     with pytest.raises(ValueError, match="max_cost"):
         profile_model(fresh, spec("m"), SubjectExpert(), ANCHORS, max_cost=0)
+
+
+def test_scope_core_profiling_imports_no_framework():
+    code = (
+        "import sys, scope_core.cli, scope_core.profile, scope_core.spec_lookup; "
+        "print([m for m in sys.modules if m.split('.')[0] in ('langchain', 'langchain_core', 'llama_index')])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
