@@ -49,8 +49,13 @@ def _forced(decision: Decision, model: str | None) -> Decision:
         return decision
     e = decision.estimate_for(model)
     reason = f"forced by the caller (model={model!r}; p={e.p_correct:.3f}, cost={usd(e.cost_usd)})"
-    cold = decision.reason.partition("; cold start:")[2]
-    return decision.model_copy(update={"reason": reason + (f"; cold start:{cold}" if cold else "")})
+    return decision.model_copy(update={"reason": reason + _cold_start_note(decision.estimates)})
+
+
+def _cold_start_note(estimates: Sequence[Estimate]) -> str:
+    """The reason's note on the candidates routed without evidence (none: empty)."""
+    cold = [e.model for e in estimates if e.cold_start]
+    return f"; cold start: no scored outcome yet for {', '.join(cold)} (p_correct is a default)" if cold else ""
 
 
 class Router:
@@ -205,7 +210,8 @@ class Router:
         timings["policy_ms"] = _ms(t)
         timings["total_ms"] = timings.pop("prepare_ms") + timings["estimate_ms"] + timings["policy_ms"]
         chosen_cost = next(e.cost_usd for e in estimates if e.model == choice.chosen)
-        reason = choice.reason + self._cold_start_note(estimates)
+        self._warn_cold(estimates)
+        reason = choice.reason + _cold_start_note(estimates)
         return Decision(
             reserved_usd=budget.reserve(chosen_cost) if budget is not None else 0.0,
             chosen=choice.chosen,
@@ -220,21 +226,17 @@ class Router:
             excluded=choice.excluded,
         )
 
-    def _cold_start_note(self, estimates: list[Estimate]) -> str:
-        """The reason's note on candidates routed without evidence; warns once per model per router."""
-        cold = [e.model for e in estimates if e.cold_start]
-        if not cold:
-            return ""
-        for model in cold:
-            if model not in self._warned_cold:
-                self._warned_cold.add(model)
+    def _warn_cold(self, estimates: list[Estimate]) -> None:
+        """A ColdStartWarning for each candidate without evidence, once per model and router."""
+        for e in estimates:
+            if e.cold_start and e.model not in self._warned_cold:
+                self._warned_cold.add(e.model)
                 warnings.warn(
-                    f"scope-router: model '{model}' has no scored outcome yet, so it is routed on a default "
+                    f"scope-router: model '{e.model}' has no scored outcome yet, so it is routed on a default "
                     f"P(correct); profile it (`scope profile`) or record feedback",
                     ColdStartWarning,
                     stacklevel=4,
                 )
-        return f"; cold start: no scored outcome yet for {', '.join(cold)} (p_correct is a default)"
 
     def _with_health(self, estimates: list[Estimate]) -> list[Estimate]:
         """Estimates of models that failed lately, with p_correct lowered by ``self.health`` (0 in cooldown)."""

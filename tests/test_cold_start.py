@@ -37,6 +37,10 @@ def test_models_without_evidence_are_marked_and_warned_about_once(fresh):
     with warnings.catch_warnings():
         warnings.simplefilter("error", ColdStartWarning)  # a second warning would raise here
         fresh.route(QUERY)
+        forced = fresh.start(QUERY, pool=["cheap", "dear"], model="dear").decision.reason
+    assert forced.startswith("forced by the caller") and forced.endswith(
+        "cold start: no scored outcome yet for dear (p_correct is a default)"
+    )
 
 
 def test_evidence_ends_the_cold_start(fresh):
