@@ -6,6 +6,7 @@ import math
 import threading
 
 from .errors import ScopeError
+from .money import usd
 
 
 class BudgetExhaustedError(ScopeError):
@@ -17,9 +18,10 @@ class BudgetGovernor:
 
     Alpha lives on a log-odds scale: when recent spend per call runs above the remaining budget
     per remaining call, alpha moves toward 0 (cheaper), below it toward 1. Each call is also given
-    ``max_cost`` = the room left under ``hard_cap_usd`` divided by ``safety``: a call may only go to a
-    model predicted to cost at most 1/safety of what is left, so the cap holds unless a call costs
-    more than ``safety`` times its prediction.
+    ``max_cost``, the smaller of two caps on its predicted cost: the room left under ``hard_cap_usd``
+    divided by ``safety`` (so the cap holds unless a call costs more than ``safety`` times its
+    prediction), and ``max_share`` times the room left per call still expected (so the first calls of
+    a small budget cannot spend what the later ones need).
     """
 
     def __init__(
@@ -32,6 +34,7 @@ class BudgetGovernor:
         gain: float = 0.1,
         smoothing: float = 0.1,
         safety: float = 2.0,
+        max_share: float = 3.0,
     ) -> None:
         if not (math.isfinite(budget_usd) and budget_usd > 0):
             raise ValueError(f"budget_usd must be a positive number, got {budget_usd!r}")
@@ -41,9 +44,11 @@ class BudgetGovernor:
             raise ValueError("the starting alpha must be strictly between 0 and 1")
         if safety < 1.0:
             raise ValueError(f"safety must be >= 1, got {safety!r}")
+        if max_share < 1.0:
+            raise ValueError(f"max_share must be >= 1, got {max_share!r}")
         self.budget, self.expected_calls = budget_usd, expected_calls
         self.hard_cap = hard_cap_usd if hard_cap_usd is not None else budget_usd
-        self.gain, self.smoothing, self.safety = gain, smoothing, safety
+        self.gain, self.smoothing, self.safety, self.max_share = gain, smoothing, safety, max_share
         self._logit = math.log(alpha / (1 - alpha))
         self._avg_cost: float | None = None
         self.spent, self.reserved, self.calls = 0.0, 0.0, 0
@@ -69,8 +74,8 @@ class BudgetGovernor:
             held = predicted_cost_usd * self.safety
             if held > self.hard_cap - self.spent - self.reserved:
                 raise BudgetExhaustedError(
-                    f"calls in flight hold ${self.reserved:.6f}; ${held:.6f} more does not fit under the"
-                    f" hard cap ${self.hard_cap:.6f} (${self.spent:.6f} spent)"
+                    f"calls in flight hold {usd(self.reserved)}; {usd(held)} more does not fit under the"
+                    f" hard cap {usd(self.hard_cap)} ({usd(self.spent)} spent)"
                 )
             self.reserved += held
             return held
@@ -90,10 +95,15 @@ class BudgetGovernor:
         with self._lock:
             if self.remaining <= 0:
                 raise BudgetExhaustedError(
-                    f"budget exhausted: ${self.spent:.6f} spent and ${self.reserved:.6f} held by calls in flight"
-                    f" of the hard cap ${self.hard_cap:.6f}"
+                    f"budget exhausted: {usd(self.spent)} spent and {usd(self.reserved)} held by calls in flight"
+                    f" of the hard cap {usd(self.hard_cap)}"
                 )
-            return {"alpha": self.alpha, "max_cost": self.remaining / self.safety}
+            return {"alpha": self.alpha, "max_cost": self.per_call_cap()}
+
+    def per_call_cap(self) -> float:
+        """The most the next call may be predicted to cost (see the class docstring)."""
+        left_calls = max(self.expected_calls - self.calls, 1)
+        return min(self.remaining / self.safety, self.max_share * self.remaining / left_calls)
 
     def observe(self, cost_usd: float, reserved_usd: float = 0.0) -> None:
         """Account one finished call (releasing what ``reserve`` held for it) and adapt alpha."""

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -20,8 +21,8 @@ from .data import load_dataset
 from .embedder import default_embedder
 from .errors import ScopeError
 from .fit import StoreFit
+from .money import usd
 from .router import DEFAULT_K, Router
-from .specs import ModelSpec
 from .store import BehaviourStore
 
 app = typer.Typer(help="scope: route each LLM call to the model that best fits your cost-quality trade-off.")
@@ -42,8 +43,17 @@ def _router(store: str | None, estimator: str = "knn") -> Router:
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
+    console.print(f"[red]error:[/red] {message}", soft_wrap=True, markup=True, highlight=False)
     return typer.Exit(code=1)
+
+
+def _one_line(exc: Exception) -> str:
+    """An error as one line: a pydantic validation error as ``field: problem (got value)`` per field."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or exc.title}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors()
+        )
+    return " ".join(str(exc).split())
 
 
 def _command(func: Callable) -> Callable:
@@ -53,14 +63,10 @@ def _command(func: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except (ScopeError, ValueError) as exc:
-            raise _fail(str(exc)) from None
+        except (ScopeError, ValueError, LookupError) as exc:
+            raise _fail(_one_line(exc)) from None
 
     return wrapper
-
-
-def _money(x: float | None) -> str:
-    return "-" if x is None else f"${x:,.4f}" if x >= 0.01 else f"${x:.2e}"
 
 
 @app.command()
@@ -123,7 +129,7 @@ def route(
             e.model,
             f"{e.p_correct:.3f}",
             f"{e.p_std:.3f}",
-            _money(e.cost_usd),
+            usd(e.cost_usd),
             "-" if utility is None else f"{utility:.4f}",
             status,
         )
@@ -153,21 +159,33 @@ def fit(store: StoreOption = None):
 @app.command()
 @_command
 def stats(store: StoreOption = None):
-    """Counts of stored prompts and outcomes, each model's evidence, and the store's fit."""
+    """Counts of stored prompts and outcomes, each model's evidence coverage, and the store's fit."""
+    from .coverage import evidence_coverage
+
     router = _router(store)
     console.print(f"prompts: {router.store.count_prompts()}  outcomes: {router.store.count_outcomes()}")
     console.print(_fit_line(router.store.registry().fit))
-    table = Table("model", "n scored", "mean score", "n with usage", "mean cost")
+    coverage = evidence_coverage(router.store)
+    table = Table("model", "outcomes", "n scored", "errors", "mean score", "n with usage", "mean cost")
+    cold = []
     for name, prior in sorted(router.store.priors().items()):
-        n, u = prior[sm.N_SCORED], prior[sm.N_USAGE]
+        n, u, c = prior[sm.N_SCORED], prior[sm.N_USAGE], coverage.get(name)
+        if c is None or c.cold_start:
+            cold.append(name)
         table.add_row(
             name,
+            f"{c.outcomes if c else 0}",
             f"{int(n)}",
+            f"{c.errors if c else 0}",
             f"{prior[sm.SCORE_SUM] / n:.3f}" if n else "-",
             f"{int(u)}",
-            _money(prior[sm.COST_SUM] / u) if u else "-",
+            usd(prior[sm.COST_SUM] / u) if u else "-",
         )
     console.print(table)
+    if cold:
+        console.print(
+            f"cold start (no scored outcome; routed on defaults): {', '.join(cold)}. Run `scope profile` on them."
+        )
 
 
 def _split_names(value: str | None) -> list[str]:
@@ -264,7 +282,7 @@ def _eval_estimator(name: str, llm: str | None, price: str | None, no_cot: bool)
 def _callable(spec: str):
     module, _, name = spec.partition(":")
     if not module or not name:
-        raise _fail(f"expected module:function, got {spec!r}")
+        raise _fail(f"expected module:attribute, got {spec!r}")
     sys.path.insert(0, str(Path.cwd()))
     try:
         return getattr(importlib.import_module(module), name)
@@ -274,38 +292,104 @@ def _callable(spec: str):
         sys.path.remove(str(Path.cwd()))
 
 
+def _profile_targets(models: list[str], answer: str | None, typed: dict) -> list[tuple[object, object]]:
+    """(spec, model) pairs: ``--answer`` named by ``--model`` (or its own model name), else each ``--model``."""
+    from .profile_answer import chat_model, model_name
+    from .spec_lookup import spec_for
+
+    if answer is not None:
+        target = _callable(answer)
+        name = models[0] if models else model_name(target)
+        if not name or len(models) > 1:
+            raise _fail("with --answer, name the model once: --model NAME")
+        return [(spec_for(name, profile=getattr(target, "profile", None), **typed), target)]
+    if not models:
+        raise _fail("nothing to profile: pass --model provider:name (LangChain) or --answer module:attribute")
+    pairs = []
+    for ref in models:
+        target = chat_model(ref)
+        pairs.append((spec_for(ref, profile=getattr(target, "profile", None), **typed), target))
+    return pairs
+
+
 @app.command()
 @_command
 def profile(
-    model: Annotated[str, typer.Option(help="name of the new model")],
-    input_price: Annotated[float, typer.Option(help="USD per 1M input tokens")],
-    output_price: Annotated[float, typer.Option(help="USD per 1M output tokens")],
-    answer: Annotated[str, typer.Option(help="module:function answering a prompt")],
-    grade: Annotated[str, typer.Option(help="module:function grading (prompt, answer) in [0, 1]")],
-    anchors: Annotated[int, typer.Option(help="how many anchor prompts to run")] = 250,
-    data: Annotated[
-        Path | None, typer.Option(help="take anchors from this data set (default: the store's prompts)")
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="provider:name of a LangChain chat model (init_chat_model), repeatable; with --answer, its name"
+        ),
     ] = None,
-    context_window: Annotated[int, typer.Option(help="tokens")] = 128_000,
-    seed: int = 0,
+    answer: Annotated[
+        str | None,
+        typer.Option(
+            help="module:attribute of a LangChain chat model, a LlamaIndex LLM or a prompt -> answer callable"
+        ),
+    ] = None,
+    input_price: Annotated[float | None, typer.Option(help="USD per 1M input tokens (default: genai-prices)")] = None,
+    output_price: Annotated[float | None, typer.Option(help="USD per 1M output tokens (default: genai-prices)")] = None,
+    context_window: Annotated[int | None, typer.Option(help="tokens (default: looked up)")] = None,
+    grade: Annotated[
+        str | None,
+        typer.Option(help="module:function grading (reply, gold) in [0, 1] (default: multiple-choice letter)"),
+    ] = None,
+    anchors: Annotated[
+        int | None, typer.Option(help="ask only the first N shipped anchors (they cover subjects evenly)")
+    ] = None,
+    anchors_file: Annotated[
+        Path | None, typer.Option(help="your own anchors: JSONL of {prompt, gold} (asked as they are)")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(help="answers in flight at once")] = 8,
+    max_cost: Annotated[float | None, typer.Option(help="USD: start no answer past this total spend")] = None,
+    dry_run: Annotated[bool, typer.Option(help="print the cost estimate and stop")] = False,
     store: StoreOption = None,
 ):
-    """Record a new model's outcomes on anchor prompts so the router can place it."""
-    from .profile import profile_model
+    """Ask models the graded anchor questions, record their outcomes, and fit, so the router can place them.
 
-    answer_fn, grade_fn = _callable(answer), _callable(grade)
+    Resumable: anchors a model already answered are skipped. The cost estimate is printed first.
+    """
+    from .anchors import MULTIPLE_CHOICE_INSTRUCTION, load_anchors, shipped_anchors
+    from .graders import multiple_choice
+    from .profile import estimate_cost, profile_model
+
+    typed = {
+        k: v
+        for k, v in {"input_price": input_price, "output_price": output_price, "context_window": context_window}.items()
+        if v is not None
+    }
+    pairs = _profile_targets(model or [], answer, typed)
+    chosen = load_anchors(anchors_file)[:anchors] if anchors_file else shipped_anchors(anchors)
+    instruction = "" if anchors_file else MULTIPLE_CHOICE_INSTRUCTION
+    grader = _callable(grade) if grade else multiple_choice
     router = _router(store)
-    prompts = [p.text for p in load_dataset(data).prompts] if data else list(router.store.prompt_texts().values())
-    if not prompts:
-        raise _fail("no prompts to profile on: the store keeps no prompt texts; pass --data")
-    spec = ModelSpec(name=model, input_price=input_price, output_price=output_price, context_window=context_window)
-    result = profile_model(router, spec, prompts, answer_fn, grade_fn, anchors=anchors, seed=seed, progress=True)
-    table = Table("model", "prompts", "scored", "errors", "mean score", "total cost")
-    mean = "-" if result.mean_score is None else f"{result.mean_score:.3f}"
-    table.add_row(
-        result.model, str(result.prompts), str(result.scored), str(result.errors), mean, _money(result.total_cost_usd)
-    )
+    table = Table("model", "to answer", "done before", "est. input tokens", "est. output tokens", "est. cost")
+    for spec, _ in pairs:
+        e = estimate_cost(router, spec, chosen, instruction=instruction)
+        table.add_row(
+            e.model, str(e.anchors), str(e.done), f"{e.input_tokens:,}", f"{e.output_tokens:,}", usd(e.cost_usd)
+        )
     console.print(table)
+    if dry_run:
+        return
+    results, spent = [], 0.0
+    for spec, target in pairs:
+        left = None if max_cost is None else max_cost - spent
+        if left is not None and left <= 0:
+            break
+        kwargs = {"grader": grader, "instruction": instruction, "concurrency": concurrency, "max_cost": left}
+        results.append(profile_model(router, spec, target, chosen, progress=True, **kwargs))
+        spent += results[-1].total_cost_usd
+    table = Table("model", "answered", "skipped", "scored", "errors", "mean score", "cost", "time")
+    for r in results:
+        mean = "-" if r.mean_score is None else f"{r.mean_score:.3f}"
+        table.add_row(
+            r.model, str(r.answered), str(r.skipped), str(r.scored), str(r.errors), mean, usd(r.total_cost_usd),
+            f"{r.elapsed_s:.1f} s",
+        )  # fmt: skip
+    console.print(table)
+    if max_cost is not None and (len(results) < len(pairs) or any(r.stopped_at_max_cost for r in results)):
+        console.print(f"stopped at --max-cost {usd(max_cost)}; run the same command again to resume")
 
 
 @app.command()
@@ -323,3 +407,7 @@ def demo(
     if not path.exists():
         raise _fail(f"no data at {path}; pass --data PATH")
     run_demo(load_dataset(path), _router(store), console, n=n, alpha=alpha, alphas=DEMO_ALPHAS)
+
+
+if __name__ == "__main__":
+    app()

@@ -31,6 +31,9 @@ class Estimate(BaseModel):
         default=None, description="an LLM estimator's trust in its parsed prediction (1 strict, lower when partial)"
     )
     fallback: str | None = Field(default=None, description="why a stand-in estimate (e.g. knn) was used, if it was")
+    cold_start: bool = Field(
+        default=False, description="no scored outcome of this model anywhere: p_correct is a default, not evidence"
+    )
 
 
 class Decision(BaseModel):
@@ -76,7 +79,8 @@ class Decision(BaseModel):
             "alpha": self.alpha,
             "reason": self.reason,
             "candidates": {
-                e.model: {"p_correct": round(e.p_correct, 4), "cost_usd": e.cost_usd} for e in self.estimates
+                e.model: {"p_correct": round(e.p_correct, 4), "cost_usd": e.cost_usd, "cold_start": e.cold_start}
+                for e in self.estimates
             },
             "excluded": dict(self.excluded),
             "estimator_cost_usd": self.estimator_cost_usd,

@@ -36,3 +36,14 @@ class AllCandidatesFailedError(ScopeError):
         self.errors = dict(errors)
         detail = "; ".join(f"{m}: {type(e).__name__}: {e}" for m, e in self.errors.items())
         super().__init__(f"every candidate failed ({detail or 'no candidate was tried'})")
+
+
+class UnknownRunError(ScopeError, KeyError):
+    """Feedback named a run id that no recorded call has."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown run id"
+
+
+class ColdStartWarning(UserWarning):
+    """A candidate has no scored outcome anywhere: it is routed on a default P(correct) (issued once per model)."""

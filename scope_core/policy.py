@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from . import summary as sm
 from .decision import Estimate
 from .errors import NoCandidateError
+from .money import usd
 from .specs import Capability, ModelSpec
 
 
@@ -84,7 +85,7 @@ def eligibility(
                 f"needs ~{int(e.input_tokens + e.output_tokens)} tokens > context window {spec.context_window}"
             )
         elif policy.max_cost is not None and e.cost_usd > policy.max_cost:
-            excluded[e.model] = f"predicted cost ${e.cost_usd:.6f} > max_cost ${policy.max_cost:.6f}"
+            excluded[e.model] = f"predicted cost {usd(e.cost_usd)} > max_cost {usd(policy.max_cost)}"
         else:
             eligible.append(e)
     return eligible, excluded
@@ -114,5 +115,5 @@ def choose(estimates: Sequence[Estimate], specs: Mapping[str, ModelSpec], policy
         ranking = [best.model] + [m for m in ranking if m != best.model]
     else:
         best = by_utility[0]
-        reason = f"highest utility at alpha={a:.2f} (p={best.p_correct:.3f}, cost=${best.cost_usd:.6f})"
+        reason = f"highest utility at alpha={a:.2f} (p={best.p_correct:.3f}, cost={usd(best.cost_usd)})"
     return Choice(best.model, ranking, utilities, reason, excluded)

@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -16,12 +17,13 @@ from .budget import BudgetExhaustedError, BudgetGovernor
 from .call import RoutedCall
 from .decision import Decision, Estimate
 from .embedder import Embedder, as_embedder, default_embedder
-from .errors import NoCandidateError, ScopeError, UnknownModelError
+from .errors import ColdStartWarning, NoCandidateError, ScopeError, UnknownModelError, UnknownRunError
 from .estimators import LLM_ESTIMATORS, Estimator, QueryContext, get_estimator
 from .fit import StoreFit
 from .fit_store import fit_store
 from .health import HealthTracker
 from .imputer_fit import fit_store_imputers
+from .money import usd
 from .outcome import Outcome, check_score, text_hash
 from .policy import Policy, choose, cost_ref, eligibility
 from .routing_text import RoutingMode, Turn, focus, routing_text
@@ -40,6 +42,21 @@ DEFAULT_K = 128  # neighbours per query: +0.009 AIQ on routerbench-3k over 32 fo
 
 def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
+
+
+def _forced(decision: Decision, model: str | None) -> Decision:
+    """The decision of a call whose model the caller forced: its reason says so (no policy choice was made)."""
+    if not model:
+        return decision
+    e = decision.estimate_for(model)
+    reason = f"forced by the caller (model={model!r}; p={e.p_correct:.3f}, cost={usd(e.cost_usd)})"
+    return decision.model_copy(update={"reason": reason + _cold_start_note(decision.estimates)})
+
+
+def _cold_start_note(estimates: Sequence[Estimate]) -> str:
+    """The reason's note on the candidates routed without evidence (none: empty)."""
+    cold = [e.model for e in estimates if e.cold_start]
+    return f"; cold start: no scored outcome yet for {', '.join(cold)} (p_correct is a default)" if cold else ""
 
 
 class Router:
@@ -83,6 +100,7 @@ class Router:
         self._neighbours: TTLCache[str, Neighbourhood] = TTLCache(maxsize=1024, ttl=cache_ttl_s)
         self.writer = OutcomeWriter()
         self._cached_registry = Registry({}, {}, {})
+        self._warned_cold: set[str] = set()
 
     @classmethod
     def open(cls, location: str | None = None, *, name: str = "scope", **kwargs) -> Router:
@@ -193,25 +211,39 @@ class Router:
             uncapped = policy.model_copy(update={"max_cost": None})
             if budget is not None and eligibility(estimates, specs, uncapped)[0]:  # only the cost cap excludes all
                 raise BudgetExhaustedError(
-                    f"no model fits in the ${policy.max_cost:.6f} the budget leaves for this call ({exc})"
+                    f"no model fits in the {usd(policy.max_cost)} the budget leaves for this call ({exc})"
                 ) from exc
             raise
         timings["policy_ms"] = _ms(t)
         timings["total_ms"] = timings.pop("prepare_ms") + timings["estimate_ms"] + timings["policy_ms"]
         chosen_cost = next(e.cost_usd for e in estimates if e.model == choice.chosen)
+        self._warn_cold(estimates)
+        reason = choice.reason + _cold_start_note(estimates)
         return Decision(
             reserved_usd=budget.reserve(chosen_cost) if budget is not None else 0.0,
             chosen=choice.chosen,
             ranking=choice.ranking,
             estimates=estimates,
             utilities=choice.utilities,
-            reason=choice.reason,
+            reason=reason,
             alpha=policy.alpha,
             query_hash=text_hash(ctx.text),
             input_tokens=ctx.input_tokens,
             timings_ms=timings,
             excluded=choice.excluded,
         )
+
+    def _warn_cold(self, estimates: list[Estimate]) -> None:
+        """A ColdStartWarning for each candidate without evidence, once per model and router."""
+        for e in estimates:
+            if e.cold_start and e.model not in self._warned_cold:
+                self._warned_cold.add(e.model)
+                warnings.warn(
+                    f"scope-router: model '{e.model}' has no scored outcome yet, so it is routed on a default "
+                    f"P(correct); profile it (`scope profile`) or record feedback",
+                    ColdStartWarning,
+                    stacklevel=4,
+                )
 
     def _with_health(self, estimates: list[Estimate]) -> list[Estimate]:
         """Estimates of models that failed lately, with p_correct lowered by ``self.health`` (0 in cooldown)."""
@@ -258,8 +290,9 @@ class Router:
         ``text`` is the routing text the call is recorded under (default: ``text_of(query)``); the
         other overrides are ``route``'s.
         """
+        forced = overrides.get("model")
         overrides = self._call_overrides(pool, overrides)
-        decision = self.route(query, **overrides)
+        decision = _forced(self.route(query, **overrides), forced)
         return self._open_call(query, decision, run_id, text, fallback_on, overrides)
 
     async def astart(
@@ -273,8 +306,9 @@ class Router:
         **overrides,
     ) -> RoutedCall:
         """Async ``start``."""
+        forced = overrides.get("model")
         overrides = self._call_overrides(pool, overrides)
-        decision = await self.aroute(query, **overrides)
+        decision = _forced(await self.aroute(query, **overrides), forced)
         return self._open_call(query, decision, run_id, text, fallback_on, overrides)
 
     @staticmethod
@@ -371,7 +405,12 @@ class Router:
         """Attach a quality score in [0, 1] to a recorded call, by its run id."""
         score = check_score(score)
         self.flush()
-        self.store.set_score(str(run_id), score)
+        try:
+            self.store.set_score(str(run_id), score)
+        except KeyError:
+            raise UnknownRunError(
+                f"no recorded call with run id '{run_id}': pass the run_id a routed call returned"
+            ) from None
         self._invalidate()
 
     # -- bulk ---------------------------------------------------------------------------------

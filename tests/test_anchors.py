@@ -1,16 +1,69 @@
-"""Anchor selection and profiling a new model on anchors."""
+"""Anchors: the shipped graded set, users' own files, and diverse selection."""
 
 from __future__ import annotations
+
+import importlib.util
+import re
+import tomllib
+from collections import Counter
+from fnmatch import fnmatch
+from pathlib import Path
 
 import numpy as np
 import pytest
 from langchain_core.messages import AIMessage
+from llama_index.core.base.llms.types import CompletionResponse
 
-from scope_core import ModelSpec
-from scope_core.anchors import select_anchors
-from scope_core.profile import profile_model, reply_usage
+from scope_core.anchors import load_anchors, select_anchors, shipped_anchors
+from scope_core.errors import DataFormatError
+from scope_core.profile_answer import reply_usage
 
-from .conftest import GREET, MATH
+from .conftest import data_path
+
+ROOT = Path(__file__).resolve().parents[1]
+SUBJECTS = 14
+
+
+def test_shipped_anchors_cover_every_subject_with_gold_letters():
+    anchors = shipped_anchors()
+    assert len(anchors) == 280 and len({a.prompt for a in anchors}) == 280
+    assert Counter(a.subject for a in anchors) == {s: 20 for s in {a.subject for a in anchors}}
+    assert len({a.subject for a in anchors}) == SUBJECTS
+    for a in anchors:  # the gold letter is one of the question's options
+        assert re.fullmatch(r"[A-J]", a.gold) and f"\n{a.gold}) " in a.prompt, a.id
+    # round-robin: any prefix covers the subjects evenly
+    assert len({a.subject for a in shipped_anchors(SUBJECTS)}) == SUBJECTS
+    assert shipped_anchors(3) == anchors[:3]
+    with pytest.raises(ValueError, match="> 0"):
+        shipped_anchors(0)
+
+
+def test_pyproject_ships_the_anchor_files():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = config["tool"]["setuptools"]["package-data"]["scope_core.anchors"]
+    for name in ("anchors.jsonl.gz", "README.md", "LICENSE"):
+        assert (ROOT / "scope_core" / "anchors" / name).is_file()
+        assert any(fnmatch(name, p) for p in patterns), name
+    assert "MIT" in (ROOT / "scope_core" / "anchors" / "LICENSE").read_text()
+
+
+@pytest.mark.data
+def test_the_build_script_reproduces_the_shipped_anchors():
+    spec = importlib.util.spec_from_file_location("build_anchors", ROOT / "scripts" / "build_anchors.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    rows = build.select(data_path("mmlu-pro-29"), per_subject=20, bins=5, max_chars=1500, seed=0)
+    assert [(r["id"], r["gold"]) for r in rows] == [(a.id, a.gold) for a in shipped_anchors()]
+
+
+def test_own_anchors_load_from_jsonl_with_clear_errors(tmp_path):
+    good = tmp_path / "mine.jsonl"
+    good.write_text('{"prompt": "2+2?", "gold": "4"}\n\n{"prompt": "Capital of France?", "gold": "Paris"}\n')
+    assert [a.gold for a in load_anchors(good)] == ["4", "Paris"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt": "2+2?", "gold": "4"}\n{"prompt": "no gold"}\n')
+    with pytest.raises(DataFormatError, match=r"bad.jsonl, row 2: not an anchor"):
+        load_anchors(bad)
 
 
 def _blobs(n_blobs: int, per_blob: int, dim: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -51,40 +104,7 @@ def test_reply_usage_reads_strings_mappings_and_messages():
     assert reply_usage({"text": "hi", "input_tokens": 3, "output_tokens": 4}) == ("hi", 3, 4)
     message = AIMessage(content="hi", usage_metadata={"input_tokens": 7, "output_tokens": 2, "total_tokens": 9})
     assert reply_usage(message) == ("hi", 7, 2)
+    llama = CompletionResponse(text="hi", raw={"usage": {"prompt_tokens": 5, "completion_tokens": 1}})
+    assert reply_usage(llama) == ("hi", 5, 1)
     with pytest.raises(TypeError):
         reply_usage(42)
-
-
-def _solver(prompt: str) -> AIMessage:
-    """A new model that solves the math prompts and answers greetings badly."""
-    text = "42" if "integral" in prompt else "go away"
-    return AIMessage(content=text, usage_metadata={"input_tokens": 30, "output_tokens": 5, "total_tokens": 35})
-
-
-def _grader(prompt: str, text: str) -> bool:
-    return (text == "42") if "integral" in prompt else ("hello" in text)
-
-
-def test_profiled_model_is_placed_from_its_anchors(router):
-    spec = ModelSpec(name="solver", input_price=0.05, output_price=0.1)
-    report = profile_model(router, spec, MATH + GREET, _solver, _grader, anchors=6, batch=4)
-    assert report.prompts == 6 and report.scored == 6 and report.errors == 0
-    assert report.total_cost_usd == pytest.approx(6 * spec.cost(30, 5))
-    # diverse anchors: both kinds of prompt were profiled
-    assert 0.0 < report.mean_score < 1.0
-    assert router.store.priors()["solver"][0] == 6
-    math_p = router.route("Compute the integral of x^20 times sin(x) from 0 to pi").estimate_for("solver").p_correct
-    greet_p = router.route("Say hello to my friend number 40 in a cheerful tone").estimate_for("solver").p_correct
-    assert math_p > greet_p
-
-
-def test_failing_answers_are_recorded_as_errors(router):
-    def flaky(prompt: str) -> str:
-        if "integral" in prompt:
-            raise TimeoutError("no answer")
-        return "hello there"
-
-    spec = ModelSpec(name="flaky", input_price=0.05, output_price=0.1)
-    report = profile_model(router, spec, MATH[:3] + GREET[:3], flaky, _grader, anchors=None)
-    assert report.prompts == 6 and report.errors == 3 and report.scored == 3
-    assert report.mean_score == 1.0

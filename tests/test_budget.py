@@ -87,10 +87,29 @@ def test_alpha_falls_when_calls_cost_too_much_and_rises_when_they_cost_too_littl
 def test_a_call_may_only_use_part_of_the_room_left():
     governor = BudgetGovernor(1.0, expected_calls=10, safety=2.0)
     governor.observe(0.8)
-    assert governor.overrides()["max_cost"] == pytest.approx(0.1)
+    assert governor.overrides()["max_cost"] == pytest.approx(3 * 0.2 / 9)  # 3x the room left per call expected
+    for _ in range(8):
+        governor.observe(0.0)
+    assert governor.overrides()["max_cost"] == pytest.approx(0.1)  # the last call: half the room left
     governor.observe(0.2)
     with pytest.raises(BudgetExhaustedError):
         governor.overrides()
+
+
+def test_the_first_call_of_a_small_budget_leaves_room_for_the_rest():
+    governor = BudgetGovernor(0.01, expected_calls=20)
+    cap = governor.overrides()["max_cost"]
+    assert cap == pytest.approx(3 * 0.01 / 20) and cap < 0.01 / 2  # not half the budget on one call
+    governor.observe(cap)
+    assert governor.overrides()["max_cost"] == pytest.approx(3 * (0.01 - cap) / 19)
+
+
+def test_budget_messages_show_significant_digits():
+    governor = BudgetGovernor(1e-5, expected_calls=1)
+    governor.observe(1e-5)
+    with pytest.raises(BudgetExhaustedError, match=r"\$0\.0000100 spent") as err:
+        governor.overrides()
+    assert "0.000000" not in str(err.value)
 
 
 @pytest.mark.parametrize(

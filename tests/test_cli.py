@@ -18,12 +18,19 @@ PRICES = {"small": (0.1, 0.2), "medium": (1.0, 2.0), "large": (10.0, 30.0)}
 MATH_QUERY = "Compute the integral of x^40 times sin(x) from 0 to pi"
 
 SOLVER = """
+from scope_core.anchors import MULTIPLE_CHOICE_INSTRUCTION, shipped_anchors
+
+GOLD = {a.prompt: a for a in shipped_anchors()}
+
+
 def answer(prompt):
-    return {"text": "42" if "integral" in prompt else "go away", "input_tokens": 30, "output_tokens": 4}
+    anchor = GOLD[prompt.removesuffix(MULTIPLE_CHOICE_INSTRUCTION)]
+    letter = anchor.gold if anchor.subject in ("biology", "chemistry") else "Z"
+    return {"text": f"The answer is ({letter})", "input_tokens": 30, "output_tokens": 4}
 
 
-def grade(prompt, text):
-    return text == "42" if "integral" in prompt else "hello" in text
+def lenient(reply, gold):
+    return 1.0
 """
 
 
@@ -69,7 +76,7 @@ def test_ingest_models_stats_route(workdir):
     assert "prompts: 24  outcomes: 72" in stats
     assert "fit: none" in stats and "fit: none" in scope("fit", "--store", store)  # 24 prompts: too few to fit
     mean_score = {
-        m: next(line for line in stats.splitlines() if f" {m} " in line).split("│")[3].strip() for m in PRICES
+        m: next(line for line in stats.splitlines() if f" {m} " in line).split("│")[5].strip() for m in PRICES
     }
     assert mean_score == {"small": "0.500", "medium": "0.750", "large": "1.000"}
     assert "chosen: large" in scope("route", MATH_QUERY, "--store", store, "--alpha", "1")
@@ -101,21 +108,60 @@ def test_eval_with_held_out_model_and_bad_names(workdir):
     assert bad.exit_code == 1 and "unknown estimator" in bad.output
 
 
-def test_profile_places_a_new_model(workdir):
+def test_profile_on_the_shipped_anchors_estimates_records_and_resumes(workdir):
+    store = workdir / "store"
+    base = ["profile", "--model", "solver", "--input-price", "1", "--output-price", "2", "--answer", "solver:answer"]
+    dry = scope(*base, "--anchors", "6", "--store", store, "--dry-run")
+    assert "est. cost" in dry and "solver" in dry and "│ 6 " in dry
+    out = scope(*base, "--anchors", "4", "--store", store)
+    row = [line for line in out.splitlines() if line.startswith("│ solver")][-1]  # the results table
+    assert [c.strip() for c in row.split("│")[2:7]] == ["4", "0", "4", "0", "0.500"]  # biology, chemistry of 4
+    out = scope(*base, "--anchors", "6", "--store", store, "--max-cost", "1e-9")
+    assert "stopped at --max-cost $0.00000000100; run the same command again to resume" in out
+    out = scope(*base, "--anchors", "6", "--store", store)
+    row = [line for line in out.splitlines() if line.startswith("│ solver")][-1]
+    assert [c.strip() for c in row.split("│")[2:5]] == ["2", "4", "2"]  # answered, skipped, scored
+    stats = scope("stats", "--store", store)
+    assert "outcomes" in stats and "errors" in stats
+    lenient = scope(*base[:-1], "solver:answer", "--grade", "solver:lenient", "--anchors", "3", "--store",
+                    workdir / "other")  # fmt: skip
+    assert "1.000" in lenient
+
+
+def test_profile_errors_are_one_line(workdir):
+    store = str(workdir / "store")
+    cases = {
+        ("--answer", "solver:missing", "--model", "x", "--input-price", "1", "--output-price", "1"): "cannot load",
+        ("--answer", "solver:answer", "--model", "my-own"): "pass input_price= and output_price=",
+        ("--model", "nosuchprovider:some-model"): "nosuchprovider",
+        (): "nothing to profile",
+    }
+    for args, message in cases.items():
+        result = runner.invoke(app, ["profile", *args, "--store", store])
+        assert result.exit_code == 1 and message in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_stats_show_each_models_evidence_coverage_and_cold_starts(workdir):
     store = workdir / "store"
     scope("ingest", "outcomes.csv", "--store", store)
-    out = scope(
-        "profile", "--model", "solver", "--input-price", "0.05", "--output-price", "0.1",
-        "--answer", "solver:answer", "--grade", "solver:grade", "--anchors", "6", "--store", store,
+    scope(
+        "profile", "--model", "solver", "--input-price", "0", "--output-price", "0", "--answer", "solver:answer",
+        "--anchors", "2", "--store", store, "--dry-run",
     )  # fmt: skip
-    assert "solver" in out
-    assert "solver" in scope("models", "--store", store)
-    math = json.loads(scope("route", MATH_QUERY, "--store", store, "--json"))["candidates"]["solver"]
-    greet = json.loads(scope("route", "Say hello to my friend Ann", "--store", store, "--json"))["candidates"]["solver"]
-    assert math["p_correct"] > greet["p_correct"]
-    bad = runner.invoke(app, ["profile", "--model", "x", "--input-price", "1", "--output-price", "1",
-                              "--answer", "solver:missing", "--grade", "solver:grade", "--store", str(store)])  # fmt: skip
-    assert bad.exit_code == 1 and "cannot load" in bad.output
+    stats = scope("stats", "--store", store)
+    row = next(line for line in stats.splitlines() if line.startswith("│ large"))
+    assert [c.strip() for c in row.split("│")[2:5]] == ["24", "24", "0"]  # outcomes, scored, errors
+    assert "cold start" not in stats
+
+
+def test_bad_option_values_give_one_line_errors(workdir):
+    store = workdir / "store"
+    scope("ingest", "outcomes.csv", "--store", store)
+    result = runner.invoke(app, ["route", MATH_QUERY, "--store", str(store), "--alpha", "2"])
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1, result.output
+    assert "alpha: Input should be less than or equal to 1 (got 2.0)" in result.output
+    assert "pydantic" not in result.output
 
 
 def test_demo_on_a_small_data_set(workdir):

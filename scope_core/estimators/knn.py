@@ -180,6 +180,7 @@ class KNNEstimator(LocalEstimator):
                 output_tokens=float(out[i]),
                 cost_usd=spec.cost(float(inp[i]), float(out[i])),
                 evidence=Evidence.model_construct(neighbour_ids=ids, similarities=sims, effective_n=float(n_w[i])),
+                cold_start=bool(prior[i, sm.N_SCORED] == 0 and spec.name not in query.imputers),
             )
             for i, spec in enumerate(candidates)
         ]

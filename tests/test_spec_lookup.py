@@ -1,0 +1,49 @@
+"""Specs looked up: prices from genai-prices (offline), capabilities and context from a LangChain profile."""
+
+from __future__ import annotations
+
+import pytest
+
+from scope_core import Capability
+from scope_core.spec_lookup import UnknownModelPriceError, spec_for
+
+from .fake_models import SubjectExpert
+
+
+def test_known_models_get_their_prices_offline():
+    mini = spec_for("gpt-4o-mini")
+    assert (mini.input_price, mini.output_price, mini.provider) == (0.15, 0.6, "openai")
+    haiku = spec_for("anthropic:claude-3-5-haiku-latest")
+    assert haiku.name == "claude-3-5-haiku-latest" and haiku.provider == "anthropic"
+    assert (haiku.input_price, haiku.output_price) == (0.8, 4.0)
+    # tiered long-context prices: the base tier is the one a routed call pays
+    assert spec_for("claude-sonnet-4-5").input_price == 3.0
+
+
+def test_a_langchain_profile_gives_capabilities_and_context_window():
+    model = SubjectExpert(
+        profile={"tool_calling": True, "structured_output": True, "image_inputs": False, "max_input_tokens": 64_000}
+    )
+    spec = spec_for("gpt-4o-mini", profile=model.profile)
+    assert spec.capabilities == {Capability.TOOLS, Capability.STRUCTURED_OUTPUT}
+    assert spec.context_window == 64_000
+    assert spec_for("gpt-4o-mini", profile={"image_inputs": True}).capabilities == {Capability.VISION}
+    assert spec_for("gpt-4o-mini").capabilities == frozenset()  # no profile: nothing claimed
+
+
+def test_typed_values_override_looked_up_ones():
+    spec = spec_for(
+        "gpt-4o-mini", profile={"tool_calling": True, "max_input_tokens": 64_000}, input_price=0.1,
+        context_window=8_000, capabilities=frozenset(), name="mini",
+    )  # fmt: skip
+    assert (spec.name, spec.input_price, spec.output_price) == ("mini", 0.1, 0.6)
+    assert spec.context_window == 8_000 and spec.capabilities == frozenset()
+
+
+def test_an_unknown_model_needs_its_prices():
+    with pytest.raises(UnknownModelPriceError, match=r"'my-local-llm'.*pass input_price= and output_price="):
+        spec_for("my-local-llm")
+    with pytest.raises(UnknownModelPriceError, match="output_price"):
+        spec_for("my-local-llm", input_price=0.0)
+    local = spec_for("ollama:my-local-llm", input_price=0.0, output_price=0.0, context_window=8192)
+    assert (local.name, local.provider, local.context_window) == ("my-local-llm", "ollama", 8192)
