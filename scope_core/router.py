@@ -6,14 +6,14 @@ import asyncio
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 from cachetools import TTLCache
 
 from .budget import BudgetExhaustedError, BudgetGovernor
-from .call import RoutedCall
+from .call import Ended, RoutedCall
 from .decision import Decision, Estimate
 from .embedder import Embedder, as_embedder, default_embedder
 from .errors import NoCandidateError, ScopeError, UnknownModelError
@@ -243,17 +243,22 @@ class Router:
         run_id: str | None = None,
         text: str | None = None,
         fallback_on: tuple[type[BaseException], ...] = (Exception,),
+        record: bool = True,
+        on_end: Callable[[RoutedCall, Ended], None] | None = None,
         **overrides,
     ) -> RoutedCall:
         """Route ``query`` and open the call that runs its candidates (see ``scope_core.call``).
 
         ``pool`` restricts the candidates (an adapter's own models), ``model`` forces one of them,
-        ``text`` is the routing text the call is recorded under (default: ``text_of(query)``); the
-        other overrides are ``route``'s.
+        ``text`` is the routing text the call is recorded under (default: ``text_of(query)``),
+        ``record=False`` stores nothing, ``on_end`` is told how each attempt ended; the other
+        overrides are ``route``'s.
         """
         overrides = self._call_overrides(pool, overrides)
         decision = self.route(query, **overrides)
-        return self._open_call(query, decision, run_id, text, fallback_on, overrides)
+        return self._open_call(
+            query, decision, run_id, text, overrides, fallback_on=fallback_on, record=record, on_end=on_end
+        )
 
     async def astart(
         self,
@@ -263,12 +268,16 @@ class Router:
         run_id: str | None = None,
         text: str | None = None,
         fallback_on: tuple[type[BaseException], ...] = (Exception,),
+        record: bool = True,
+        on_end: Callable[[RoutedCall, Ended], None] | None = None,
         **overrides,
     ) -> RoutedCall:
         """Async ``start``."""
         overrides = self._call_overrides(pool, overrides)
         decision = await self.aroute(query, **overrides)
-        return self._open_call(query, decision, run_id, text, fallback_on, overrides)
+        return self._open_call(
+            query, decision, run_id, text, overrides, fallback_on=fallback_on, record=record, on_end=on_end
+        )
 
     @staticmethod
     def _call_overrides(pool: Iterable[str] | None, overrides: dict) -> dict:
@@ -283,10 +292,11 @@ class Router:
         overrides["allowed"] = set(allowed) if allowed is not None else pool
         return overrides
 
-    def _open_call(self, query, decision, run_id, text, fallback_on, overrides) -> RoutedCall:
+    def _open_call(
+        self, query: Query, decision: Decision, run_id: str | None, text: str | None, overrides: dict, **options
+    ) -> RoutedCall:
         text = text if text is not None else self.text_of(query, overrides.get("routing_mode"))
-        run_id = run_id or uuid.uuid4().hex
-        return RoutedCall(self, decision, text, run_id, budget=overrides.get("budget"), fallback_on=fallback_on)
+        return RoutedCall(self, decision, text, run_id or uuid.uuid4().hex, budget=overrides.get("budget"), **options)
 
     # -- feedback -----------------------------------------------------------------------------
     def _prompt_infos(self, texts: dict[str, tuple[str, str | None]]) -> dict[str, PromptInfo]:
@@ -360,9 +370,15 @@ class Router:
         """Wait until every outcome recorded with ``wait=False`` is stored."""
         self.writer.flush()
 
-    def feedback(self, run_id: str, score: float) -> None:
-        """Attach a quality score in [0, 1] to a recorded call, by its run id."""
+    def feedback(self, run_id: str, score: float, *, wait: bool = True) -> None:
+        """Attach a quality score in [0, 1] to a recorded call, by its run id.
+
+        With ``wait=False`` the score is queued on the background writer, after the call's own record.
+        """
         score = check_score(score)
+        if not wait:
+            self.writer.submit(lambda: self.feedback(run_id, score))
+            return
         self.flush()
         self.store.set_score(str(run_id), score)
         self._invalidate()
