@@ -43,6 +43,8 @@ class Received(NamedTuple):
     method: str
     messages: list[BaseMessage]
     kwargs: dict[str, Any]
+
+
 _STOPWORDS = {"get", "tool", "function", "the", "and", "for", "with"}
 
 
