@@ -107,6 +107,15 @@ class RoutedCall:
         self._open = True
 
     def __iter__(self) -> Iterator[Attempt]:
+        """Attempts in ranking order; a stream abandoned half-way (this iteration closed before the call
+        ended) releases the budget's hold."""
+        try:
+            yield from self._attempts()
+        except GeneratorExit:
+            self._release()
+            raise
+
+    def _attempts(self) -> Iterator[Attempt]:
         for index, model in enumerate(self.decision.ranking):
             if self.outcome is not None:
                 return
@@ -117,7 +126,7 @@ class RoutedCall:
 
     def run(self, invoke: Callable[[Attempt], T]) -> tuple[Attempt, T]:
         """Run attempts until one returns: that attempt and its reply (then tell ``succeeded`` its usage)."""
-        attempts = iter(self)
+        attempts = self._attempts()
         while True:
             attempt = next(attempts)  # raises AllCandidatesFailedError once every candidate failed
             try:
@@ -127,7 +136,7 @@ class RoutedCall:
 
     async def arun(self, invoke: Callable[[Attempt], Awaitable[T]]) -> tuple[Attempt, T]:
         """Async ``run``."""
-        attempts = iter(self)
+        attempts = self._attempts()
         while True:
             attempt = next(attempts)
             try:

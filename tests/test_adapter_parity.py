@@ -137,3 +137,20 @@ def test_a_feedback_score_lands_on_the_answer(sides: list[Side]) -> None:
         assert records(side)[0]["s"] == 0.75
     langchain, llamaindex = (records(s) for s in sides)
     assert langchain == llamaindex and [r["m"] for r in langchain] == ["strong"]
+
+
+def test_a_stream_abandoned_half_way_releases_the_budget_hold(sides: list[Side]) -> None:
+    langchain, llamaindex = sides
+    streams = {
+        "langchain": lambda budget: langchain.llm.stream([HumanMessage(QUERY)], budget=budget),
+        "llamaindex": lambda budget: llamaindex.llm.stream_chat(
+            [ChatMessage(role="user", content=QUERY)], budget=budget
+        ),
+    }
+    for name, open_stream in streams.items():
+        budget = BudgetGovernor(budget_usd=1.0, expected_calls=10)
+        stream = open_stream(budget)
+        next(stream)
+        assert budget.reserved > 0, name  # the call holds its predicted cost while it streams
+        stream.close()
+        assert budget.reserved == 0.0 and budget.calls == 0, name
