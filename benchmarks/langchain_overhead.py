@@ -19,7 +19,8 @@ import time
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from scope_core import BehaviourStore, Capability, ModelSpec, Outcome, Router, default_embedder
-from scope_langchain import ScopeChatModel, ScriptedChatModel
+from scope_langchain import ScopeChatModel
+from scope_langchain.testing import ScriptedChatModel
 
 CAPS = frozenset({Capability.TOOLS})
 SPECS = [ModelSpec(name=f"m{i}", input_price=0.1 * 4**i, output_price=0.4 * 4**i, capabilities=CAPS) for i in range(4)]

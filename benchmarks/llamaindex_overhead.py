@@ -15,7 +15,7 @@ import time
 from llama_index.core.base.llms.types import ChatMessage
 
 from scope_core import BehaviourStore, Outcome, Router, default_embedder
-from scope_llamaindex import Candidate, ScopeLLM, capture_calls
+from scope_llamaindex import ScopeLLM, capture_calls, llm_candidate
 from scope_llamaindex.testing import ScriptedLLM
 
 
@@ -32,10 +32,10 @@ def conversation(i: int) -> list[ChatMessage]:
 
 def setup(record: bool, seeds: int) -> tuple[Router, ScopeLLM, ScriptedLLM]:
     router = Router(BehaviourStore.ephemeral(), embedder=default_embedder(disk_cache=True))
-    cheap, strong = ScriptedLLM(label="cheap"), ScriptedLLM(label="strong", tool_format="kwargs")
+    cheap, strong = ScriptedLLM(model="cheap"), ScriptedLLM(model="strong", tool_format="kwargs")
     pool = [
-        Candidate(name="cheap", llm=cheap, input_price=0.1, output_price=0.4),
-        Candidate(name="strong", llm=strong, input_price=3.0, output_price=15.0),
+        llm_candidate("cheap", cheap, 0.1, 0.4),
+        llm_candidate("strong", strong, 3.0, 15.0),
     ]
     llm = ScopeLLM(router, pool, record=record)
     texts = [f"Explain proof number {i} of the textbook in two lines." for i in range(seeds)]

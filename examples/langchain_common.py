@@ -1,7 +1,8 @@
 """Shared setup of the offline LangChain examples: two scripted candidates and a small seeded store."""
 
 from scope_core import BehaviourStore, Capability, ModelSpec, Outcome, Router
-from scope_langchain import Candidate, ScriptedChatModel
+from scope_langchain import Candidate
+from scope_langchain.testing import ScriptedChatModel
 
 CAPS = frozenset({Capability.TOOLS, Capability.STRUCTURED_OUTPUT})
 MINI = ModelSpec(name="mini", input_price=0.15, output_price=0.6, capabilities=CAPS, provider="scripted")

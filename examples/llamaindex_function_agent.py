@@ -13,7 +13,7 @@ from llama_index.core.agent.workflow import FunctionAgent
 from llama_index.core.base.llms.types import ChatMessage
 
 from scope_core import BehaviourStore, Router
-from scope_llamaindex import Candidate, ScopeLLM, capture_calls
+from scope_llamaindex import ScopeLLM, capture_calls, llm_candidate
 from scope_llamaindex.testing import ScriptedLLM
 
 
@@ -34,13 +34,8 @@ async def main() -> None:
     llm = ScopeLLM(
         router,
         [
-            Candidate(name="small", llm=ScriptedLLM(label="small", reply=script), input_price=0.15, output_price=0.6),
-            Candidate(
-                name="large",
-                llm=ScriptedLLM(label="large", reply=script, tool_format="kwargs"),
-                input_price=2.5,
-                output_price=10.0,
-            ),
+            llm_candidate("small", ScriptedLLM(model="small", reply=script), 0.15, 0.6),
+            llm_candidate("large", ScriptedLLM(model="large", reply=script, tool_format="kwargs"), 2.5, 10.0),
         ],
     )
     agent = FunctionAgent(tools=[get_weather], llm=llm, system_prompt="You answer weather questions.")

@@ -11,7 +11,7 @@ from llama_index.core import Document, StorageContext, VectorStoreIndex
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from scope_core import BehaviourStore, Router
-from scope_llamaindex import Candidate, ScopeEmbedding, ScopeLLM, capture_calls
+from scope_llamaindex import ScopeEmbedding, ScopeLLM, capture_calls, llm_candidate
 from scope_llamaindex.testing import ScriptedLLM
 
 
@@ -20,8 +20,8 @@ def main() -> None:
     llm = ScopeLLM(
         router,
         [
-            Candidate(name="small", llm=ScriptedLLM(label="small"), input_price=0.15, output_price=0.6),
-            Candidate(name="large", llm=ScriptedLLM(label="large"), input_price=2.5, output_price=10.0),
+            llm_candidate("small", ScriptedLLM(model="small"), 0.15, 0.6),
+            llm_candidate("large", ScriptedLLM(model="large"), 2.5, 10.0),
         ],
         alpha=0.5,
     )

@@ -13,7 +13,7 @@ from llama_index.core.agent.workflow import ReActAgent
 from llama_index.core.base.llms.types import ChatMessage
 
 from scope_core import BehaviourStore, Router
-from scope_llamaindex import Candidate, ScopeLLM, capture_calls
+from scope_llamaindex import ScopeLLM, capture_calls, llm_candidate
 from scope_llamaindex.testing import ScriptedLLM
 
 
@@ -33,8 +33,8 @@ def script(messages: list[ChatMessage], tools: list[str]) -> tuple[str, list[dic
 async def main() -> None:
     router = Router(BehaviourStore.ephemeral())
     candidates = [
-        Candidate(name="small", llm=ScriptedLLM(label="small", reply=script), input_price=0.15, output_price=0.6),
-        Candidate(name="large", llm=ScriptedLLM(label="large", reply=script), input_price=2.5, output_price=10.0),
+        llm_candidate("small", ScriptedLLM(model="small", reply=script), 0.15, 0.6),
+        llm_candidate("large", ScriptedLLM(model="large", reply=script), 2.5, 10.0),
     ]
     agent = ReActAgent(tools=[multiply], llm=ScopeLLM(router, candidates, alpha=0.7))
     with capture_calls() as calls:

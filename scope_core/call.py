@@ -4,23 +4,21 @@
 and tells the call how each attempt ended; the call does everything else the same way for every adapter:
 
     call = router.start(query, pool=names, alpha=0.7)
-    for attempt in call:
-        try:
-            reply = run(attempt.model)
-        except Exception as exc:
-            call.failed(attempt, exc)      # re-raises unless the error falls back
-            continue
-        outcome = call.succeeded(attempt, Usage(input_tokens, output_tokens), latency_s)
-        break
-    # when every candidate failed, iterating raised AllCandidatesFailedError
+    attempt, reply = call.run(lambda attempt: candidates[attempt.model].generate(messages))
+    metadata = call.succeeded(attempt, Usage(input_tokens, output_tokens))
+
+``run`` (``arun``) tries the candidates in ranking order; a failure is recorded and falls back when it
+is one of ``fallback_on``, else it is re-raised; when every candidate failed, AllCandidatesFailedError.
+A stream iterates the call itself (``for attempt in call``) and says ``failed(attempt, error,
+fall_back=False)`` once part of an answer is out.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .budget import BudgetGovernor
 from .decision import Decision
@@ -32,14 +30,23 @@ if TYPE_CHECKING:
 # Per-call keys every adapter accepts (as call kwargs or configuration) and passes to ``Router.start``.
 ROUTING_KEYS = ("alpha", "max_cost", "min_accuracy", "allowed", "required", "budget", "model", "routing_mode")
 ERROR_CHARS = 500  # a failure's stored and reported error text is cut to this
+T = TypeVar("T")
+
+
+def routing_overrides(defaults: Mapping[str, Any], kwargs: MutableMapping[str, Any]) -> dict[str, Any]:
+    """The call's routing overrides: ``defaults`` (an adapter's settings), then the ROUTING_KEYS popped
+    from the call's ``kwargs``; a key given as None keeps the default."""
+    given = {k: kwargs.pop(k) for k in ROUTING_KEYS if k in kwargs}
+    merged = {k: defaults.get(k) for k in ROUTING_KEYS} | {k: v for k, v in given.items() if v is not None}
+    return {k: v for k, v in merged.items() if v is not None}
 
 
 @dataclass(frozen=True)
 class Usage:
-    """Tokens one attempt used; ``input_tokens`` None means the router's own count of the query."""
+    """Tokens one attempt used; None: the router's count (of the query for input, of the reply's text for output)."""
 
-    input_tokens: int | None
-    output_tokens: int
+    input_tokens: int | None = None
+    output_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,20 @@ class Attempt:
         return time.perf_counter() - self.started
 
 
+@dataclass(frozen=True)
+class Ended:
+    """How one attempt ended, as it is recorded: ``run_id`` is the record's id in the store."""
+
+    run_id: str
+    model: str
+    attempt: int
+    latency_s: float
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+    error: str | None = None
+
+
 def error_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"[:ERROR_CHARS]
 
@@ -64,6 +85,7 @@ class RoutedCall:
     Every attempt is recorded on the router's background writer under the call's ``run_id``
     (a failure under ``{run_id}:{model}:failed``), so ``router.feedback(run_id, score)`` scores
     the answer the caller got. The budget's hold is released when the call ends, either way.
+    ``on_end`` (if given) is told how each attempt ended, e.g. to emit an instrumentation event.
     """
 
     def __init__(
@@ -75,14 +97,25 @@ class RoutedCall:
         *,
         budget: BudgetGovernor | None = None,
         fallback_on: tuple[type[BaseException], ...] = (Exception,),
+        record: bool = True,
+        on_end: Callable[[RoutedCall, Ended], None] | None = None,
     ) -> None:
         self.router, self.decision, self.text, self.run_id = router, decision, text, run_id
-        self.budget, self.fallback_on = budget, fallback_on
+        self.budget, self.fallback_on, self.record, self.on_end = budget, fallback_on, record, on_end
         self.errors: dict[str, BaseException] = {}
         self.outcome: dict[str, Any] | None = None
         self._open = True
 
     def __iter__(self) -> Iterator[Attempt]:
+        """Attempts in ranking order; a stream abandoned half-way (this iteration closed before the call
+        ended) releases the budget's hold."""
+        try:
+            yield from self._attempts()
+        except GeneratorExit:
+            self._release()
+            raise
+
+    def _attempts(self) -> Iterator[Attempt]:
         for index, model in enumerate(self.decision.ranking):
             if self.outcome is not None:
                 return
@@ -91,58 +124,96 @@ class RoutedCall:
             self._release()
             raise AllCandidatesFailedError(self.errors)
 
+    def run(self, invoke: Callable[[Attempt], T]) -> tuple[Attempt, T]:
+        """Run attempts until one returns: that attempt and its reply (then tell ``succeeded`` its usage)."""
+        attempts = self._attempts()
+        while True:
+            attempt = next(attempts)  # raises AllCandidatesFailedError once every candidate failed
+            try:
+                return attempt, invoke(attempt)
+            except Exception as exc:
+                self.failed(attempt, exc)
+
+    async def arun(self, invoke: Callable[[Attempt], Awaitable[T]]) -> tuple[Attempt, T]:
+        """Async ``run``."""
+        attempts = self._attempts()
+        while True:
+            attempt = next(attempts)
+            try:
+                return attempt, await invoke(attempt)
+            except Exception as exc:
+                self.failed(attempt, exc)
+
     def failed(self, attempt: Attempt, error: BaseException, *, fall_back: bool = True) -> None:
         """Record a failed attempt; re-raise ``error`` unless it may fall back to the next candidate."""
         self.errors[attempt.model] = error
-        router, decision, text, latency = self.router, self.decision, self.text, attempt.elapsed()
-        run_id, message = f"{self.run_id}:{attempt.model}:failed", error_text(error)
-        router.writer.submit(
-            lambda: router.record_call(decision, text, attempt.model, latency_s=latency, error=message, run_id=run_id)
+        ended = Ended(
+            f"{self.run_id}:{attempt.model}:failed",
+            attempt.model,
+            attempt.index,
+            attempt.elapsed(),
+            error=error_text(error),
         )
+        self._end(ended)
         if not (fall_back and isinstance(error, self.fallback_on)):
             self._release()
             raise error
 
     def succeeded(
-        self, attempt: Attempt, usage: Usage, *, score: Callable[[], float | None] | None = None
+        self,
+        attempt: Attempt,
+        usage: Usage = Usage(),
+        *,
+        text: str = "",
+        score: Callable[[], float | None] | None = None,
     ) -> dict[str, Any]:
         """Price and record the answering attempt, account it against the budget; returns the call's metadata.
 
-        ``score``, if given, runs on the writer thread and its value is stored with the record.
+        Tokens the usage leaves out are the router's: the query's count, and the count of ``text``
+        (the reply). ``score``, if given, runs on the writer thread and its value is stored with the record.
         """
         in_tok = usage.input_tokens if usage.input_tokens is not None else self.decision.input_tokens
-        spec = self.router.models()[attempt.model]
-        cost, latency = spec.cost(in_tok, usage.output_tokens), attempt.elapsed()
+        out_tok = usage.output_tokens if usage.output_tokens is not None else self.router.count_tokens(text)
+        cost = self.router.models()[attempt.model].cost(in_tok, out_tok)
         if self.budget is not None and self._open:
             self.budget.observe(cost, reserved_usd=self.decision.reserved_usd)
         self._open = False
-        router, decision, text, run_id, model = self.router, self.decision, self.text, self.run_id, attempt.model
-
-        def record() -> None:
-            router.record_call(
-                decision,
-                text,
-                model,
-                input_tokens=in_tok,
-                output_tokens=usage.output_tokens,
-                latency_s=latency,
-                score=score() if score is not None else None,
-                run_id=run_id,
-            )
-
-        router.writer.submit(record)
+        ended = Ended(self.run_id, attempt.model, attempt.index, attempt.elapsed(), in_tok, out_tok, cost)
         self.outcome = {
-            **decision.overview(),
-            "model": model,
-            "run_id": run_id,
-            "attempt": attempt.index,
+            **self.decision.overview(),
+            "model": ended.model,
+            "run_id": ended.run_id,
+            "attempt": ended.attempt,
             "input_tokens": in_tok,
-            "output_tokens": usage.output_tokens,
+            "output_tokens": out_tok,
             "cost_usd": cost,
-            "latency_s": round(latency, 6),
+            "latency_s": round(ended.latency_s, 6),
             "failed": {m: error_text(e) for m, e in self.errors.items()},
         }
+        self._end(ended, score)
         return self.outcome
+
+    def _end(self, ended: Ended, score: Callable[[], float | None] | None = None) -> None:
+        """Queue the attempt's record (the store write never fails the call) and tell ``on_end``."""
+        if self.record:
+            router, decision, text = self.router, self.decision, self.text
+
+            def write() -> None:
+                router.record_call(
+                    decision,
+                    text,
+                    ended.model,
+                    input_tokens=ended.input_tokens,
+                    output_tokens=ended.output_tokens,
+                    latency_s=ended.latency_s,
+                    error=ended.error,
+                    score=score() if score is not None else None,
+                    run_id=ended.run_id,
+                )
+
+            router.writer.submit(write)
+        if self.on_end is not None:
+            self.on_end(self, ended)
 
     def _release(self) -> None:
         if self.budget is not None and self._open:

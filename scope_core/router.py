@@ -7,14 +7,14 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 from cachetools import TTLCache
 
 from .budget import BudgetExhaustedError, BudgetGovernor
-from .call import RoutedCall
+from .call import Ended, RoutedCall
 from .decision import Decision, Estimate
 from .embedder import Embedder, as_embedder, default_embedder
 from .errors import ColdStartWarning, NoCandidateError, ScopeError, UnknownModelError, UnknownRunError
@@ -282,18 +282,23 @@ class Router:
         run_id: str | None = None,
         text: str | None = None,
         fallback_on: tuple[type[BaseException], ...] = (Exception,),
+        record: bool = True,
+        on_end: Callable[[RoutedCall, Ended], None] | None = None,
         **overrides,
     ) -> RoutedCall:
         """Route ``query`` and open the call that runs its candidates (see ``scope_core.call``).
 
         ``pool`` restricts the candidates (an adapter's own models), ``model`` forces one of them,
-        ``text`` is the routing text the call is recorded under (default: ``text_of(query)``); the
-        other overrides are ``route``'s.
+        ``text`` is the routing text the call is recorded under (default: ``text_of(query)``),
+        ``record=False`` stores nothing, ``on_end`` is told how each attempt ended; the other
+        overrides are ``route``'s.
         """
         forced = overrides.get("model")
         overrides = self._call_overrides(pool, overrides)
         decision = _forced(self.route(query, **overrides), forced)
-        return self._open_call(query, decision, run_id, text, fallback_on, overrides)
+        return self._open_call(
+            query, decision, run_id, text, overrides, fallback_on=fallback_on, record=record, on_end=on_end
+        )
 
     async def astart(
         self,
@@ -303,13 +308,17 @@ class Router:
         run_id: str | None = None,
         text: str | None = None,
         fallback_on: tuple[type[BaseException], ...] = (Exception,),
+        record: bool = True,
+        on_end: Callable[[RoutedCall, Ended], None] | None = None,
         **overrides,
     ) -> RoutedCall:
         """Async ``start``."""
         forced = overrides.get("model")
         overrides = self._call_overrides(pool, overrides)
         decision = _forced(await self.aroute(query, **overrides), forced)
-        return self._open_call(query, decision, run_id, text, fallback_on, overrides)
+        return self._open_call(
+            query, decision, run_id, text, overrides, fallback_on=fallback_on, record=record, on_end=on_end
+        )
 
     @staticmethod
     def _call_overrides(pool: Iterable[str] | None, overrides: dict) -> dict:
@@ -324,10 +333,11 @@ class Router:
         overrides["allowed"] = set(allowed) if allowed is not None else pool
         return overrides
 
-    def _open_call(self, query, decision, run_id, text, fallback_on, overrides) -> RoutedCall:
+    def _open_call(
+        self, query: Query, decision: Decision, run_id: str | None, text: str | None, overrides: dict, **options
+    ) -> RoutedCall:
         text = text if text is not None else self.text_of(query, overrides.get("routing_mode"))
-        run_id = run_id or uuid.uuid4().hex
-        return RoutedCall(self, decision, text, run_id, budget=overrides.get("budget"), fallback_on=fallback_on)
+        return RoutedCall(self, decision, text, run_id or uuid.uuid4().hex, budget=overrides.get("budget"), **options)
 
     # -- feedback -----------------------------------------------------------------------------
     def _prompt_infos(self, texts: dict[str, tuple[str, str | None]]) -> dict[str, PromptInfo]:
@@ -401,9 +411,15 @@ class Router:
         """Wait until every outcome recorded with ``wait=False`` is stored."""
         self.writer.flush()
 
-    def feedback(self, run_id: str, score: float) -> None:
-        """Attach a quality score in [0, 1] to a recorded call, by its run id."""
+    def feedback(self, run_id: str, score: float, *, wait: bool = True) -> None:
+        """Attach a quality score in [0, 1] to a recorded call, by its run id.
+
+        With ``wait=False`` the score is queued on the background writer, after the call's own record.
+        """
         score = check_score(score)
+        if not wait:
+            self.writer.submit(lambda: self.feedback(run_id, score))
+            return
         self.flush()
         try:
             self.store.set_score(str(run_id), score)

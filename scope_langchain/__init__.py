@@ -1,8 +1,13 @@
-"""scope_langchain: ScopeChatModel, a LangChain chat model that routes every call with scope_core."""
+"""scope_langchain: ScopeChatModel, a LangChain chat model that routes every call with scope_core.
+
+Test doubles (ScriptedChatModel) live in ``scope_langchain.testing``, imported only where used.
+"""
+
+from scope_core.candidate import Candidate
+from scope_core.errors import AllCandidatesFailedError
 
 from .callbacks import ScopeFeedbackHandler
-from .chat_model import AllCandidatesFailedError, Candidate, ScopeChatModel
-from .fakes import ScriptedChatModel
+from .chat_model import ScopeChatModel
 from .messages import to_turns
 from .replay import ReplayChatModel, replay_candidates
 
@@ -12,7 +17,6 @@ __all__ = [
     "ReplayChatModel",
     "ScopeChatModel",
     "ScopeFeedbackHandler",
-    "ScriptedChatModel",
     "replay_candidates",
     "to_turns",
 ]

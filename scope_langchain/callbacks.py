@@ -18,7 +18,7 @@ class ScopeFeedbackHandler(BaseCallbackHandler):
     """Pass as a callback to a chain or agent; then ``feedback(score)`` scores its routed calls.
 
     ``evaluator`` (optional) scores each routed reply as it arrives: ``evaluator(reply) -> score | None``.
-    Scores are written after the call's own record, on the router's background writer.
+    Scores are queued after the call's own record (``router.feedback(..., wait=False)``).
     """
 
     def __init__(self, router: Router, evaluator: Callable[[AIMessage], float | None] | None = None) -> None:
@@ -48,5 +48,4 @@ class ScopeFeedbackHandler(BaseCallbackHandler):
         return ids
 
     def _submit(self, run_id: str, score: float) -> None:
-        router = self.router
-        router.writer.submit(lambda: router.feedback(run_id, score))
+        self.router.feedback(run_id, score, wait=False)

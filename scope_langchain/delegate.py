@@ -7,7 +7,7 @@ so a routed call is ONE run in callbacks and traces, reported under the chosen m
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,3 +122,20 @@ def as_chunk(message: AIMessage) -> AIMessageChunk:
         tool_call_chunks=chunks,
         id=message.id,
     )
+
+
+def standard_params_applied(model: BaseChatModel, params: Mapping[str, Any]) -> BaseChatModel:
+    """A copy of a candidate with the router's standard params set, where the candidate has such a field."""
+    fields = type(model).model_fields
+    by_name = {alias: name for name, f in fields.items() for alias in (name, f.alias) if alias}
+    update = {by_name[k]: v for k, v in params.items() if v is not None and k in by_name}
+    return model.model_copy(update=update) if update else model
+
+
+def passed_on(chunk: AIMessageChunk) -> AIMessageChunk:
+    """A candidate's chunk as the router streams it: its model name and end marker come from the router."""
+    meta = chunk.response_metadata
+    if "model_name" not in meta and chunk.chunk_position is None:
+        return chunk
+    kept = {k: v for k, v in meta.items() if k != "model_name"}
+    return chunk.model_copy(update={"response_metadata": kept, "chunk_position": None})

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from langchain_core.messages import BaseMessage, ChatMessage
 
-from scope_core import Turn
+from scope_core import Capability, Turn
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool", "function": "tool"}
 _CHAT_ROLES = {"user": "user", "assistant": "assistant", "system": "system", "developer": "system", "tool": "tool"}
@@ -38,3 +39,13 @@ def has_images(messages: Sequence[BaseMessage]) -> bool:
         if isinstance(m.content, list)
         for block in m.content
     )
+
+
+def needs(
+    messages: Sequence[BaseMessage], required: Iterable[str] | None, tools: Any, structured: Any
+) -> set[Capability]:
+    """The capabilities a call needs: the caller's ``required``, tools, structured output, vision for images."""
+    needed = {Capability(c) for c in required or ()}
+    needed |= {Capability.TOOLS} if tools else set()
+    needed |= {Capability.STRUCTURED_OUTPUT} if structured else set()
+    return needed | ({Capability.VISION} if has_images(messages) else set())

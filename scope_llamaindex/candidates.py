@@ -1,14 +1,12 @@
-"""Candidate: a LlamaIndex LLM with the name and prices the router knows it by."""
+"""Candidates of a ScopeLLM: scope_core's Candidate (a model and its ModelSpec), built from a LlamaIndex LLM."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 from llama_index.core.llms import LLM
 from llama_index.core.llms.function_calling import FunctionCallingLLM
-from pydantic import BaseModel, ConfigDict, Field
 
-from scope_core import Capability, ModelSpec, Router, UnknownModelError
+from scope_core import Capability, ModelSpec
+from scope_core.candidate import Candidate
 
 
 def supports_tools(llm: LLM) -> bool:
@@ -16,47 +14,24 @@ def supports_tools(llm: LLM) -> bool:
     return isinstance(llm, FunctionCallingLLM) and llm.metadata.is_function_calling_model
 
 
-class Candidate(BaseModel):
-    """One model the router may choose: a LlamaIndex LLM, its name, its prices (USD per 1M tokens)."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
-
-    name: str = Field(min_length=1)
-    llm: LLM
-    input_price: float
-    output_price: float
-    context_window: int | None = Field(default=None, description="default: the LLM's metadata")
-    latency_s: float | None = None
-
-    def spec(self) -> ModelSpec:
-        meta = self.llm.metadata
-        return ModelSpec(
-            name=self.name,
-            input_price=self.input_price,
-            output_price=self.output_price,
-            context_window=self.context_window or meta.context_window,
-            capabilities=frozenset({Capability.TOOLS}) if supports_tools(self.llm) else frozenset(),
-            latency_s=self.latency_s,
-            provider=self.llm.class_name(),
-        )
-
-
-def register_pool(router: Router, candidates: Sequence[Candidate] | Mapping[str, LLM]) -> dict[str, LLM]:
-    """Register Candidates with the router; a {name: llm} mapping must name models it already knows."""
-    if isinstance(candidates, Mapping):
-        known = router.models()
-        unknown = sorted(set(candidates) - set(known))
-        if unknown:
-            raise UnknownModelError(
-                f"candidate(s) {unknown} are not registered with the router; known: {sorted(known)}"
-            )
-        pool = dict(candidates)
-    else:
-        for candidate in candidates:
-            router.register_model(candidate.spec())
-        pool = {c.name: c.llm for c in candidates}
-        if len(pool) != len(candidates):
-            raise ValueError("candidate names must be unique")
-    if not pool:
-        raise ValueError("ScopeLLM needs at least one candidate")
-    return pool
+def llm_candidate(
+    name: str,
+    llm: LLM,
+    input_price: float,
+    output_price: float,
+    *,
+    context_window: int | None = None,
+    latency_s: float | None = None,
+) -> Candidate:
+    """A Candidate for a LlamaIndex LLM priced in USD per 1M tokens; its context window (unless given)
+    and tool support come from the LLM's metadata."""
+    spec = ModelSpec(
+        name=name,
+        input_price=input_price,
+        output_price=output_price,
+        context_window=context_window or llm.metadata.context_window,
+        capabilities=frozenset({Capability.TOOLS}) if supports_tools(llm) else frozenset(),
+        latency_s=latency_s,
+        provider=llm.class_name(),
+    )
+    return Candidate(model=llm, spec=spec)

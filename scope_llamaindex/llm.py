@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from llama_index.core.base.llms.types import (
@@ -20,43 +17,28 @@ from llama_index.core.base.llms.types import (
     MessageRole,
 )
 from llama_index.core.instrumentation import get_dispatcher
-from llama_index.core.instrumentation.dispatcher import Dispatcher
 from llama_index.core.llms import LLM
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
-from scope_core import BudgetGovernor, Capability, Decision, Router, Turn, UnknownModelError
+from scope_core import BudgetGovernor, Capability, Router, UnknownModelError
+from scope_core.call import Attempt, Ended, RoutedCall, routing_overrides
+from scope_core.candidate import CandidatesInput, as_candidates
+from scope_core.routing_text import RoutingMode
 
-from .candidates import Candidate, register_pool, supports_tools
-from .events import OutcomeRecorder, ScopeCallEndEvent, note_call
-from .messages import producer, tag, to_turns, untagged
-from .usage import reported_usage
+from .candidates import supports_tools
+from .events import ScopeCallEndEvent, note_call
+from .messages import SCOPE_KEY, has_images, producer, tag, to_turns, untagged
+from .usage import output_text, reported_usage
 
 if TYPE_CHECKING:
     from llama_index.core.tools import BaseTool
 
-ROUTING_KWARGS = ("alpha", "max_cost", "min_accuracy", "allowed", "required", "budget")
-_CALL = "scope_call"  # carries a routed call from _prepare_chat_with_tools to chat
-_module_dispatcher = get_dispatcher(__name__)
+_CALL, _TOOL_ARGS = "scope_call", "scope_tool_args"  # carry a routed call from _prepare_chat_with_tools to chat
+_SETTINGS = ("alpha", "max_cost", "min_accuracy", "budget", "routing_mode")  # instance defaults of ROUTING_KEYS
+_dispatcher = get_dispatcher(__name__)
 R = TypeVar("R", ChatResponse, CompletionResponse)
-Invoke = Callable[[LLM, dict[str, Any]], Any]
-
-
-@dataclass
-class _Call:
-    """One routed call: the decision, what it was routed on, and how to prepare it for a fallback."""
-
-    decision: Decision
-    text: str
-    messages: list[ChatMessage] | None
-    prompt: str | None
-    budget: BudgetGovernor | None
-    tool_args: dict[str, Any] | None = None
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-
-    def run_id_of(self, attempt: int) -> str:
-        return self.run_id if attempt == 0 else f"{self.run_id}-{attempt}"
 
 
 def _conversation(chat_history: Sequence[ChatMessage] | None, user_msg: str | ChatMessage | None) -> list[ChatMessage]:
@@ -68,18 +50,19 @@ def _conversation(chat_history: Sequence[ChatMessage] | None, user_msg: str | Ch
     return messages
 
 
-def _error_text(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
+def _carried(kwargs: dict[str, Any]) -> tuple[RoutedCall | None, dict[str, Any] | None]:
+    """The call routed by ``_prepare_chat_with_tools`` and its tool arguments, if it routed this one."""
+    return kwargs.pop(_CALL, None), kwargs.pop(_TOOL_ARGS, None)
 
 
 class ScopeLLM(FunctionCallingLLM):
     """Routes each chat/complete call (streaming, async and function calling included) to one candidate LLM.
 
-    The router predicts every candidate's accuracy and cost from similar past calls and picks one under
-    ``alpha`` / ``max_cost`` / ``min_accuracy`` / ``budget``; any of them can be overridden per call as a
-    keyword argument. On an error the next candidate of the ranking runs. Each attempt is recorded by an
-    instrumentation event handler; the response's ``additional_kwargs["scope_run_id"]`` is the id to pass
-    to ``router.feedback(run_id, score)``.
+    ``scope_core`` routes the call (``router.start``), records every attempt and falls back along the
+    ranking on an error of ``fallback_on``; this class only translates. Per-call keyword arguments:
+    ``scope_core.call.ROUTING_KEYS``. An answer's ``additional_kwargs["scope"]`` (a stream's last chunk)
+    describes the call; ``additional_kwargs["scope_run_id"]`` is the id for ``feedback(run_id, score)``.
+    Each attempt also emits a ``ScopeCallEndEvent`` (see ``capture_calls``).
     """
 
     router: Router = Field(exclude=True)
@@ -91,39 +74,25 @@ class ScopeLLM(FunctionCallingLLM):
     min_accuracy: float | None = Field(default=None, ge=0.0, le=1.0)
     allowed: frozenset[str] | None = Field(default=None, description="only these candidates (None = all)")
     budget: BudgetGovernor | None = Field(default=None, exclude=True)
+    routing_mode: RoutingMode | None = Field(default=None, description="how the routing text is built")
+    fallback_on: tuple[type[BaseException], ...] = Field(default=(Exception,), exclude=True)
     record: bool = Field(default=True, description="store every call's outcome in the router's store")
-    _dispatcher: Dispatcher = PrivateAttr()
 
-    def __init__(self, router: Router, candidates: Sequence[Candidate] | Mapping[str, LLM], **kwargs: Any) -> None:
-        super().__init__(router=router, candidates=register_pool(router, candidates), **kwargs)
+    def __init__(self, router: Router, candidates: CandidatesInput, **kwargs: Any) -> None:
+        pool = as_candidates(candidates)
+        for candidate in pool:
+            router.register_model(candidate.spec)
+        super().__init__(router=router, candidates={c.name: c.model for c in pool}, **kwargs)
         unknown = sorted(set(self.allowed or ()) - set(self.candidates))
         if unknown:
             raise UnknownModelError(f"allowed names {unknown} are not candidates: {sorted(self.candidates)}")
-        self._dispatcher = Dispatcher(
-            name=f"{__name__}.{uuid.uuid4().hex[:8]}",
-            parent_name=_module_dispatcher.name,
-            manager=_module_dispatcher.manager,
-            event_handlers=[OutcomeRecorder(router=router)] if self.record else [],
-        )
 
     @classmethod
     def class_name(cls) -> str:
         return "ScopeLLM"
 
-    @property
-    def dispatcher(self) -> Dispatcher:
-        """Where this LLM's ScopeCallEndEvents go first (then to LlamaIndex's root dispatcher)."""
-        return self._dispatcher
-
-    # -- the pool ------------------------------------------------------------------------------
-    def _pool(self, allowed: Sequence[str] | None = None) -> list[str]:
-        names = [n for n in self.candidates if self.allowed is None or n in self.allowed]
-        if allowed is not None:
-            unknown = sorted(set(allowed) - set(self.candidates))
-            if unknown:
-                raise UnknownModelError(f"allowed names {unknown} are not candidates: {sorted(self.candidates)}")
-            names = [n for n in names if n in set(allowed)]
-        return names
+    def _pool(self) -> list[str]:
+        return [n for n in self.candidates if self.allowed is None or n in self.allowed]
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -138,207 +107,124 @@ class ScopeLLM(FunctionCallingLLM):
             model_name="scope-router",
         )
 
-    # -- routing -------------------------------------------------------------------------------
-    def _plan(
-        self, kwargs: dict[str, Any], messages: list[ChatMessage] | None, prompt: str | None, tools: bool
-    ) -> tuple[str | list[Turn], dict[str, Any]]:
-        """The query (prompt or turns) and overrides: instance defaults, then the call's own (popped from kwargs)."""
-        given = {k: kwargs.pop(k) for k in ROUTING_KWARGS if k in kwargs}
-        overrides = {"alpha": self.alpha, "max_cost": self.max_cost, "min_accuracy": self.min_accuracy}
-        overrides["budget"] = self.budget
-        overrides.update({k: v for k, v in given.items() if v is not None})
-        overrides["allowed"] = self._pool(overrides.get("allowed"))
-        if tools:  # the core excludes candidates without tools or whose context window the prompt overflows
-            overrides["required"] = frozenset(overrides.get("required") or ()) | {Capability.TOOLS}
+    # -- one routed call: start it in the core, run its attempts, report how each ended ----------
+    def _plan(self, kwargs: dict[str, Any], messages: list[ChatMessage] | None, prompt: str | None, tools: bool):
+        """The query (prompt or turns) and ``Router.start``'s options (the routing keys popped from kwargs)."""
+        overrides = routing_overrides({k: getattr(self, k) for k in _SETTINGS}, kwargs)
+        required = {Capability(c) for c in overrides.get("required") or ()}
+        required |= {Capability.TOOLS} if tools else set()
+        required |= {Capability.VISION} if messages is not None and has_images(messages) else set()
+        options = {**overrides, "required": required, "pool": self._pool(), "fallback_on": self.fallback_on}
         query = prompt if messages is None else to_turns(messages)
-        return query, overrides
+        return query, {**options, "record": self.record, "on_end": self._ended}
 
-    def _route(
-        self, kwargs: dict[str, Any], messages: list[ChatMessage] | None = None, prompt: str | None = None, tools=False
-    ) -> _Call:
-        query, overrides = self._plan(kwargs, messages, prompt, tools)
-        decision = self.router.route(query, **overrides)  # the core sees the whole conversation
-        return _Call(decision, self.router.text_of(query), messages, prompt, overrides.get("budget"))
+    def _start(self, kwargs: dict[str, Any], messages=None, prompt=None, tools=False) -> RoutedCall:
+        query, options = self._plan(kwargs, messages, prompt, tools)
+        return self.router.start(query, **options)
 
-    async def _aroute(
-        self, kwargs: dict[str, Any], messages: list[ChatMessage] | None = None, prompt: str | None = None, tools=False
-    ) -> _Call:
-        query, overrides = self._plan(kwargs, messages, prompt, tools)
-        decision = await self.router.aroute(query, **overrides)
-        return _Call(decision, self.router.text_of(query), messages, prompt, overrides.get("budget"))
+    async def _astart(self, kwargs: dict[str, Any], messages=None, prompt=None, tools=False) -> RoutedCall:
+        query, options = self._plan(kwargs, messages, prompt, tools)
+        return await self.router.astart(query, **options)
 
-    # -- outcomes ------------------------------------------------------------------------------
-    def _ended(
-        self, call: _Call, model: str, attempt: int, start: float, response: R | None, error: BaseException | None
-    ) -> ScopeCallEndEvent:
-        """Tag the response and describe the attempt; account its cost against the budget."""
-        latency = time.perf_counter() - start
-        run_id = call.run_id_of(attempt)
-        usage = None
-        if response is not None:
-            tag(response, model, run_id)
-            usage = reported_usage(response)
-        if usage is None and error is None:
-            text = "\n".join(m.content or "" for m in call.messages) if call.messages is not None else call.prompt
-            out = "" if response is None else (response.text if isinstance(response, CompletionResponse) else None)
-            out = out if out is not None else response.message.content or ""  # type: ignore[union-attr]
-            usage = (self.router.count_tokens(text or ""), self.router.count_tokens(out))
-        cost = None
-        if usage is not None:
-            spec = self.router.models().get(model)
-            cost = spec.cost(*usage) if spec is not None else None
-        event = ScopeCallEndEvent(
-            run_id=run_id,
-            model=model,
-            routing_text=call.text,
-            decision=call.decision,
-            attempt=attempt,
-            input_tokens=usage[0] if usage else None,
-            output_tokens=usage[1] if usage else None,
-            cost_usd=cost,
-            latency_s=latency,
-            error=None if error is None else _error_text(error),
-        )
+    @staticmethod
+    def _ended(call: RoutedCall, ended: Ended) -> None:
+        """Each attempt's end as a LlamaIndex instrumentation event (and in ``capture_calls``)."""
+        event = ScopeCallEndEvent(routing_text=call.text, decision=call.decision, **vars(ended))
         note_call(event)
-        if call.budget is not None and cost is not None and error is None:
-            call.budget.observe(cost, reserved_usd=call.decision.reserved_usd)
-        return event
+        _dispatcher.event(event)
 
-    def _end(self, *args: Any) -> None:
-        self._dispatcher.event(self._ended(*args))
+    @staticmethod
+    def _answered(call: RoutedCall, attempt: Attempt, response: R) -> R:
+        """Tell the call it succeeded; the response (a stream's last chunk) carries the call's metadata."""
+        scope = call.succeeded(attempt, reported_usage(response), text=output_text(response))
+        tag(response, attempt.model, call.run_id, **{SCOPE_KEY: scope})
+        return response
 
-    async def _aend(self, *args: Any) -> None:
-        await self._dispatcher.aevent(self._ended(*args))
+    def _invoke(self, attempt: Attempt, method: str, given: dict[str, Any], tool_args: dict[str, Any] | None) -> Any:
+        """Call the attempt's candidate: the chosen one with the call as prepared, a fallback with function
+        calling re-prepared for itself."""
+        llm = self.candidates[attempt.model]
+        if attempt.index > 0 and tool_args is not None:
+            given = llm._prepare_chat_with_tools_compat(**tool_args)  # type: ignore[attr-defined]
+        return getattr(llm, method)(**given)
 
-    # -- running a call along the ranking --------------------------------------------------------
-    def _kwargs_for(self, call: _Call, attempt: int, model: str, given: dict[str, Any]) -> dict[str, Any]:
-        """The chosen model gets the call as prepared; a fallback re-prepares function calling for itself."""
-        if attempt == 0 or call.tool_args is None:
-            return given
-        return self.candidates[model]._prepare_chat_with_tools_compat(**call.tool_args)  # type: ignore[attr-defined]
+    def _run(self, call: RoutedCall, method: str, given: dict[str, Any], tools: dict | None = None) -> Any:
+        attempt, response = call.run(lambda a: self._invoke(a, method, given, tools))
+        return self._answered(call, attempt, response)
 
-    def _run(self, call: _Call, given: dict[str, Any], invoke: Invoke) -> Any:
-        error: Exception | None = None
-        for attempt, model in enumerate(call.decision.ranking):
-            start = time.perf_counter()
+    async def _arun(self, call: RoutedCall, method: str, given: dict[str, Any], tools: dict | None = None) -> Any:
+        attempt, response = await call.arun(lambda a: self._invoke(a, method, given, tools))
+        return self._answered(call, attempt, response)
+
+    def _stream(self, call: RoutedCall, method: str, given: dict[str, Any], tools: dict | None = None) -> Iterator:
+        """Falls back while no chunk is out; every chunk names its model, the last gains the call's metadata."""
+        for attempt in call:
+            last = None
             try:
-                response = invoke(self.candidates[model], self._kwargs_for(call, attempt, model, given))
+                for last in self._invoke(attempt, method, given, tools):
+                    tag(last, attempt.model, call.run_id)
+                    yield last
+                if last is None:
+                    raise ValueError(f"{attempt.model} streamed no chunk")
             except Exception as exc:
-                self._end(call, model, attempt, start, None, exc)
-                error = exc
+                call.failed(attempt, exc, fall_back=last is None)
                 continue
-            self._end(call, model, attempt, start, response, None)
-            return response
-        raise error  # type: ignore[misc]
-
-    async def _arun(self, call: _Call, given: dict[str, Any], invoke: Callable[..., Awaitable[Any]]) -> Any:
-        error: Exception | None = None
-        for attempt, model in enumerate(call.decision.ranking):
-            start = time.perf_counter()
-            try:
-                response = await invoke(self.candidates[model], self._kwargs_for(call, attempt, model, given))
-            except Exception as exc:
-                await self._aend(call, model, attempt, start, None, exc)
-                error = exc
-                continue
-            await self._aend(call, model, attempt, start, response, None)
-            return response
-        raise error  # type: ignore[misc]
-
-    def _stream(self, call: _Call, given: dict[str, Any], invoke: Invoke) -> Iterator[Any]:
-        """Falls back while no chunk has been yielded; every chunk is tagged with its model."""
-        error: Exception | None = None
-        for attempt, model in enumerate(call.decision.ranking):
-            start = time.perf_counter()
-            try:
-                stream = iter(invoke(self.candidates[model], self._kwargs_for(call, attempt, model, given)))
-                chunk = next(stream, None)
-            except Exception as exc:
-                self._end(call, model, attempt, start, None, exc)
-                error = exc
-                continue
-            break
-        else:
-            raise error  # type: ignore[misc]
-        last, failure = None, None
-        try:
-            while chunk is not None:
-                tag(chunk, model, call.run_id_of(attempt))
-                last = chunk
-                yield chunk
-                chunk = next(stream, None)
-        except Exception as exc:
-            failure = exc
-            raise
-        finally:
-            self._end(call, model, attempt, start, last, failure)
+            self._answered(call, attempt, last)
+            return
 
     async def _astream(
-        self, call: _Call, given: dict[str, Any], invoke: Callable[..., Awaitable[AsyncIterator[Any]]]
-    ) -> AsyncIterator[Any]:
-        error: Exception | None = None
-        for attempt, model in enumerate(call.decision.ranking):
-            start = time.perf_counter()
+        self, call: RoutedCall, method: str, given: dict[str, Any], tools: dict | None = None
+    ) -> AsyncIterator:
+        for attempt in call:
+            last = None
             try:
-                stream = await invoke(self.candidates[model], self._kwargs_for(call, attempt, model, given))
-                chunk = await anext(stream, None)
+                async for last in await self._invoke(attempt, method, given, tools):
+                    tag(last, attempt.model, call.run_id)
+                    yield last
+                if last is None:
+                    raise ValueError(f"{attempt.model} streamed no chunk")
             except Exception as exc:
-                await self._aend(call, model, attempt, start, None, exc)
-                error = exc
+                call.failed(attempt, exc, fall_back=last is None)
                 continue
-            break
-        else:
-            raise error  # type: ignore[misc]
-        last, failure = None, None
-        try:
-            while chunk is not None:
-                tag(chunk, model, call.run_id_of(attempt))
-                last = chunk
-                yield chunk
-                chunk = await anext(stream, None)
-        except Exception as exc:
-            failure = exc
-            raise
-        finally:
-            await self._aend(call, model, attempt, start, last, failure)
+            self._answered(call, attempt, last)
+            return
 
     # -- chat and complete -----------------------------------------------------------------------
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        call = kwargs.pop(_CALL, None) or self._route(kwargs, messages=list(messages))
-        return self._run(call, {"messages": untagged(messages), **kwargs}, lambda llm, kw: llm.chat(**kw))
+        call, tools = _carried(kwargs)
+        call = call or self._start(kwargs, list(messages))
+        return self._run(call, "chat", {"messages": untagged(messages), **kwargs}, tools)
 
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        call = kwargs.pop(_CALL, None) or await self._aroute(kwargs, messages=list(messages))
-        return await self._arun(call, {"messages": untagged(messages), **kwargs}, lambda llm, kw: llm.achat(**kw))
+        call, tools = _carried(kwargs)
+        call = call or await self._astart(kwargs, list(messages))
+        return await self._arun(call, "achat", {"messages": untagged(messages), **kwargs}, tools)
 
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        call = kwargs.pop(_CALL, None) or self._route(kwargs, messages=list(messages))
-        return self._stream(call, {"messages": untagged(messages), **kwargs}, lambda llm, kw: llm.stream_chat(**kw))
+        call, tools = _carried(kwargs)
+        call = call or self._start(kwargs, list(messages))
+        return self._stream(call, "stream_chat", {"messages": untagged(messages), **kwargs}, tools)
 
     async def astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseAsyncGen:
-        call = kwargs.pop(_CALL, None) or await self._aroute(kwargs, messages=list(messages))
-        given = {"messages": untagged(messages), **kwargs}
-        return self._astream(call, given, lambda llm, kw: llm.astream_chat(**kw))
+        call, tools = _carried(kwargs)
+        call = call or await self._astart(kwargs, list(messages))
+        return self._astream(call, "astream_chat", {"messages": untagged(messages), **kwargs}, tools)
 
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        call = self._route(kwargs, prompt=prompt)
-        given = {"prompt": prompt, "formatted": formatted, **kwargs}
-        return self._run(call, given, lambda llm, kw: llm.complete(**kw))
+        call = self._start(kwargs, prompt=prompt)
+        return self._run(call, "complete", {"prompt": prompt, "formatted": formatted, **kwargs})
 
     async def acomplete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        call = await self._aroute(kwargs, prompt=prompt)
-        given = {"prompt": prompt, "formatted": formatted, **kwargs}
-        return await self._arun(call, given, lambda llm, kw: llm.acomplete(**kw))
+        call = await self._astart(kwargs, prompt=prompt)
+        return await self._arun(call, "acomplete", {"prompt": prompt, "formatted": formatted, **kwargs})
 
     def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
-        call = self._route(kwargs, prompt=prompt)
-        given = {"prompt": prompt, "formatted": formatted, **kwargs}
-        return self._stream(call, given, lambda llm, kw: llm.stream_complete(**kw))
+        call = self._start(kwargs, prompt=prompt)
+        return self._stream(call, "stream_complete", {"prompt": prompt, "formatted": formatted, **kwargs})
 
     async def astream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseAsyncGen:
-        call = await self._aroute(kwargs, prompt=prompt)
-        given = {"prompt": prompt, "formatted": formatted, **kwargs}
-        return self._astream(call, given, lambda llm, kw: llm.astream_complete(**kw))
+        call = await self._astart(kwargs, prompt=prompt)
+        return self._astream(call, "astream_complete", {"prompt": prompt, "formatted": formatted, **kwargs})
 
     # -- function calling ------------------------------------------------------------------------
     def _prepare_chat_with_tools(
@@ -352,10 +238,10 @@ class ScopeLLM(FunctionCallingLLM):
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Route first (unless the async path already did), then let the chosen model prepare the call."""
-        call = kwargs.pop(_CALL, None) or self._route(kwargs, _conversation(chat_history, user_msg), tools=True)
+        call = kwargs.pop(_CALL, None) or self._start(kwargs, _conversation(chat_history, user_msg), tools=True)
         if isinstance(user_msg, ChatMessage):
             user_msg = untagged([user_msg])[0]
-        call.tool_args = {
+        tool_args = {
             "tools": tools,
             "user_msg": user_msg,
             "chat_history": untagged(chat_history or []),
@@ -365,37 +251,18 @@ class ScopeLLM(FunctionCallingLLM):
             **kwargs,
         }
         chosen = self.candidates[call.decision.chosen]
-        return {**chosen._prepare_chat_with_tools_compat(**call.tool_args), _CALL: call}  # type: ignore[attr-defined]
+        prepared = chosen._prepare_chat_with_tools_compat(**tool_args)  # type: ignore[attr-defined]
+        return {**prepared, _CALL: call, _TOOL_ARGS: tool_args}
 
-    async def achat_with_tools(
-        self,
-        tools: Sequence[BaseTool],
-        user_msg: str | ChatMessage | None = None,
-        chat_history: list[ChatMessage] | None = None,
-        verbose: bool = False,
-        allow_parallel_tool_calls: bool = False,
-        tool_required: bool = False,
-        **kwargs: Any,
-    ) -> ChatResponse:
-        kwargs[_CALL] = await self._aroute(kwargs, _conversation(chat_history, user_msg), tools=True)
-        return await super().achat_with_tools(
-            tools, user_msg, chat_history, verbose, allow_parallel_tool_calls, tool_required, **kwargs
-        )
+    async def achat_with_tools(self, tools: Sequence[BaseTool], user_msg=None, chat_history=None, *args, **kwargs):
+        kwargs[_CALL] = await self._astart(kwargs, _conversation(chat_history, user_msg), tools=True)
+        return await super().achat_with_tools(tools, user_msg, chat_history, *args, **kwargs)
 
     async def astream_chat_with_tools(
-        self,
-        tools: Sequence[BaseTool],
-        user_msg: str | ChatMessage | None = None,
-        chat_history: list[ChatMessage] | None = None,
-        verbose: bool = False,
-        allow_parallel_tool_calls: bool = False,
-        tool_required: bool = False,
-        **kwargs: Any,
-    ) -> ChatResponseAsyncGen:
-        kwargs[_CALL] = await self._aroute(kwargs, _conversation(chat_history, user_msg), tools=True)
-        return await super().astream_chat_with_tools(
-            tools, user_msg, chat_history, verbose, allow_parallel_tool_calls, tool_required, **kwargs
-        )
+        self, tools: Sequence[BaseTool], user_msg=None, chat_history=None, *args, **kwargs
+    ):
+        kwargs[_CALL] = await self._astart(kwargs, _conversation(chat_history, user_msg), tools=True)
+        return await super().astream_chat_with_tools(tools, user_msg, chat_history, *args, **kwargs)
 
     def _validate_chat_with_tools_response(
         self, response: ChatResponse, tools: Sequence[BaseTool], allow_parallel_tool_calls: bool = False, **kwargs: Any
@@ -420,3 +287,12 @@ class ScopeLLM(FunctionCallingLLM):
         if error_on_no_tool_call:
             raise ValueError("this response was not produced by a ScopeLLM candidate, so no tool calls can be read")
         return []
+
+    # -- feedback --------------------------------------------------------------------------------
+    def feedback(self, run_id: str, score: float) -> None:
+        """Attach a quality score to a routed call (queued after the call's own record)."""
+        self.router.feedback(run_id, score, wait=False)
+
+    def flush(self) -> None:
+        """Wait until every outcome and score of this router's calls is stored."""
+        self.router.flush()

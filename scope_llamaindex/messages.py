@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from llama_index.core.base.llms.types import ChatMessage, ChatResponse, CompletionResponse, ToolCallBlock
+from llama_index.core.base.llms.types import ChatMessage, ChatResponse, CompletionResponse, ImageBlock, ToolCallBlock
 
 from scope_core import Turn
 
 MODEL_KEY = "scope_model"  # additional_kwargs key: the candidate that produced a response
 RUN_KEY = "scope_run_id"  # additional_kwargs key: the id to pass to router.feedback(run_id, score)
-_TAGS = (MODEL_KEY, RUN_KEY)
+SCOPE_KEY = "scope"  # additional_kwargs key of an answer (a stream's last chunk): the call's metadata
+_TAGS = (MODEL_KEY, RUN_KEY, SCOPE_KEY)
 
 _ROLES = {
     "system": "system",
@@ -52,9 +53,14 @@ def untagged(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
     return out
 
 
-def tag(response: ChatResponse | CompletionResponse, model: str, run_id: str) -> None:
-    """Name the producing model and the run id on the response (and on its message)."""
-    tags: dict[str, Any] = {MODEL_KEY: model, RUN_KEY: run_id}
+def has_images(messages: Sequence[ChatMessage]) -> bool:
+    """Whether any message carries an image block (the call then needs a vision model)."""
+    return any(isinstance(b, ImageBlock) for m in messages for b in m.blocks)
+
+
+def tag(response: ChatResponse | CompletionResponse, model: str, run_id: str, **more: Any) -> None:
+    """Name the producing model and the run id (and ``more``) on the response and on its message."""
+    tags: dict[str, Any] = {MODEL_KEY: model, RUN_KEY: run_id, **more}
     response.additional_kwargs.update(tags)
     if isinstance(response, ChatResponse):
         response.message.additional_kwargs.update(tags)

@@ -1,15 +1,19 @@
 """ScriptedLLM: a local, scripted function-calling chat model for tests and offline examples.
 
 It supports tools, streaming, async and token usage, and can be told to fail, so pipelines built on
-ScopeLLM can be exercised without a network or an API key.
+ScopeLLM can be exercised without a network or an API key. Its knobs are those of
+``scope_langchain.testing.ScriptedChatModel``: ``model``, ``reply``, ``error``, ``latency_s``,
+``report_usage``, and ``calls`` (what it received).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -23,14 +27,18 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
-from pydantic import PrivateAttr
+from pydantic import Field
 
-# reply(messages, tool names offered) -> the assistant message; tool calls as {"name": ..., "args": {...}}
-Reply = Callable[[list[ChatMessage], list[str]], tuple[str, list[dict[str, Any]]]]
+# reply(messages, tool names offered) -> the text, or (text, tool calls as {"name": ..., "args": {...}})
+Reply = Callable[[list[ChatMessage], list[str]], "str | tuple[str, list[dict[str, Any]]]"]
 
 
-def echo(messages: list[ChatMessage], tools: list[str]) -> tuple[str, list[dict[str, Any]]]:
-    return f"echo: {messages[-1].content}", []
+class Received(NamedTuple):
+    """One call a scripted model received."""
+
+    method: str
+    messages: list[ChatMessage]
+    kwargs: dict[str, Any]
 
 
 def words(text: str) -> int:
@@ -38,26 +46,25 @@ def words(text: str) -> int:
 
 
 class ScriptedLLM(FunctionCallingLLM):
-    """Replies from a script. ``tool_format`` says how it writes tool calls: ToolCallBlocks ("blocks",
-    usage in ``raw.usage``) or OpenAI-style ``additional_kwargs["tool_calls"]`` ("kwargs", usage in
-    ``additional_kwargs``); each reads back only its own format."""
+    """Replies ``reply`` (a string, or a function of the messages and the offered tool names that returns
+    the text or (text, tool calls)), by default ``[model] <last user text>``; ``error`` (if set) is raised
+    on every call, after ``latency_s``. ``tool_format`` says how it writes tool calls: ToolCallBlocks
+    ("blocks", usage in ``raw.usage``) or OpenAI-style ``additional_kwargs["tool_calls"]`` ("kwargs",
+    usage in ``additional_kwargs``); each reads back only its own format."""
 
-    label: str = "fake"
-    reply: Reply = echo
+    model: str = "scripted"
+    reply: str | Reply | None = None
+    error: Exception | None = None
+    latency_s: float = 0.0
+    report_usage: bool = True
+    calls: list[Received] = Field(default_factory=list, description="every call received")
     tool_format: Literal["blocks", "kwargs"] = "blocks"
-    fail: bool = False
     function_calling: bool = True
     window: int = 8192
-    _seen: list[tuple[str, list[ChatMessage], dict[str, Any]]] = PrivateAttr(default_factory=list)
 
     @classmethod
     def class_name(cls) -> str:
         return "ScriptedLLM"
-
-    @property
-    def seen(self) -> list[tuple[str, list[ChatMessage], dict[str, Any]]]:
-        """(method, messages, kwargs) of every call this model received."""
-        return self._seen
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -66,15 +73,18 @@ class ScriptedLLM(FunctionCallingLLM):
             num_output=256,
             is_chat_model=True,
             is_function_calling_model=self.function_calling,
-            model_name=self.label,
+            model_name=self.model,
         )
 
     # -- one reply ---------------------------------------------------------------------------------
     def _message(self, method: str, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatMessage:
-        self._seen.append((method, list(messages), dict(kwargs)))
-        if self.fail:
-            raise ConnectionError(f"{self.label} is down")
-        text, calls = self.reply(list(messages), list(kwargs.get("tools") or []))
+        self.calls.append(Received(method, list(messages), dict(kwargs)))
+        if not method.startswith("a"):  # the async entry points await their latency themselves
+            time.sleep(self.latency_s)
+        if self.error is not None:
+            raise self.error
+        said = self._said(list(messages), list(kwargs.get("tools") or []))
+        text, calls = (said, []) if isinstance(said, str) else said
         ids = [f"call-{uuid.uuid4().hex[:8]}" for _ in calls]
         if self.tool_format == "kwargs":
             tool_calls = [
@@ -89,7 +99,17 @@ class ScriptedLLM(FunctionCallingLLM):
         ]
         return ChatMessage(role=MessageRole.ASSISTANT, blocks=blocks)
 
+    def _said(self, messages: list[ChatMessage], tools: list[str]) -> str | tuple[str, list[dict[str, Any]]]:
+        if callable(self.reply):
+            return self.reply(messages, tools)
+        if self.reply is not None:
+            return self.reply
+        last_user = next((m.content for m in reversed(messages) if m.role == MessageRole.USER), None)
+        return f"[{self.model}] {last_user or 'hello'}"
+
     def _usage(self, messages: Sequence[ChatMessage], message: ChatMessage) -> dict[str, Any]:
+        if not self.report_usage:
+            return {}
         tokens_in = sum(words(m.content or "") for m in messages) + 3 * len(messages)
         tokens_out = words(message.content or "") + 8 * len(self._tool_calls_of(message))
         if self.tool_format == "kwargs":
@@ -117,6 +137,7 @@ class ScriptedLLM(FunctionCallingLLM):
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        await asyncio.sleep(self.latency_s)
         return self._respond("achat", messages, kwargs)
 
     @llm_chat_callback()
@@ -129,6 +150,7 @@ class ScriptedLLM(FunctionCallingLLM):
     @llm_chat_callback()
     async def astream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> AsyncIterator[ChatResponse]:
         async def gen() -> AsyncIterator[ChatResponse]:
+            await asyncio.sleep(self.latency_s)
             for chunk in self._chunks("astream_chat", messages, kwargs):
                 yield chunk
 
@@ -146,6 +168,7 @@ class ScriptedLLM(FunctionCallingLLM):
 
     @llm_completion_callback()
     async def acomplete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        await asyncio.sleep(self.latency_s)
         return self._completion("acomplete", prompt)
 
     @llm_completion_callback()
@@ -163,6 +186,7 @@ class ScriptedLLM(FunctionCallingLLM):
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> AsyncIterator[CompletionResponse]:
         async def gen() -> AsyncIterator[CompletionResponse]:
+            await asyncio.sleep(self.latency_s)
             done = self._completion("astream_complete", prompt)
             yield CompletionResponse(
                 text=done.text, delta=done.text, raw=done.raw, additional_kwargs=done.additional_kwargs
@@ -186,7 +210,7 @@ class ScriptedLLM(FunctionCallingLLM):
             messages.append(
                 ChatMessage(role=MessageRole.USER, content=user_msg) if isinstance(user_msg, str) else user_msg
             )
-        return {"messages": messages, "tools": [t.metadata.name for t in tools], "prepared_by": self.label, **kwargs}
+        return {"messages": messages, "tools": [t.metadata.name for t in tools], "prepared_by": self.model, **kwargs}
 
     def _tool_calls_of(self, message: ChatMessage) -> list[ToolSelection]:
         if self.tool_format == "kwargs":
@@ -207,5 +231,5 @@ class ScriptedLLM(FunctionCallingLLM):
     ) -> list[ToolSelection]:
         calls = self._tool_calls_of(response.message)
         if not calls and error_on_no_tool_call:
-            raise ValueError(f"{self.label}: no tool call in the response")
+            raise ValueError(f"{self.model}: no tool call in the response")
         return calls

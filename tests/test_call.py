@@ -45,3 +45,33 @@ def test_all_failing_raises_one_error_and_releases_budget(router: Router) -> Non
     router.flush()
     assert set(info.value.errors) == set(call.decision.ranking)
     assert budget.reserved == 0.0 and budget.spent == 0.0
+
+
+def test_run_reports_each_attempt_and_counts_unreported_tokens(router: Router) -> None:
+    ended = []
+    call = router.start("What is 2 + 2?", pool=["cheap", "dear"], record=False, on_end=lambda c, e: ended.append(e))
+
+    def invoke(attempt):
+        if attempt.index == 0:
+            raise ConnectionError("down")
+        return "four, of course"
+
+    attempt, reply = call.run(invoke)
+    outcome = call.succeeded(attempt, text=reply)
+    router.flush()
+    first, second = call.decision.ranking
+    assert [(e.model, e.run_id, e.error) for e in ended] == [
+        (first, f"{call.run_id}:{first}:failed", "ConnectionError: down"),
+        (second, call.run_id, None),
+    ]
+    assert outcome["input_tokens"] == call.decision.input_tokens
+    assert outcome["output_tokens"] == router.count_tokens("four, of course") == ended[1].output_tokens
+    assert router.store.outcome(call.run_id) is None  # record=False stores nothing
+
+
+def test_an_error_outside_fallback_on_is_raised_as_is(router: Router) -> None:
+    call = router.start("What is 2 + 2?", pool=["cheap", "dear"], fallback_on=(TimeoutError,))
+    with pytest.raises(KeyError):
+        call.run(lambda attempt: {}["missing"])
+    router.flush()
+    assert set(call.errors) == {call.decision.ranking[0]}  # no fallback was tried

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from scope_core import BehaviourStore, Capability, ModelSpec, Router, default_embedder
-from scope_langchain import ScopeChatModel, ScriptedChatModel
+from scope_langchain import ScopeChatModel
+from scope_langchain.testing import ScriptedChatModel
 
 from ..conftest import record_scores
 

@@ -7,6 +7,7 @@ import json
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.runnables import ConfigurableField
 from langchain_core.tools import tool
 from pydantic import BaseModel
 
@@ -41,11 +42,14 @@ def test_routes_by_the_store_and_reports_the_decision(lc_router):
     assert len(fake(llm, "strong").calls) == 1 and len(fake(llm, "cheap").calls) == 1
 
 
-def test_per_call_overrides_as_kwargs_and_configurable(lc_router):
+def test_per_call_overrides_as_kwargs_bindings_and_configurable_fields(lc_router):
     llm = scope_model(lc_router, alpha=0.8)
     assert llm.invoke(HARD_QUERY, alpha=0.0).response_metadata["model_name"] == "cheap"
-    configured = llm.invoke(HARD_QUERY, config={"configurable": {"alpha": 0.0}})
+    assert llm.bind(alpha=0.0).invoke(HARD_QUERY).response_metadata["model_name"] == "cheap"
+    configurable = llm.configurable_fields(alpha=ConfigurableField(id="alpha"))
+    configured = configurable.invoke(HARD_QUERY, config={"configurable": {"alpha": 0.0}})
     assert configured.response_metadata["model_name"] == "cheap"
+    assert configurable.invoke(HARD_QUERY).response_metadata["model_name"] == "strong"
     assert llm.invoke(EASY_QUERY, model="strong").response_metadata["model_name"] == "strong"
     assert llm.invoke(HARD_QUERY, allowed=["cheap"]).response_metadata["model_name"] == "cheap"
     with pytest.raises(UnknownModelError):
@@ -91,7 +95,7 @@ async def test_astream_events_come_from_the_chosen_candidate(lc_router):
     end = next(e for e in events if e["event"] == "on_chat_model_end")
     assert streamed.startswith("[cheap]")
     assert end["data"]["output"].response_metadata["model_name"] == "cheap"
-    assert end["metadata"]["ls_model_name"] == "cheap"
+    assert end["data"]["output"].response_metadata["scope"]["model"] == "cheap"
 
 
 def test_tools_bind_only_to_tool_capable_candidates_and_history_passes_intact(lc_router):
@@ -107,7 +111,7 @@ def test_tools_bind_only_to_tool_capable_candidates_and_history_passes_intact(lc
         ToolMessage("It is sunny in Paris.", tool_call_id="c1"),
     ]
     answer = with_tools.invoke(history)
-    received = fake(llm, "strong").calls[-1]
+    received = fake(llm, "strong").calls[-1].messages
     assert received[1].tool_calls == history[1].tool_calls and received[2].tool_call_id == "c1"
     assert "sunny" in answer.text
 
@@ -155,18 +159,24 @@ def test_budget_observes_the_cost_of_each_call(lc_router):
     assert budget.spent == pytest.approx(sum(r.response_metadata["scope"]["cost_usd"] for r in replies))
 
 
-class _StartMetadata(BaseCallbackHandler):
+class _Trace(BaseCallbackHandler):
     def __init__(self) -> None:
         self.metadata: list[dict] = []
+        self.ended: list[str] = []
 
     def on_chat_model_start(self, serialized, messages, *, metadata=None, **kwargs) -> None:
         self.metadata.append(metadata or {})
 
+    def on_llm_end(self, response, **kwargs) -> None:
+        self.ended.append(response.generations[0][0].message.response_metadata["model_name"])
 
-def test_trace_params_name_the_chosen_candidate(lc_router):
+
+def test_one_run_per_call_starts_as_the_router_and_ends_naming_the_chosen_candidate(lc_router):
     llm = scope_model(lc_router, alpha=0.8)
-    seen = _StartMetadata()
+    seen = _Trace()
     llm.invoke(HARD_QUERY, config={"callbacks": [seen]})
     assert len(seen.metadata) == 1  # the candidate runs inside the router's run
-    assert seen.metadata[0]["ls_model_name"] == "strong"
-    assert seen.metadata[0]["ls_provider"] == "scripted"
+    assert (seen.metadata[0]["ls_model_name"], seen.metadata[0]["ls_provider"]) == ("scope-router", "scope")
+    assert seen.ended == ["strong"]
+    llm.invoke(HARD_QUERY, model="cheap", config={"callbacks": [seen]})  # a forced model is known at the start
+    assert (seen.metadata[1]["ls_model_name"], seen.metadata[1]["ls_provider"]) == ("cheap", "scripted")

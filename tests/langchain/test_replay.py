@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import HumanMessage
 
+from examples.langchain_routerbench_demo import run_chain_demo
 from scope_core import load_dataset
 from scope_langchain import replay_candidates
-from scope_langchain.demo import run_chain_demo
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "routerbench-3k"
 pytestmark = [

@@ -9,7 +9,8 @@ from langchain_tests.integration_tests import ChatModelIntegrationTests
 from langchain_tests.unit_tests import ChatModelUnitTests
 
 from scope_core import Router
-from scope_langchain import ScopeChatModel, ScriptedChatModel
+from scope_langchain import ScopeChatModel
+from scope_langchain.testing import ScriptedChatModel
 from tests.langchain.lc_support import CHEAP, STRONG, seeded_router
 
 

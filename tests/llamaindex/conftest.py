@@ -7,7 +7,8 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from scope_core import BehaviourStore, Router
-from scope_llamaindex import Candidate, ScopeLLM
+from scope_core.candidate import Candidate
+from scope_llamaindex import ScopeLLM, llm_candidate
 from scope_llamaindex.testing import ScriptedLLM
 
 from ..conftest import record_scores
@@ -21,12 +22,12 @@ def router(store: BehaviourStore, embedder) -> Router:
 
 @pytest.fixture
 def cheap() -> ScriptedLLM:
-    return ScriptedLLM(label="cheap", tool_format="blocks")
+    return ScriptedLLM(model="cheap", tool_format="blocks")
 
 
 @pytest.fixture
 def strong() -> ScriptedLLM:
-    return ScriptedLLM(label="strong", tool_format="kwargs", window=128_000)
+    return ScriptedLLM(model="strong", tool_format="kwargs", window=128_000)
 
 
 @pytest.fixture
@@ -35,8 +36,8 @@ def make_llm(router: Router, cheap: ScriptedLLM, strong: ScriptedLLM) -> Callabl
 
     def make(candidates: Sequence[Candidate] | None = None, **kwargs) -> ScopeLLM:
         pool = candidates or [
-            Candidate(name="cheap", llm=cheap, input_price=0.1, output_price=0.4),
-            Candidate(name="strong", llm=strong, input_price=3.0, output_price=15.0),
+            llm_candidate("cheap", cheap, 0.1, 0.4),
+            llm_candidate("strong", strong, 3.0, 15.0),
         ]
         return ScopeLLM(router, pool, **kwargs)
 

@@ -8,7 +8,7 @@ from typing import Any
 from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent, ReActAgent
 from llama_index.core.base.llms.types import ChatMessage, ToolCallBlock
 
-from scope_llamaindex import Candidate, ScopeLLM, capture_calls, to_turns
+from scope_llamaindex import ScopeLLM, capture_calls, llm_candidate, to_turns
 from scope_llamaindex.testing import ScriptedLLM
 
 SEEN_CITIES = ["Paris", "Rome", "Oslo", "Madrid", "Vienna", "Prague", "Dublin", "Warsaw"]
@@ -44,13 +44,13 @@ def tool_step_conversation(city: str) -> list[ChatMessage]:
 
 
 async def test_two_calls_of_one_agent_run_go_where_the_store_says(router, seed):
-    planner = ScriptedLLM(label="planner", reply=weather_agent_reply, tool_format="blocks")
-    reader = ScriptedLLM(label="reader", reply=weather_agent_reply, tool_format="kwargs")
+    planner = ScriptedLLM(model="planner", reply=weather_agent_reply, tool_format="blocks")
+    reader = ScriptedLLM(model="reader", reply=weather_agent_reply, tool_format="kwargs")
     llm = ScopeLLM(
         router,
         [
-            Candidate(name="planner", llm=planner, input_price=1.0, output_price=1.0),
-            Candidate(name="reader", llm=reader, input_price=1.0, output_price=1.0),
+            llm_candidate("planner", planner, 1.0, 1.0),
+            llm_candidate("reader", reader, 1.0, 1.0),
         ],
     )
     # questions: the planner is right; reading tool results: the reader is right
@@ -63,7 +63,7 @@ async def test_two_calls_of_one_agent_run_go_where_the_store_says(router, seed):
 
     assert [c.model for c in calls] == ["planner", "reader"]
     assert "Weather report for Lisbon" in str(result)
-    assert planner.seen[0][0] == "astream_chat" and reader.seen[0][0] == "astream_chat"  # FunctionAgent streams
+    assert planner.calls[0][0] == "astream_chat" and reader.calls[0][0] == "astream_chat"  # FunctionAgent streams
     router.flush()
     assert all(router.store.outcome(c.run_id)["m"] == c.model for c in calls)
 
@@ -101,9 +101,9 @@ async def test_agent_workflow_picks_the_agent_the_pool_supports(router):
             else (f"It is {m[-1].content}.", [])
         ),
     )
-    text_llm = ScriptedLLM(label="text", reply=react_reply, function_calling=False)
-    with_tools = ScopeLLM(router, [Candidate(name="tools", llm=tools_llm, input_price=1.0, output_price=1.0)])
-    text_only = ScopeLLM(router, [Candidate(name="text", llm=text_llm, input_price=1.0, output_price=1.0)])
+    text_llm = ScriptedLLM(model="text", reply=react_reply, function_calling=False)
+    with_tools = ScopeLLM(router, [llm_candidate("tools", tools_llm, 1.0, 1.0)])
+    text_only = ScopeLLM(router, [llm_candidate("text", text_llm, 1.0, 1.0)])
 
     workflow = AgentWorkflow.from_tools_or_functions([multiply], llm=with_tools)
     assert isinstance(workflow.agents[workflow.root_agent], FunctionAgent)

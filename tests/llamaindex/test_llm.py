@@ -8,7 +8,7 @@ import pytest
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, CompletionResponse
 
 from scope_core import BudgetGovernor, NoCandidateError, UnknownModelError
-from scope_llamaindex import MODEL_KEY, RUN_KEY, Candidate, ScopeLLM, capture_calls
+from scope_llamaindex import MODEL_KEY, RUN_KEY, AllCandidatesFailedError, ScopeLLM, capture_calls, llm_candidate
 from scope_llamaindex.testing import ScriptedLLM
 
 MATH = [f"Prove that the sum of the first {n} odd numbers is a perfect square" for n in range(3, 11)]
@@ -24,7 +24,7 @@ def test_chat_goes_to_one_candidate_and_is_recorded_with_its_cost(make_llm, rout
 
     model, run_id = response.message.additional_kwargs[MODEL_KEY], response.additional_kwargs[RUN_KEY]
     assert model == "cheap"  # no evidence: equal predicted accuracy, so the cheaper model
-    assert len(cheap.seen) == 1 and strong.seen == []
+    assert len(cheap.calls) == 1 and strong.calls == []
     router.flush()
     record = router.store.outcome(run_id)
     usage = response.raw["usage"]
@@ -52,11 +52,11 @@ def test_the_store_and_per_call_overrides_steer_the_choice(make_llm, seed):
 
 
 def test_metadata_tells_the_truth_about_the_allowed_pool(router):
-    plain = ScriptedLLM(label="plain", function_calling=False, window=4_000)
-    tools = ScriptedLLM(label="tools", window=32_000)
+    plain = ScriptedLLM(model="plain", function_calling=False, window=4_000)
+    tools = ScriptedLLM(model="tools", window=32_000)
     pool = [
-        Candidate(name="plain", llm=plain, input_price=0.1, output_price=0.1),
-        Candidate(name="tools", llm=tools, input_price=1.0, output_price=1.0),
+        llm_candidate("plain", plain, 0.1, 0.1),
+        llm_candidate("tools", tools, 1.0, 1.0),
     ]
     both = ScopeLLM(router, pool)
     assert both.metadata.is_function_calling_model
@@ -68,19 +68,19 @@ def test_metadata_tells_the_truth_about_the_allowed_pool(router):
 
 @pytest.mark.parametrize("bad", [{"alpha": 2.0}, {"alpha": -0.1}, {"max_cost": 0.0}, {"min_accuracy": 1.5}])
 def test_bad_settings_are_refused_at_construction(router, bad):
-    pool = [Candidate(name="plain", llm=ScriptedLLM(label="plain"), input_price=0.1, output_price=0.1)]
+    pool = [llm_candidate("plain", ScriptedLLM(model="plain"), 0.1, 0.1)]
     with pytest.raises(ValueError, match=next(iter(bad))):
         ScopeLLM(router, pool, **bad)
 
 
 def test_a_prompt_too_long_for_a_candidate_excludes_it(router):
-    small = ScriptedLLM(label="small", window=400)
-    large = ScriptedLLM(label="large", window=10_000)
+    small = ScriptedLLM(model="small", window=400)
+    large = ScriptedLLM(model="large", window=10_000)
     llm = ScopeLLM(
         router,
         [
-            Candidate(name="small", llm=small, input_price=0.1, output_price=0.1),
-            Candidate(name="large", llm=large, input_price=5.0, output_price=5.0),
+            llm_candidate("small", small, 0.1, 0.1),
+            llm_candidate("large", large, 5.0, 5.0),
         ],
     )
     assert llm.chat(user("short question")).message.additional_kwargs[MODEL_KEY] == "small"
@@ -92,7 +92,7 @@ def test_a_prompt_too_long_for_a_candidate_excludes_it(router):
 
 
 def test_an_error_falls_back_to_the_next_best_and_both_attempts_are_recorded(make_llm, router, cheap, strong):
-    cheap.fail = True
+    cheap.error = ConnectionError("cheap is down")
     llm = make_llm()
     with capture_calls() as calls:
         response = llm.chat(user("Say hello to Ada"))
@@ -105,8 +105,8 @@ def test_an_error_falls_back_to_the_next_best_and_both_attempts_are_recorded(mak
     router.flush()
     assert router.store.outcome(response.additional_kwargs[RUN_KEY])["m"] == "strong"
 
-    strong.fail = True
-    with pytest.raises(ConnectionError):
+    strong.error = ConnectionError("strong is down")
+    with pytest.raises(AllCandidatesFailedError):
         llm.chat(user("Say hello to Ada"))
 
 
@@ -144,7 +144,7 @@ def test_every_entry_point_routes_once_and_records_once(make_llm, router, cheap,
     llm = make_llm()
     with capture_calls() as calls:
         last = _run(llm, method)
-    assert len(cheap.seen) == 1 and strong.seen == []
+    assert len(cheap.calls) == 1 and strong.calls == []
     assert [c.model for c in calls] == ["cheap"]
     router.flush()
     assert router.store.count_outcomes() == 1
@@ -154,17 +154,17 @@ def test_every_entry_point_routes_once_and_records_once(make_llm, router, cheap,
 
 
 def test_a_stream_falls_back_before_its_first_chunk(make_llm, cheap):
-    cheap.fail = True
+    cheap.error = ConnectionError("cheap is down")
     chunks = list(make_llm().stream_chat(user("Tell me a story")))
     assert {c.message.additional_kwargs[MODEL_KEY] for c in chunks} == {"strong"}
-    assert "".join(c.delta or "" for c in chunks) == "echo: Tell me a story"
+    assert "".join(c.delta or "" for c in chunks) == "[strong] Tell me a story"
 
 
 def test_our_tags_never_reach_a_candidate(make_llm, cheap):
     llm = make_llm()
     first = llm.chat(user("Say hello"))
     llm.chat([*user("Say hello"), first.message, ChatMessage(role="user", content="again")])
-    sent = cheap.seen[-1][1]
+    sent = cheap.calls[-1][1]
     assert sent[2].content == first.message.content
     assert all(MODEL_KEY not in m.additional_kwargs and RUN_KEY not in m.additional_kwargs for m in sent)
     assert MODEL_KEY in first.message.additional_kwargs  # the caller's message is left as it was

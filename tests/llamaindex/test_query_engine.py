@@ -34,7 +34,7 @@ async def test_a_vector_index_query_is_routed_recorded_and_scored(make_llm, rout
         response = await engine.aquery("Which wind blows through the Rhone valley?")
 
     [call] = calls
-    prompt = (cheap.seen + strong.seen)[0][1][-1].content
+    prompt = (cheap.calls + strong.calls)[0][1][-1].content
     assert "Mistral" in prompt and "Mistral" in str(response)  # the retrieved node reached the chosen model
     router.flush()
     assert router.store.outcome(call.run_id)["m"] == call.model

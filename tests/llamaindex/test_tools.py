@@ -9,7 +9,7 @@ from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.tools import FunctionTool
 
 from scope_core import NoCandidateError
-from scope_llamaindex import MODEL_KEY, Candidate, ScopeLLM
+from scope_llamaindex import MODEL_KEY, ScopeLLM, llm_candidate
 from scope_llamaindex.testing import ScriptedLLM
 
 
@@ -38,7 +38,7 @@ def test_the_chosen_model_prepares_the_call_and_parses_its_own_response(tool_llm
     other = strong if chosen == "cheap" else cheap
 
     assert response.message.additional_kwargs[MODEL_KEY] == chosen
-    assert model.seen[-1][2]["prepared_by"] == chosen and other.seen == []
+    assert model.calls[-1][2]["prepared_by"] == chosen and other.calls == []
     selections = tool_llm.get_tool_calls_from_response(response)
     assert [(s.tool_name, s.tool_kwargs) for s in selections] == [("multiply", {"a": 6, "b": 7})]
     assert other.get_tool_calls_from_response(response, error_on_no_tool_call=False) == []  # formats differ
@@ -48,25 +48,25 @@ async def test_streamed_tool_calls_are_parseable_on_every_chunk(tool_llm, strong
     stream = await tool_llm.astream_chat_with_tools([TOOL], user_msg="What is 6 times 7?", allowed=["strong"])
     parsed = [tool_llm.get_tool_calls_from_response(chunk, error_on_no_tool_call=False) async for chunk in stream]
     assert [s.tool_name for s in parsed[-1]] == ["multiply"]
-    assert strong.seen[-1][0] == "astream_chat"
+    assert strong.calls[-1][0] == "astream_chat"
 
 
 async def test_a_fallback_prepares_the_call_for_itself(tool_llm, cheap, strong):
-    cheap.fail = True
+    cheap.error = ConnectionError("cheap is down")
     response = await tool_llm.achat_with_tools([TOOL], user_msg="What is 6 times 7?")
     assert response.message.additional_kwargs[MODEL_KEY] == "strong"
-    assert strong.seen[-1][2]["prepared_by"] == "strong"
+    assert strong.calls[-1][2]["prepared_by"] == "strong"
     assert tool_llm.get_tool_calls_from_response(response)[0].tool_kwargs == {"a": 6, "b": 7}
 
 
 def test_tool_calls_only_go_to_function_calling_candidates(router):
-    plain = ScriptedLLM(label="plain", function_calling=False)
-    tools = ScriptedLLM(label="tools", reply=calls_multiply)
+    plain = ScriptedLLM(model="plain", function_calling=False)
+    tools = ScriptedLLM(model="tools", reply=calls_multiply)
     llm = ScopeLLM(
         router,
         [
-            Candidate(name="plain", llm=plain, input_price=0.01, output_price=0.01),
-            Candidate(name="tools", llm=tools, input_price=5.0, output_price=5.0),
+            llm_candidate("plain", plain, 0.01, 0.01),
+            llm_candidate("tools", tools, 5.0, 5.0),
         ],
     )
     assert llm.chat([ChatMessage(role="user", content="hi")]).message.additional_kwargs[MODEL_KEY] == "plain"

@@ -2,7 +2,9 @@
 
 Unlike LangChain's built-in fakes it binds tools, calls them with arguments read from the
 prompt, honours ``tool_choice``, produces JSON for structured output, streams, and reports
-``usage_metadata`` - enough to stand in for a provider model without a network.
+``usage_metadata`` - enough to stand in for a provider model without a network. Its knobs are
+those of ``scope_llamaindex.testing.ScriptedLLM``: ``model``, ``reply``, ``error``, ``latency_s``,
+``report_usage``, and ``calls`` (what it received).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -30,6 +32,19 @@ from scope_core.tokens import count_tokens
 from .structured import json_parser, with_parser
 
 _FORCING = {"any", "required"}
+
+# reply(messages, tool names offered) -> the text, or (text, tool calls as {"name": ..., "args": {...}})
+Reply = Callable[[list[BaseMessage], list[str]], "str | tuple[str, list[dict[str, Any]]]"]
+
+
+class Received(NamedTuple):
+    """One call a scripted model received."""
+
+    method: str
+    messages: list[BaseMessage]
+    kwargs: dict[str, Any]
+
+
 _STOPWORDS = {"get", "tool", "function", "the", "and", "for", "with"}
 
 
@@ -86,18 +101,19 @@ class ScriptedChatModel(BaseChatModel):
     - With tools bound, it calls the tool that ``tool_choice`` forces or the prompt mentions,
       with arguments read from the prompt; after tool results it answers in text.
     - With a JSON ``response_format`` (structured output in JSON mode) it answers a JSON object.
-    - Otherwise it answers ``reply`` (a string or a function of the messages), by default an echo.
+    - Otherwise it answers ``reply`` (a string, or a function of the messages and the offered tool
+      names that returns the text or (text, tool calls)), by default ``[model] <last user text>``.
     - ``error`` (if set) is raised on every call, after ``latency_s`` - to script failures.
     """
 
     model_name: str = Field(default="scripted", alias="model")
-    reply: str | Callable[[Sequence[BaseMessage]], str] | None = None
+    reply: str | Reply | None = None
     error: Exception | None = None
     latency_s: float = 0.0
     report_usage: bool = True
     temperature: float | None = None
     max_tokens: int | None = None
-    calls: list[list[BaseMessage]] = Field(default_factory=list, description="the messages of every call")
+    calls: list[Received] = Field(default_factory=list, description="every call received")
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
 
@@ -124,10 +140,12 @@ class ScriptedChatModel(BaseChatModel):
         return with_parser(llm, json_parser(schema), include_raw)
 
     # -- answering -------------------------------------------------------------------------------
-    def _answer(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> AIMessage:
-        self.calls.append(list(messages))
+    def _answer(self, method: str, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> AIMessage:
+        self.calls.append(Received(method, list(messages), dict(kwargs)))
         if self.error is not None:
             raise self.error
+        if callable(self.reply):
+            return self._scripted(messages, kwargs.get("tools") or [])
         tool = _chosen_tool(messages, kwargs.get("tools") or [], kwargs.get("tool_choice"))
         if tool is not None:
             fn = tool["function"]
@@ -143,9 +161,14 @@ class ScriptedChatModel(BaseChatModel):
             text = text.split(s)[0] if s and s in text else text
         return self._with_usage(messages, AIMessage(content=text or "..."))
 
+    def _scripted(self, messages: list[BaseMessage], tools: list[dict]) -> AIMessage:
+        """What a ``reply`` function says: text, or text and tool calls."""
+        said = self.reply(messages, [t["function"]["name"] for t in tools])  # type: ignore[operator]
+        text, calls = (said, []) if isinstance(said, str) else said
+        made = [tool_call(name=c["name"], args=c["args"], id=f"call_{uuid.uuid4().hex[:12]}") for c in calls]
+        return self._with_usage(messages, AIMessage(content=text, tool_calls=made))
+
     def _text(self, messages: Sequence[BaseMessage]) -> str:
-        if callable(self.reply):
-            return self.reply(messages)
         if self.reply is not None:
             return self.reply
         if messages and messages[-1].type == "tool":
@@ -169,7 +192,7 @@ class ScriptedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         time.sleep(self.latency_s)
-        return ChatResult(generations=[ChatGeneration(message=self._answer(messages, stop, **kwargs))])
+        return ChatResult(generations=[ChatGeneration(message=self._answer("generate", messages, stop, **kwargs))])
 
     async def _agenerate(
         self,
@@ -179,7 +202,7 @@ class ScriptedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         await asyncio.sleep(self.latency_s)
-        return ChatResult(generations=[ChatGeneration(message=self._answer(messages, stop, **kwargs))])
+        return ChatResult(generations=[ChatGeneration(message=self._answer("agenerate", messages, stop, **kwargs))])
 
     def _stream(
         self,
@@ -189,7 +212,7 @@ class ScriptedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         time.sleep(self.latency_s)
-        for chunk in _chunks(self._answer(messages, stop, **kwargs)):
+        for chunk in _chunks(self._answer("stream", messages, stop, **kwargs)):
             if run_manager is not None:
                 run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
@@ -202,7 +225,7 @@ class ScriptedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         await asyncio.sleep(self.latency_s)
-        for chunk in _chunks(self._answer(messages, stop, **kwargs)):
+        for chunk in _chunks(self._answer("astream", messages, stop, **kwargs)):
             if run_manager is not None:
                 await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
