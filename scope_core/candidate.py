@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from .spec_lookup import spec_for
 from .specs import ModelSpec
 
 CandidatesInput = Sequence["Candidate | tuple[Any, ModelSpec]"] | Mapping[str, "Candidate | tuple[Any, ModelSpec]"]
@@ -24,18 +25,42 @@ class Candidate(BaseModel):
     def name(self) -> str:
         return self.spec.name
 
+    @classmethod
+    def of(cls, model: Any, name: str | None = None, **overrides: Any) -> Candidate:
+        """A Candidate from the model alone (``spec_lookup.spec_for``): its name (``name``, else the model's
+        own ``model_name`` / ``model``, or a LlamaIndex LLM's ``metadata.model_name``), prices from
+        genai-prices, capabilities and context window from its LangChain ``profile``; ``overrides``
+        (any ModelSpec field, e.g. ``input_price``) win. An unknown model without prices is an error
+        naming what to pass."""
+        name = name or _model_name(model)
+        if not name:
+            raise ValueError(f"cannot tell the model name of a {type(model).__name__}: pass name=")
+        return cls(model=model, spec=spec_for(name, profile=getattr(model, "profile", None), **overrides))
+
+
+def _model_name(model: Any) -> str | None:
+    for attr in ("model_name", "model"):
+        value = getattr(model, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    metadata = getattr(model, "metadata", None)
+    value = getattr(metadata, "model_name", None)
+    return value if isinstance(value, str) and value else None
+
 
 def _one(item: Any, key: str | None = None) -> Candidate:
-    candidate = Candidate(model=item[0], spec=item[1]) if isinstance(item, tuple) else item
-    if not isinstance(candidate, Candidate):
-        raise TypeError(f"a candidate is a Candidate or a (model, ModelSpec) pair, got {type(item).__name__}")
+    if isinstance(item, tuple):
+        candidate = Candidate(model=item[0], spec=item[1])
+    else:
+        candidate = item if isinstance(item, Candidate) else Candidate.of(item, key)
     if key is not None and key != candidate.name:
         raise ValueError(f"candidate key '{key}' differs from its spec name '{candidate.name}'")
     return candidate
 
 
 def as_candidates(value: CandidatesInput) -> list[Candidate]:
-    """``[Candidate, ...]``, ``[(model, spec), ...]`` or ``{name: (model, spec)}`` as Candidates with unique names."""
+    """``[Candidate, ...]``, ``[(model, spec), ...]``, ``{name: (model, spec)}`` or bare models (looked up by
+    ``Candidate.of``) as Candidates with unique names."""
     items = [_one(v, k) for k, v in value.items()] if isinstance(value, Mapping) else [_one(v) for v in value]
     names = [c.name for c in items]
     if not names:

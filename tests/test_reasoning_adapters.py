@@ -19,7 +19,7 @@ from llama_index.core.llms.callbacks import llm_completion_callback
 from scope_core import BehaviourStore, ModelSpec, Router
 from scope_core.estimators import ReasoningEstimator
 from scope_langchain import ScopeChatModel
-from scope_llamaindex import Candidate, ScopeLLM
+from scope_llamaindex import ScopeLLM, llm_candidate
 
 from .conftest import record_scores
 from .reasoning_support import ScriptedReasoner, target_model, verdict
@@ -96,8 +96,8 @@ async def test_scope_llm_routes_with_the_reasoning_estimator(seeded):
     answers = {}
     for name, router in routers(*seeded, script).items():
         pool = [
-            Candidate(name="cheap", llm=Labelled(label="cheap"), input_price=0.1, output_price=0.4),
-            Candidate(name="strong", llm=Labelled(label="strong"), input_price=5.0, output_price=15.0),
+            llm_candidate("cheap", Labelled(label="cheap"), input_price=0.1, output_price=0.4),
+            llm_candidate("strong", Labelled(label="strong"), input_price=5.0, output_price=15.0),
         ]
         llm = ScopeLLM(router, pool, alpha=0.9)
         answers[name] = llm.complete(QUERY).text

@@ -47,3 +47,21 @@ def test_an_unknown_model_needs_its_prices():
         spec_for("my-local-llm", input_price=0.0)
     local = spec_for("ollama:my-local-llm", input_price=0.0, output_price=0.0, context_window=8192)
     assert (local.name, local.provider, local.context_window) == ("my-local-llm", "ollama", 8192)
+
+
+def test_a_candidate_from_a_chat_model_alone_is_looked_up(store, embedder):
+    """ScopeChatModel takes bare chat models: name, prices and capabilities come from the lookup."""
+    from scope_core import Router
+    from scope_langchain import ScopeChatModel
+
+    mini = SubjectExpert(model_name="gpt-4o-mini", profile={"tool_calling": True, "max_input_tokens": 64_000})
+    haiku = SubjectExpert(model_name="claude-3-5-haiku-latest")
+    router = Router(store, embedder=embedder, cache_ttl_s=0.0)
+    chat = ScopeChatModel(router=router, candidates=[mini, haiku])
+    specs = router.models()
+    assert (specs["gpt-4o-mini"].input_price, specs["gpt-4o-mini"].output_price) == (0.15, 0.6)
+    assert specs["gpt-4o-mini"].capabilities == {Capability.TOOLS} and specs["gpt-4o-mini"].context_window == 64_000
+    assert (specs["claude-3-5-haiku-latest"].input_price, specs["claude-3-5-haiku-latest"].output_price) == (0.8, 4.0)
+    assert chat.invoke("hello").response_metadata["scope"]["model"] in specs
+    with pytest.raises(UnknownModelPriceError, match="input_price"):
+        ScopeChatModel(router=router, candidates=[SubjectExpert(model_name="my-own-model")])
