@@ -18,7 +18,7 @@ class ScopeFeedbackHandler(BaseCallbackHandler):
     """Pass as a callback to a chain or agent; then ``feedback(score)`` scores its routed calls.
 
     ``evaluator`` (optional) scores each routed reply as it arrives: ``evaluator(reply) -> score | None``.
-    Scores are queued after the call's own record (``router.feedback(..., wait=False)``).
+    The evaluator's scores are queued after the call's own record (``router.feedback(..., wait=False)``).
     """
 
     def __init__(self, router: Router, evaluator: Callable[[AIMessage], float | None] | None = None) -> None:
@@ -40,11 +40,12 @@ class ScopeFeedbackHandler(BaseCallbackHandler):
                 self._submit(str(run_id), score)
 
     def feedback(self, score: float, run_id: str | UUID | None = None) -> list[str]:
-        """Score one routed call, or every call seen so far; returns the run ids scored."""
+        """Score one routed call, or every call seen so far; returns the run ids scored. Waits for the
+        calls' records; an unknown id raises ``UnknownRunError``."""
         with self._lock:
             ids = [str(run_id)] if run_id is not None else list(self.run_ids)
         for rid in ids:
-            self._submit(rid, score)
+            self.router.feedback(rid, score)
         return ids
 
     def _submit(self, run_id: str, score: float) -> None:

@@ -288,8 +288,9 @@ class ScopeChatModel(BaseChatModel):
 
     # -- feedback --------------------------------------------------------------------------------
     def feedback(self, run_id: str | uuid.UUID, score: float) -> None:
-        """Attach a quality score to a routed call (queued after the call's own record)."""
-        self.router.feedback(str(run_id), score, wait=False)
+        """Attach a quality score to a routed call once its record is stored; an unknown id raises
+        ``UnknownRunError``."""
+        self.router.feedback(str(run_id), score)
 
     def flush(self) -> None:
         """Wait until every outcome and score of this router's calls is stored."""

@@ -14,7 +14,7 @@ from llama_index.core.base.llms.types import ChatMessage
 
 from scope_core import BehaviourStore, BudgetExhaustedError, BudgetGovernor, ModelSpec, Router, text_hash
 from scope_core.candidate import Candidate
-from scope_core.errors import AllCandidatesFailedError
+from scope_core.errors import AllCandidatesFailedError, UnknownRunError
 from scope_langchain import ScopeChatModel
 from scope_langchain.testing import ScriptedChatModel
 from scope_llamaindex import SCOPE_KEY, ScopeLLM
@@ -133,8 +133,10 @@ def test_a_budget_refusal(sides: list[Side]) -> None:
 def test_a_feedback_score_lands_on_the_answer(sides: list[Side]) -> None:
     for side in sides:
         scope = side.ask(QUERY, model="strong", alpha=0.2)
-        side.feedback(scope["run_id"], 0.75)  # queued after the call's own record
+        side.feedback(scope["run_id"], 0.75)  # waits for the call's own record
         assert records(side)[0]["s"] == 0.75
+        with pytest.raises(UnknownRunError, match="no recorded call with run id 'nope'"):
+            side.feedback("nope", 1.0)
     langchain, llamaindex = (records(s) for s in sides)
     assert langchain == llamaindex and [r["m"] for r in langchain] == ["strong"]
 
