@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from .profile_answer import model_name
 from .spec_lookup import spec_for
 from .specs import ModelSpec
 
@@ -32,20 +33,10 @@ class Candidate(BaseModel):
         genai-prices, capabilities and context window from its LangChain ``profile``; ``overrides``
         (any ModelSpec field, e.g. ``input_price``) win. An unknown model without prices is an error
         naming what to pass."""
-        name = name or _model_name(model)
+        name = name or model_name(model)
         if not name:
             raise ValueError(f"cannot tell the model name of a {type(model).__name__}: pass name=")
         return cls(model=model, spec=spec_for(name, profile=getattr(model, "profile", None), **overrides))
-
-
-def _model_name(model: Any) -> str | None:
-    for attr in ("model_name", "model"):
-        value = getattr(model, attr, None)
-        if isinstance(value, str) and value:
-            return value
-    metadata = getattr(model, "metadata", None)
-    value = getattr(metadata, "model_name", None)
-    return value if isinstance(value, str) and value else None
 
 
 def _one(item: Any, key: str | None = None) -> Candidate:
