@@ -253,24 +253,25 @@ class Router:
             out.append(e if factor == 1.0 else e.model_copy(update={"p_correct": e.p_correct * factor}))
         return out
 
-    def route(self, query: Query, **overrides) -> Decision:
+    def route(self, query: Query, *, estimator: Estimator | None = None, **overrides) -> Decision:
         """Choose a model for ``query`` (text or conversation turns).
 
         Overrides: ``alpha``, ``max_cost``, ``min_accuracy``, ``allowed``, ``required``, ``budget``,
         ``routing_mode``. Pass conversations as turns: input tokens (cost, context fit) count all of it.
+        ``estimator`` estimates this call instead of the router's own (evaluation, comparisons).
         """
         ctx, candidates, policy, timings, budget = self._prepare(query, dict(overrides))
         t = time.perf_counter()
-        estimates = self.estimator.estimate(ctx, candidates)
+        estimates = (estimator or self.estimator).estimate(ctx, candidates)
         timings["estimate_ms"] = _ms(t)
         return self._decide(ctx, candidates, policy, estimates, timings, budget)
 
-    async def aroute(self, query: Query, **overrides) -> Decision:
+    async def aroute(self, query: Query, *, estimator: Estimator | None = None, **overrides) -> Decision:
         """Async ``route``: embedding and search run in a worker thread, the estimator is awaited,
         so neither blocks the event loop."""
         ctx, candidates, policy, timings, budget = await asyncio.to_thread(self._prepare, query, dict(overrides))
         t = time.perf_counter()
-        estimates = await self.estimator.aestimate(ctx, candidates)
+        estimates = await (estimator or self.estimator).aestimate(ctx, candidates)
         timings["estimate_ms"] = _ms(t)
         return self._decide(ctx, candidates, policy, estimates, timings, budget)
 

@@ -73,14 +73,10 @@ def route_prompts(
     specs = router.models()
     own = router.estimator
     recorder = Recorder({own.name: own, **(extra or {})})
-    router.estimator = recorder
     cost_refs = []
-    try:
-        for text, allowed in tqdm(list(zip(texts, candidates, strict=True)), desc="route", disable=not progress):
-            decision = router.route(text, allowed=allowed)
-            cost_refs.append(router.cost_ref([specs[m] for m in allowed], decision.input_tokens))
-    finally:
-        router.estimator = own
+    for text, allowed in tqdm(list(zip(texts, candidates, strict=True)), desc="route", disable=not progress):
+        decision = router.route(text, allowed=allowed, estimator=recorder)
+        cost_refs.append(router.cost_ref([specs[m] for m in allowed], decision.input_tokens))
     return {name: [Routed(e, c) for e, c in zip(seen, cost_refs, strict=True)] for name, seen in recorder.seen.items()}
 
 
