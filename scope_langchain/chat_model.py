@@ -47,8 +47,8 @@ class ScopeChatModel(BaseChatModel):
     ``max_cost``, ``min_accuracy``, ``allowed``, ``required``, ``budget``, ``model``, ``routing_mode``);
     per run config, use ``configurable_fields``. ``response_metadata["scope"]`` describes the call.
 
-    Example: ``ScopeChatModel(candidates=[Candidate(model=ChatOpenAI(...), spec=ModelSpec(...)), ...],
-    store="~/.scope/store", alpha=0.7).invoke("What is 2 + 2?").response_metadata["scope"]``.
+    Example: ``ScopeChatModel(candidates=[ChatOpenAI(model="gpt-4o-mini"), ...], alpha=0.7).invoke("2 + 2?")``
+    (a bare chat model's spec is looked up, ``Candidate.of``; pass ``Candidate(model=..., spec=...)`` to type it).
     """
 
     candidates: list[Candidate] = Field(min_length=1, description="the chat models to route among")
@@ -83,10 +83,9 @@ class ScopeChatModel(BaseChatModel):
     @field_validator("candidates", mode="before")
     @classmethod
     def _coerce_candidates(cls, value: Any) -> list[Candidate]:
-        """Accept ``[Candidate, ...]``, ``[(chat_model, spec), ...]`` or ``{name: (chat_model, spec)}``."""
+        """Accept ``[Candidate, ...]``, ``[(chat_model, spec), ...]``, ``{name: (chat_model, spec)}`` or chat models."""
         candidates = as_candidates(value)
-        wrong = [c.name for c in candidates if not isinstance(c.model, BaseChatModel)]
-        if wrong:
+        if wrong := [c.name for c in candidates if not isinstance(c.model, BaseChatModel)]:
             raise ValueError(f"candidate(s) {wrong} are not LangChain chat models")
         return candidates
 

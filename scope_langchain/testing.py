@@ -31,6 +31,11 @@ from scope_core.tokens import count_tokens
 
 from .structured import json_parser, with_parser
 
+Messages = list[BaseMessage]
+Stop = list[str] | None
+SyncRun = CallbackManagerForLLMRun | None
+AsyncRun = AsyncCallbackManagerForLLMRun | None
+
 _FORCING = {"any", "required"}
 
 # reply(messages, tool names offered) -> the text, or (text, tool calls as {"name": ..., "args": {...}})
@@ -185,31 +190,19 @@ class ScriptedChatModel(BaseChatModel):
         return message.model_copy(update={"usage_metadata": usage, "response_metadata": meta})
 
     def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
+        self, messages: Messages, stop: Stop = None, run_manager: SyncRun = None, **kwargs: Any
     ) -> ChatResult:
         time.sleep(self.latency_s)
         return ChatResult(generations=[ChatGeneration(message=self._answer("generate", messages, stop, **kwargs))])
 
     async def _agenerate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
+        self, messages: Messages, stop: Stop = None, run_manager: AsyncRun = None, **kwargs: Any
     ) -> ChatResult:
         await asyncio.sleep(self.latency_s)
         return ChatResult(generations=[ChatGeneration(message=self._answer("agenerate", messages, stop, **kwargs))])
 
     def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
+        self, messages: Messages, stop: Stop = None, run_manager: SyncRun = None, **kwargs: Any
     ) -> Iterator[ChatGenerationChunk]:
         time.sleep(self.latency_s)
         for chunk in _chunks(self._answer("stream", messages, stop, **kwargs)):
@@ -218,11 +211,7 @@ class ScriptedChatModel(BaseChatModel):
             yield chunk
 
     async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
+        self, messages: Messages, stop: Stop = None, run_manager: AsyncRun = None, **kwargs: Any
     ) -> AsyncIterator[ChatGenerationChunk]:
         await asyncio.sleep(self.latency_s)
         for chunk in _chunks(self._answer("astream", messages, stop, **kwargs)):
