@@ -41,3 +41,19 @@ def test_a_failing_model_cools_down_then_comes_back(store, pool, embedder):
     router.record_call(router.route(query, alpha=1.0), MATH[0], "large", input_tokens=10, output_tokens=10)
     assert router.health.factor("large") == 1.0  # ...and a success restores it
     assert router.route(query, alpha=1.0).chosen == "large"
+
+
+def test_the_cooldown_example_trace():
+    """examples/failure_cooldown.py: the failing model stops being tried first at once, and returns."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "failure_cooldown.py"
+    spec = importlib.util.spec_from_file_location("failure_cooldown", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    trace = module.main(calls=12, down_for=6, cooldown_s=0.3)
+    first = [model for _, model, _ in trace]
+    assert first[0] == "cheap" and trace[0][2] == "failed, fell back"
+    assert first[1:4] == ["strong"] * 3  # no call pays the failure's latency again while it is down
+    assert first[-1] == "cheap" and trace[-1][2] == "answered"  # recovered: preferred again
