@@ -51,6 +51,14 @@ def routing_text(turns: Sequence[Turn], mode: RoutingMode = "auto", max_chars: i
     return f"{question[: max_chars // 2]}\nTool results:\n{results}"[:max_chars]
 
 
+IMAGE_PLACEHOLDER = "[image]"  # the routing text of a message that carries only images
+
+
+def turn_text(text: str, images: bool) -> str:
+    """A message's routing text: its own text, or ``IMAGE_PLACEHOLDER`` when it carries only images."""
+    return text if text.strip() or not images else IMAGE_PLACEHOLDER
+
+
 def focus(text: str, max_chars: int = 1000, min_chars: int = 200) -> str:
     """The part of a long prompt to embed: its trailing paragraphs, up to ``max_chars``.
 

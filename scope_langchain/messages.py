@@ -8,6 +8,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage, ChatMessage
 
 from scope_core import Capability, Turn
+from scope_core.routing_text import turn_text
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool", "function": "tool"}
 _CHAT_ROLES = {"user": "user", "assistant": "assistant", "system": "system", "developer": "system", "tool": "tool"}
@@ -24,7 +25,7 @@ def role_of(message: BaseMessage) -> str:
 def to_turn(message: BaseMessage) -> Turn:
     """One message as a Turn: its text, and the names of the tools an AI message called."""
     calls = tuple(call["name"] for call in getattr(message, "tool_calls", None) or ())
-    return Turn(role=role_of(message), content=message.text, tool_calls=calls)
+    return Turn(role=role_of(message), content=turn_text(message.text, has_images([message])), tool_calls=calls)
 
 
 def to_turns(messages: Sequence[BaseMessage]) -> list[Turn]:

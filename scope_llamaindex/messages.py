@@ -8,6 +8,7 @@ from typing import Any
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, CompletionResponse, ImageBlock, ToolCallBlock
 
 from scope_core import Turn
+from scope_core.routing_text import turn_text
 
 MODEL_KEY = "scope_model"  # additional_kwargs key: the candidate that produced a response
 RUN_KEY = "scope_run_id"  # additional_kwargs key: the id to pass to router.feedback(run_id, score)
@@ -39,7 +40,10 @@ def _tool_call_names(message: ChatMessage) -> tuple[str, ...]:
 
 def to_turns(messages: Sequence[ChatMessage]) -> list[Turn]:
     """The conversation as Turns; scope_core.routing_text decides what the call is routed on."""
-    return [Turn(_ROLES.get(str(m.role.value), "user"), m.content or "", _tool_call_names(m)) for m in messages]
+    return [
+        Turn(_ROLES.get(str(m.role.value), "user"), turn_text(m.content or "", has_images([m])), _tool_call_names(m))
+        for m in messages
+    ]
 
 
 def untagged(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
