@@ -18,13 +18,16 @@ class StoreFit(BaseModel):
 
     temperature: float = Field(gt=0, description="similarity weighting exp((s - s_max) / T)")
     prior_strength: float = Field(ge=0, description="pseudo-outcomes behind each model's prior mean")
+    members: list[tuple[float, float]] = Field(
+        default_factory=list, description="(temperature, prior strength) pairs whose estimates are averaged"
+    )
     usage_prior_strength: float = Field(default=1.0, ge=0, description="pseudo-outcomes behind output lengths")
     groups: GroupPrior | None = Field(default=None, description="the prior mean's groups; None: global means")
     calibration_x: list[float] = Field(default_factory=list, description="raw P(correct) knots, increasing")
     calibration_y: list[float] = Field(default_factory=list, description="observed accuracy at each knot")
     n_queries: int = Field(ge=0, description="stored prompts held out one at a time")
     n_pairs: int = Field(ge=0, description="(held-out prompt, model) pairs with a scored outcome")
-    log_loss: float = Field(description="held-out log loss of the chosen settings, before calibration")
+    log_loss: float = Field(description="held-out log loss of the averaged estimate, before calibration")
     log_loss_default: float = Field(description="held-out log loss of the default settings")
 
     def calibrate(self, p: np.ndarray) -> np.ndarray:

@@ -9,9 +9,11 @@ held-out log loss, in two steps:
    shrinkage strength, each from a fixed grid;
 2. the neighbours' similarity temperature and prior strength (pseudo-outcomes behind the prior
    mean: the group prior's, or the model's global mean where that predicts better; ``GROUP_ONLY``
-   lets the prior stand alone where the neighbours only add noise).
+   lets the prior stand alone where the neighbours only add noise);
+3. the estimate is the mean over an ensemble (``ensemble``): each temperature of the grid with
+   its best prior strength, and the prior mean alone.
 
-A Platt map fitted on the chosen settings' held-out predictions is the calibration. The output
+A Platt map fitted on the ensemble's held-out predictions is the calibration. The output
 lengths' prior strength is chosen the same way, by the held-out mean absolute log error of the
 predicted output tokens. Nothing here
 was tuned on any data set: the grids span the plausible range, and a store with fewer than
@@ -161,6 +163,17 @@ def _usage_strength(rows, own: np.ndarray, prior_out: np.ndarray, temperature: f
     return min(USAGE_STRENGTHS, key=error)
 
 
+def ensemble(best_strength: dict[float, float]) -> list[tuple[float, float]]:
+    """The averaged estimates: at each temperature its best prior strength, and the prior mean alone.
+
+    One setting picked by a log loss that barely tells its neighbours apart moves choices between
+    models at random (the loss rewards a sharper common difficulty signal, the choice pays for the
+    noisier differences between models); the mean over the grid keeps what every setting agrees on.
+    """
+    members = [(t, x) if x < GROUP_ONLY else (max(best_strength), GROUP_ONLY) for t, x in best_strength.items()]
+    return list(dict.fromkeys([*members, (max(best_strength), GROUP_ONLY)]))
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, _EPS, 1 - _EPS)
     return np.log(p / (1 - p))
@@ -232,7 +245,9 @@ def fit_store(
         for tau in PRIOR_STRENGTHS
     }
     name, temperature, tau = min(losses, key=losses.get)
-    p, y = _predict(rows, priors[name], own[held], temperature, tau)
+    members = ensemble({t: min(PRIOR_STRENGTHS, key=lambda x: losses[(name, t, x)]) for t in TEMPERATURES})
+    predictions = [_predict(rows, priors[name], own[held], t, x) for t, x in members]
+    p, y = np.mean([q for q, _ in predictions], axis=0), predictions[0][1]
     out_global = np.where(
         loo[:, :, sm.N_USAGE] > 0, loo[:, :, sm.OUT_SUM] / np.maximum(loo[:, :, sm.N_USAGE], 1.0), DEFAULT_OUTPUT_TOKENS
     )
@@ -244,12 +259,13 @@ def fit_store(
     return StoreFit(
         temperature=temperature,
         prior_strength=tau,
+        members=members,
         usage_prior_strength=_usage_strength(rows, own[held], prior_out, temperature),
         groups=groups.prior(models, t_g, s_g) if name == "groups" else None,
         calibration_x=xs,
         calibration_y=ys,
         n_queries=len(rows),
         n_pairs=len(p),
-        log_loss=losses[(name, temperature, tau)],
+        log_loss=_log_loss(p, y),
         log_loss_default=default,
     )

@@ -105,3 +105,24 @@ def test_task_labels_are_the_groups_and_move_the_estimate(store):
     mu = fit.groups.prior_means(query, ["a", "b", "new"], np.asarray([0.5, 0.5, 0.4]))
     # 'a' is right on all of task 0, 'b' on none; a model the fit never saw keeps its global mean
     assert mu[0] > 0.9 and mu[1] < 0.1 and mu[2] == pytest.approx(0.4)
+
+
+def test_knn_averages_the_fits_ensemble():
+    members = [(0.1, 0.0), (1.0, 1e6)]  # the neighbour alone, and the prior mean alone
+    fit = StoreFit(
+        temperature=0.1, prior_strength=0.0, members=members,
+        n_queries=1, n_pairs=1, log_loss=0.5, log_loss_default=0.6,
+    )  # fmt: skip
+    ctx = context([(0.9, {"a": summary(1.0), "b": summary(0.0)})], PRIORS)
+    fitted = ctx.__class__(**{**ctx.__dict__, "fit": fit})
+    alone = {m: {e.model: e.p_correct for e in KNNEstimator(temperature=t, prior_strength=x).estimate(fitted, SPECS)}
+             for m, (t, x) in zip(("nb", "prior"), members, strict=True)}  # fmt: skip
+    mean = {e.model: e.p_correct for e in KNNEstimator().estimate(fitted, SPECS)}
+    assert mean == pytest.approx({m: (alone["nb"][m] + alone["prior"][m]) / 2 for m in ("a", "b")})
+    assert alone["nb"]["a"] == 1.0 and 0.0 < mean["a"] < 1.0
+
+
+def test_the_ensemble_holds_every_temperature_once_and_the_prior_alone():
+    from scope_core.fit_store import GROUP_ONLY, ensemble
+
+    assert ensemble({0.1: 4.0, 0.5: GROUP_ONLY, 1.0: 16.0}) == [(0.1, 4.0), (1.0, GROUP_ONLY), (1.0, 16.0)]

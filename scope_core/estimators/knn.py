@@ -96,8 +96,8 @@ class KNNEstimator(LocalEstimator):
     ``prior_strength`` (tau) is the number of pseudo-outcomes the prior mean counts for;
     ``prior_strength=0`` gives plain similarity-weighted kNN (no shrinkage). ``temperature``,
     ``prior_strength`` and ``usage_prior_strength`` left at None come from the store's fit (``QueryContext.fit``, chosen by
-    leave-one-out on the store's own outcomes, see ``scope_core.fit_store``), or the documented
-    defaults on a store without one; with ``calibrate`` the fit's calibration map is applied to p.
+    leave-one-out on the store's own outcomes, see ``scope_core.fit_store``; p is then the mean over
+    the fit's ensemble of settings), or the documented defaults on a store without one; with ``calibrate`` the fit's calibration map is applied to p.
     Output lengths (hence cost) are shrunk the same way, toward the model's group (or global) mean
     length, with ``usage_prior_strength`` pseudo-outcomes.
     A partly profiled model with an imputer (``scope_core.imputer``) gets ``imputed_weight``
@@ -131,6 +131,13 @@ class KNNEstimator(LocalEstimator):
             self.prior_strength if self.prior_strength is not None else default[1],
         )
 
+    def members(self, fit: StoreFit | None) -> list[tuple[float, float]]:
+        """The (temperature, prior strength) settings whose estimates are averaged: the fit's ensemble,
+        unless this estimator sets either itself."""
+        if fit is None or not fit.members or self.temperature is not None or self.prior_strength is not None:
+            return [self.settings(fit)]
+        return fit.members
+
     def usage_strength(self, fit: StoreFit | None) -> float:
         """Pseudo-outcomes behind the prior output length: this estimator's own, else the fit's, else the default."""
         if self.usage_prior_strength is not None:
@@ -148,6 +155,9 @@ class KNNEstimator(LocalEstimator):
         if self.groups and query.fit is not None and query.fit.groups is not None:
             mu = query.fit.groups.prior_means(query.embedding, names, mu)
         p, denom, n_w, w = shrunk_p(ev, nb.similarities, mu, temperature, tau)
+        if len(members := self.members(query.fit)) > 1:  # the fit's ensemble: the mean of its estimates
+            runs = [shrunk_p(ev, nb.similarities, mu, t, x)[:2] for t, x in members]
+            p, denom = np.mean([r[0] for r in runs], axis=0), np.mean([r[1] for r in runs], axis=0)
         if self.calibrate and query.fit is not None:
             p = query.fit.calibrate(p)
         # spread of the Beta posterior Beta(p * (denom + 1), (1 - p) * (denom + 1))
