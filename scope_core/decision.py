@@ -44,6 +44,9 @@ class Decision(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
     excluded: dict[str, str] = Field(default_factory=dict, description="model -> why it was not eligible")
     reserved_usd: float = Field(default=0.0, description="held by the budget until the call is observed")
+    degraded: bool = Field(
+        default=False, description="the store was unavailable: routed on the last registry and priors seen"
+    )
 
     def estimate_for(self, model: str) -> Estimate:
         for estimate in self.estimates:
@@ -61,5 +64,6 @@ class Decision(BaseModel):
                 e.model: {"p_correct": round(e.p_correct, 4), "cost_usd": e.cost_usd} for e in self.estimates
             },
             "excluded": dict(self.excluded),
+            "degraded": self.degraded,
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
         }

@@ -36,3 +36,19 @@ class AllCandidatesFailedError(ScopeError):
         self.errors = dict(errors)
         detail = "; ".join(f"{m}: {type(e).__name__}: {e}" for m, e in self.errors.items())
         super().__init__(f"every candidate failed ({detail or 'no candidate was tried'})")
+
+
+class StoreError(ScopeError):
+    """The behaviour store refused or failed a call (the message names the store and the cause)."""
+
+
+class StoreUnavailableError(StoreError, ConnectionError):
+    """The behaviour store cannot be reached in time (down, stalled, or failing); routing goes on degraded."""
+
+
+class StoreLockedError(StoreError):
+    """An embedded store folder is already open in another process."""
+
+
+class InvalidInputError(ScopeError, ValueError):
+    """A prompt, conversation or outcome the router cannot take; the message names the problem."""

@@ -23,20 +23,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import chromadb
+import httpx
 import numpy as np
 
 from . import summary as sm
-from .errors import ScopeError, UnknownModelError
+from .errors import ScopeError, StoreUnavailableError, UnknownModelError
 from .fit import StoreFit
 from .imputer import Imputer
 from .outcome import Outcome
+from .scrub import scrub
 from .specs import ModelSpec
+from .store_guard import GuardedCollection, StoreGuard
+from .store_lock import lock_store_folder
 from .summary_cache import SummaryCache
 
 DEFAULT_PATH = Path(os.environ.get("SCOPE_STORE", Path.home() / ".scope" / "store"))
 _BATCH = 256  # ids per Chroma call: keeps SQL variable counts low
 _TABLE_VECTOR = [0.0]  # outcomes and models collections are tables: one constant 1-d vector
 _FIT_ID = "__fit__"  # the registry record holding the store's fit (scope_core.fit), never a model name
+DEFAULT_TIMEOUT_S = 5.0  # per HTTP call to a Chroma server
 
 
 @dataclass(frozen=True)
@@ -60,19 +65,36 @@ class Neighbourhood:
     stats: list[Mapping[str, Sequence[float]]]  # per neighbour: model -> summary
 
 
-def _client_for(location: str | Path | None):
+def _client_for(location: str | Path | None, timeout_s: float = DEFAULT_TIMEOUT_S):
+    """A Chroma client: embedded (folder, locked to this process), in memory, or HTTP with a timeout on every call."""
     if location is None:
         location = DEFAULT_PATH
     location = str(location)
     if location == ":memory:":
         return chromadb.EphemeralClient()
     if location.startswith(("http://", "https://")):
-        from urllib.parse import urlparse
-
-        url = urlparse(location)
-        return chromadb.HttpClient(host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https")
+        return _http_client(location, timeout_s)
     Path(location).mkdir(parents=True, exist_ok=True)
+    lock_store_folder(Path(location))
     return chromadb.PersistentClient(path=location)
+
+
+def _http_client(location: str, timeout_s: float):
+    """HttpClient whose session times out after ``timeout_s``: Chroma's own has no timeout at all."""
+    from urllib.parse import urlparse
+
+    url = urlparse(location)
+    host, port, ssl = url.hostname or "localhost", url.port or 8000, url.scheme == "https"
+    # Chroma's constructor calls the server without a timeout: probe it with one first
+    httpx.get(f"{url.scheme}://{host}:{port}/api/v2/heartbeat", timeout=timeout_s).raise_for_status()
+    try:
+        client = chromadb.HttpClient(host=host, port=port, ssl=ssl)
+    except ValueError as exc:  # "Could not connect to a Chroma server"
+        raise StoreUnavailableError(f"store at {scrub(location)} is unavailable ({exc})") from None
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(timeout_s)
+    return client
 
 
 def _meta_of(outcome: Outcome) -> dict[str, object]:
@@ -129,29 +151,47 @@ class BehaviourStore:
         ef_search: int = 128,
         location: str | None = None,
         cache_ttl_s: float = 5.0,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        retry_s: float = 2.0,
+        guard: StoreGuard | None = None,
     ) -> None:
-        self.client = client if client is not None else _client_for(location)
         self.name, self.store_prompts, self.location = name, store_prompts, location
+        self.guard = guard or StoreGuard(str(location or DEFAULT_PATH), retry_s=retry_s)
+        self.client = client if client is not None else self.guard.call(_client_for, location, timeout_s)
         self._priors_lock = threading.Lock()
         self._summaries = SummaryCache(ttl_s=cache_ttl_s)
         hnsw = {"space": "cosine", "ef_search": ef_search, "ef_construction": 128, "max_neighbors": 32}
-        self._prompts = self.client.get_or_create_collection(
-            f"{name}-prompts", embedding_function=None, configuration={"hnsw": hnsw}
-        )
         table = {"hnsw": {"space": "l2"}}
-        self._outcomes = self.client.get_or_create_collection(
-            f"{name}-outcomes", embedding_function=None, configuration=table
-        )
-        self._models = self.client.get_or_create_collection(
-            f"{name}-models", embedding_function=None, configuration=table
+        self._prompts, self._outcomes, self._models = (
+            GuardedCollection(
+                self.guard.call(
+                    self.client.get_or_create_collection, f"{name}-{kind}", embedding_function=None, configuration=conf
+                ),
+                self.guard,
+            )
+            for kind, conf in (("prompts", {"hnsw": hnsw}), ("outcomes", table), ("models", table))
         )
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def open(cls, location: str | Path | None = None, name: str = "scope", **kwargs) -> BehaviourStore:
-        """Open a store: a folder path (embedded, default ``~/.scope/store`` or $SCOPE_STORE),
-        ``http://host:port`` (a Chroma server) or ``:memory:``."""
-        return cls(_client_for(location), name, location=str(location or DEFAULT_PATH), **kwargs)
+    def open(
+        cls,
+        location: str | Path | None = None,
+        name: str = "scope",
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        retry_s: float = 2.0,
+        **kwargs,
+    ) -> BehaviourStore:
+        """Open a store: a folder path (embedded, default ``~/.scope/store`` or $SCOPE_STORE; one process
+        only), ``http://host:port`` (a Chroma server, shared by processes) or ``:memory:``.
+
+        ``timeout_s`` bounds every HTTP call; a store that cannot be reached raises StoreUnavailableError.
+        """
+        where = str(location or DEFAULT_PATH)
+        guard = StoreGuard(where, retry_s=retry_s)
+        client = guard.call(_client_for, location, timeout_s)
+        return cls(client, name, location=where, guard=guard, **kwargs)
 
     @classmethod
     def ephemeral(cls, name: str | None = None, **kwargs) -> BehaviourStore:
@@ -375,4 +415,4 @@ class BehaviourStore:
     def drop(self) -> None:
         """Delete this store's collections."""
         for col in (self._prompts, self._outcomes, self._models):
-            self.client.delete_collection(col.name)
+            self.guard.call(self.client.delete_collection, col.name)
