@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,6 +98,10 @@ class Router:
         if not isinstance(journal, Journal):
             journal = Journal(Path(journal) if journal else journal_path(self.store.location, self.store.name))
         self.journal = journal
+        try:  # the registry a degraded route falls back on, should the store go away before the first route
+            self._registry()
+        except StoreUnavailableError:
+            pass
         if self.journal.maybe_pending:  # left by a process that lost the store, then died
             self.writer.submit(self.replay_journal)
 
@@ -124,6 +129,9 @@ class Router:
     # -- registry -----------------------------------------------------------------------------
     def register_model(self, spec: ModelSpec) -> None:
         self.store.put_model(spec)
+        with self._cache_lock:  # what a degraded route falls back on knows the model at once
+            seen = self._cached_registry
+            self._cached_registry = replace(seen, specs={**seen.specs, spec.name: spec})
         self._invalidate()
 
     def models(self) -> dict[str, ModelSpec]:
