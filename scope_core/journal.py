@@ -73,44 +73,67 @@ class Journal:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
 
-    def replay(self, apply: Callable[[str, dict[str, Any]], None]) -> int:
-        """Apply every entry in order and delete it; stops (leaving the rest) when the store is still
-        unavailable. Returns how many entries were applied; 0 when another replayer holds the journal."""
-        if not self._replaying.acquire(blocking=False):
-            return 0
-        try:
-            if self._file_lock is not None:
-                try:
-                    self._file_lock.acquire(timeout=0)
-                except Timeout:
-                    return 0
+    def replay(self, apply: Callable[[str, list[dict[str, Any]]], None], batch: int = 256) -> int:
+        """Apply every entry in order and delete it; stops (leaving the rest) while the store is still
+        unavailable. ``apply(kind, payloads)`` gets runs of consecutive entries of one kind. Returns how
+        many entries were applied; 0 when another replayer holds the journal."""
+        if self._file_lock is not None:
             try:
-                return self._drain(apply)
-            finally:
-                if self._file_lock is not None:
-                    self._file_lock.release()
+                self._file_lock.acquire(timeout=0)
+            except Timeout:
+                return 0
+        try:
+            with self._replaying:  # in this process, a second replayer waits: writes after it stay in order
+                return self._drain(apply, batch)
         finally:
-            self._replaying.release()
+            if self._file_lock is not None:
+                self._file_lock.release()
 
-    def _drain(self, apply: Callable[[str, dict[str, Any]], None]) -> int:
+    def _drain(self, apply: Callable[[str, list[dict[str, Any]]], None], batch: int) -> int:
         done = 0
         while True:
             with self._lock:
-                row = self._db.execute("SELECT seq, kind, body FROM entries ORDER BY seq LIMIT 1").fetchone()
-            if row is None:
+                rows = self._db.execute("SELECT seq, kind, body FROM entries ORDER BY seq LIMIT ?", (batch,)).fetchall()
+            if not rows:
                 self.maybe_pending = False
                 return done
-            seq, kind, body = row
-            try:
-                apply(kind, orjson.loads(body))
-            except StoreUnavailableError:
-                return done
-            except Exception:  # a bad entry must not block the ones behind it
-                log.exception("scope-router: a journal entry (%s #%d) could not be stored; dropped", kind, seq)
-            with self._lock:
-                self._db.execute("DELETE FROM entries WHERE seq = ?", (seq,))
-            done += 1
+            for run in _runs(rows):
+                try:
+                    _apply_run(apply, run)
+                except StoreUnavailableError:
+                    return done
+                with self._lock:
+                    self._db.executemany("DELETE FROM entries WHERE seq = ?", [(seq,) for seq, _, _ in run])
+                done += len(run)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _runs(rows: list[tuple[int, str, bytes]]) -> list[list[tuple[int, str, bytes]]]:
+    """Consecutive rows of one kind."""
+    runs: list[list[tuple[int, str, bytes]]] = []
+    for row in rows:
+        if runs and runs[-1][0][1] == row[1]:
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    return runs
+
+
+def _apply_run(apply: Callable[[str, list[dict[str, Any]]], None], run: list[tuple[int, str, bytes]]) -> None:
+    """Apply a run at once; if it fails for another reason than the store, entry by entry, so one bad entry
+    (logged, then dropped) does not block the ones behind it."""
+    kind = run[0][1]
+    try:
+        apply(kind, [orjson.loads(body) for _, _, body in run])
+        return
+    except StoreUnavailableError:
+        raise
+    except Exception:
+        if len(run) == 1:
+            log.exception("scope-router: journal entry #%d (%s) cannot be stored; dropped", run[0][0], kind)
+            return
+    for row in run:
+        _apply_run(apply, [row])

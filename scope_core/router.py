@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -98,10 +99,8 @@ class Router:
         if not isinstance(journal, Journal):
             journal = Journal(Path(journal) if journal else journal_path(self.store.location, self.store.name))
         self.journal = journal
-        try:  # the registry a degraded route falls back on, should the store go away before the first route
+        with contextlib.suppress(StoreUnavailableError):  # what a degraded route falls back on from the start
             self._registry()
-        except StoreUnavailableError:
-            pass
         if self.journal.maybe_pending:  # left by a process that lost the store, then died
             self.writer.submit(self.replay_journal)
 
@@ -419,20 +418,24 @@ class Router:
 
     def replay_journal(self) -> int:
         """Store what the journal holds (writes made while the store was unavailable); returns entries replayed."""
-        done = self.journal.replay(self._apply_entry)
+        done = self.journal.replay(self._apply_entries)
         if done:
             log.info("scope-router: replayed %d journal entries into the store", done)
         return done
 
-    def _apply_entry(self, kind: str, payload: dict[str, Any]) -> None:
+    def _apply_entries(self, kind: str, payloads: list[dict[str, Any]]) -> None:
+        """Store a run of journal entries of one kind (``scope_core.journal``)."""
         if kind == "outcomes":
             prompts = {
                 h: PromptInfo(h, np.asarray(p["embedding"], dtype=np.float32), int(p["tokens"]), p["text"], p["task"])
+                for payload in payloads
                 for h, p in payload["prompts"].items()
             }
-            self.store.add([Outcome.model_validate(o) for o in payload["outcomes"]], prompts)
+            outcomes = [Outcome.model_validate(o) for payload in payloads for o in payload["outcomes"]]
+            self.store.add(outcomes, prompts)
         elif kind == "score":
-            self.store.set_score(payload["id"], payload["score"])
+            for payload in payloads:
+                self.store.set_score(payload["id"], payload["score"])
         else:
             raise ValueError(f"unknown journal entry kind {kind!r}")
         self._invalidate()

@@ -68,7 +68,15 @@ def test_killed_server_routes_degraded_journals_outcomes_and_replays_them_once(s
     for i in range(20):
         decision = router.route(f"Translate sentence number {i} into German", alpha=1.0)
         assert decision.degraded and decision.chosen == "dear"  # the last priors seen still rank the models
-        sent.append(router.record_call(decision, f"outage prompt {'bdfhjkmqvwxyz'[i % 13] * (1 + i // 13)}", decision.chosen, score=1.0, wait=False))
+        sent.append(
+            router.record_call(
+                decision,
+                f"outage prompt {'bdfhjkmqvwxyz'[i % 13] * (1 + i // 13)}",
+                decision.chosen,
+                score=1.0,
+                wait=False,
+            )
+        )
     router.flush()
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "unavailable" in r.getMessage()]
     assert len(warnings) == 1, "one warning per outage"
