@@ -508,27 +508,83 @@ class Router:
         self._invalidate()
 
     # -- bulk ---------------------------------------------------------------------------------
-    def ingest(self, dataset: Dataset, *, progress: bool = True, batch_prompts: int = 512) -> int:
-        """Register a data set's models and store its outcomes; idempotent. Returns records changed."""
+    def ingest(
+        self, dataset: Dataset, *, progress: bool = True, batch_prompts: int = 512, update_prices: bool = False
+    ) -> int:
+        """Register a data set's models and store its outcomes; idempotent. Returns records changed.
+
+        A model already registered keeps its spec unless ``update_prices`` (or the data set declares
+        its prices in models.json): fitted prices never replace registered ones. An ingest that fails
+        before storing any outcome leaves the registry as it was. Prompts whose summaries disagree with
+        their outcome records (an ingest killed midway) are re-derived, and then the priors rebuilt.
+        """
         from tqdm.auto import tqdm
 
-        for spec in dataset.specs.values():
-            self.register_model(spec)
+        registered = self.store.models()
+        added = self._register_dataset_models(dataset, registered, update_prices)
+        inconsistent = self.store.inconsistent_found
         by_prompt = dataset.outcomes_by_prompt()
-        changed = 0
-        with tqdm(
-            total=len(dataset.outcomes), desc=f"ingest {dataset.name}", unit="outcome", disable=not progress
-        ) as bar:
-            for start in range(0, len(dataset.prompts), batch_prompts):
-                rows = dataset.prompts[start : start + batch_prompts]
-                texts = {text_hash(p.text): (p.text, p.task) for p in rows}
-                outcomes = [o for p in rows for o in dataset.to_outcomes(p, by_prompt.get(p.id, []))]
-                changed += self.store.add(outcomes, self._prompt_infos(texts))
-                bar.update(len(outcomes))
+        changed, written = 0, False
+        try:
+            with tqdm(
+                total=len(dataset.outcomes), desc=f"ingest {dataset.name}", unit="outcome", disable=not progress
+            ) as bar:
+                for start in range(0, len(dataset.prompts), batch_prompts):
+                    rows = dataset.prompts[start : start + batch_prompts]
+                    texts = {text_hash(p.text): (p.text, p.task) for p in rows}
+                    outcomes = [o for p in rows for o in dataset.to_outcomes(p, by_prompt.get(p.id, []))]
+                    changed += self.store.add(outcomes, self._prompt_infos(texts))
+                    written = True
+                    bar.update(len(outcomes))
+        except BaseException:
+            if not written:
+                self._restore_registry(added, registered)
+            raise
+        if self.store.inconsistent_found > inconsistent:  # an earlier ingest died midway: its priors may be short
+            log.warning(
+                "scope-router: %d prompt summaries were out of line; priors rebuilt",
+                self.store.inconsistent_found - inconsistent,
+            )
+            self.store.rebuild_priors()
+            self._invalidate()
         self.fit_imputers()
         if changed or self.store.registry().fit is None:  # a re-ingest that changed nothing keeps the fit
             self.fit()
         return changed
+
+    def _register_dataset_models(
+        self, dataset: Dataset, registered: dict[str, ModelSpec], update_prices: bool
+    ) -> list[str]:
+        """Register the data set's new models, and update known ones only where allowed; returns names written."""
+        written = []
+        for name, spec in dataset.specs.items():
+            current = registered.get(name)
+            if current is not None and current == spec:
+                continue
+            if current is not None and not (update_prices or name in dataset.declared):
+                if (current.input_price, current.output_price) != (spec.input_price, spec.output_price):
+                    log.info(
+                        "scope-router: %s keeps its registered prices $%g/$%g (the data set's fitted $%g/$%g "
+                        "apply only with update_prices)",
+                        name,
+                        current.input_price,
+                        current.output_price,
+                        spec.input_price,
+                        spec.output_price,
+                    )
+                continue
+            self.register_model(spec)
+            written.append(name)
+        return written
+
+    def _restore_registry(self, written: list[str], before: dict[str, ModelSpec]) -> None:
+        """Undo ``_register_dataset_models``: earlier specs back, new models removed."""
+        with contextlib.suppress(StoreUnavailableError):
+            for name in written:
+                if name in before:
+                    self.store.put_model(before[name])
+            self.store.remove_models([n for n in written if n not in before])
+        self._invalidate()
 
     def fit(self) -> StoreFit | None:
         """Refit the estimator settings and calibration on the store's outcomes (``scope_core.fit_store``)
