@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .budget import BudgetGovernor
 from .decision import Decision
 from .errors import AllCandidatesFailedError
+from .scrub import scrub
 
 if TYPE_CHECKING:
     from .router import Router
@@ -55,7 +56,7 @@ class Attempt:
 
 
 def error_text(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"[:ERROR_CHARS]
+    return scrub(f"{type(error).__name__}: {error}")[:ERROR_CHARS]
 
 
 class RoutedCall:

@@ -586,6 +586,14 @@ class Router:
             self.store.remove_models([n for n in written if n not in before])
         self._invalidate()
 
+    def repair(self) -> int:
+        """Re-derive every prompt summary and model prior from the outcome records (``scope repair``);
+        returns how many summaries were wrong. Run it while no other process writes to the store."""
+        fixed = self.store.rebuild_summaries()
+        self.store.rebuild_priors()
+        self._invalidate()
+        return fixed
+
     def fit(self) -> StoreFit | None:
         """Refit the estimator settings and calibration on the store's outcomes (``scope_core.fit_store``)
         and save them in the registry for every process; None (defaults kept) on a small store."""
