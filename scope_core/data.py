@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import json
 import math
 from collections.abc import Iterator, Sequence
@@ -122,10 +121,16 @@ class Dataset:
 
 
 # -- reading ---------------------------------------------------------------------------------
-def _open_text(path: Path) -> io.TextIOBase:
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
+def _lines(path: Path) -> Iterator[str]:
+    """The file's lines decoded one by one, so a byte that is not UTF-8 is reported with its line."""
+    with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as raw:
+        for n, line in enumerate(raw, start=1):
+            try:
+                yield line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataFormatError(
+                    str(path), n, None, f"not valid UTF-8 ({exc.reason} at byte {exc.start} of the line)"
+                ) from None
 
 
 def _rows(path: Path, columns: Sequence[str] = ()) -> Iterator[tuple[int, dict]]:
@@ -134,24 +139,19 @@ def _rows(path: Path, columns: Sequence[str] = ()) -> Iterator[tuple[int, dict]]
     A CSV header lacking one of ``columns`` is refused before any row is read.
     """
     is_jsonl = ".jsonl" in path.suffixes or ".json" in path.suffixes
-    n = 1
     try:
-        with _open_text(path) as fh:
-            if is_jsonl:
-                for n, line in enumerate(fh, start=1):
-                    if line.strip():
-                        yield n, _json_record(path, n, line)
-                return
-            reader = csv.DictReader(fh)
-            missing = [c for c in columns if c not in (reader.fieldnames or [])]
-            if missing:
-                found = ", ".join(reader.fieldnames or []) or "no header"
-                names = ", ".join(repr(c) for c in missing)
-                raise DataFormatError(str(path), 1, None, f"missing column(s) {names} (found: {found})")
-            for n, record in enumerate(reader, start=2):
-                yield n, record
-    except UnicodeDecodeError as exc:
-        raise DataFormatError(str(path), n + 1, None, f"not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+        if is_jsonl:
+            for n, line in enumerate(_lines(path), start=1):
+                if line.strip():
+                    yield n, _json_record(path, n, line)
+            return
+        reader = csv.DictReader(_lines(path))
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            found = ", ".join(reader.fieldnames or []) or "no header"
+            names = ", ".join(repr(c) for c in missing)
+            raise DataFormatError(str(path), 1, None, f"missing column(s) {names} (found: {found})")
+        yield from enumerate(reader, start=2)
     except (OSError, EOFError, csv.Error) as exc:
         raise DataFormatError(str(path), None, None, f"cannot read file ({exc})") from None
 
