@@ -80,7 +80,11 @@ def _break_derived_state(store: BehaviourStore) -> None:
 
 
 def _rows(n: int) -> list[str]:
-    return [f"Question number {i} about rivers,{m},{(i + j) % 2},10,10,0.001,t" for i in range(n) for j, m in enumerate("ab")]
+    return [
+        f"Question number {i} about rivers,{m},{(i + j) % 2},10,10,0.001,t"
+        for i in range(n)
+        for j, m in enumerate("ab")
+    ]
 
 
 def test_rerunning_an_ingest_killed_midway_leaves_summaries_and_priors_exact(fresh: Router, tmp_path):

@@ -96,9 +96,12 @@ def test_killed_server_routes_degraded_journals_outcomes_and_replays_them_once(s
 
 
 def test_a_routed_call_answers_through_a_candidate_while_the_server_is_down(server, tmp_path):
-    router = _seeded(server.url, tmp_path)
+    _seeded(server.url, tmp_path).journal.close()
+    router = _router(server.url, tmp_path, store_prompts=False)
+    router.route(SEEN[1])
     server.kill()
-    call = router.start("Translate sentence number 9 into Dutch", pool=MODELS, run_id="run-1")
+    secret = "Translate my password hunter2 into Dutch"
+    call = router.start(secret, pool=MODELS, run_id="run-1")
     answered = []
     for attempt in call:
         if attempt.index == 0:
@@ -110,6 +113,8 @@ def test_a_routed_call_answers_through_a_candidate_while_the_server_is_down(serv
     router.flush()
     router.feedback("run-1", 1.0)
     assert router.journal.pending() == 3  # the failure, the answer, the score
+    on_disk = b"".join(p.read_bytes() for p in tmp_path.glob("journal.sqlite*"))
+    assert b"hunter2" not in on_disk, "store_prompts=False: no prompt text in the journal"
     server.start()
     time.sleep(0.25)
     assert router.replay_journal() == 3
@@ -117,6 +122,7 @@ def test_a_routed_call_answers_through_a_candidate_while_the_server_is_down(serv
     assert answer is not None and answer["s"] == 1.0
     failure = router.store.outcome(f"run-1:{call.decision.ranking[0]}:failed")
     assert failure is not None and "sk-abc" not in failure["err"] and "[REDACTED]" in failure["err"]
+    assert not any("hunter2" in t for t in router.store.prompt_texts().values())
 
 
 def test_a_stalled_server_costs_one_timeout_then_routes_fail_fast(server, tmp_path):
