@@ -183,6 +183,15 @@ def _need(path: Path, n: int, record: dict, name: str) -> str:
     return str(value)
 
 
+def _optional_text(path: Path, n: int, record: dict, name: str) -> str | None:
+    value = record.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise DataFormatError(str(path), n, name, f"must be a string, got {type(value).__name__}")
+    return str(value)
+
+
 def _number(path: Path, n: int, record: dict, name: str, *, integer: bool = False, required: bool = False):
     raw = record.get(name)
     if raw is None or str(raw).strip() == "":
@@ -211,7 +220,7 @@ def _outcome_row(path: Path, n: int, record: dict, prompt_id: str) -> OutcomeRow
         input_tokens=_number(path, n, record, "input_tokens", integer=True),
         output_tokens=_number(path, n, record, "output_tokens", integer=True),
         cost_usd=_number(path, n, record, "cost_usd"),
-        response=record.get("response"),
+        response=_optional_text(path, n, record, "response"),
     )
 
 
@@ -239,7 +248,9 @@ def _load_folder(folder: Path) -> tuple[list[PromptRow], list[OutcomeRow]]:
         pid = _need(prompts_path, n, rec, "prompt_id")
         if pid in prompts:
             raise DataFormatError(str(prompts_path), n, "prompt_id", f"duplicate prompt_id {pid!r}")
-        prompts[pid] = PromptRow(pid, rec.get("task") or None, _need(prompts_path, n, rec, "prompt"))
+        prompts[pid] = PromptRow(
+            pid, _optional_text(prompts_path, n, rec, "task"), _need(prompts_path, n, rec, "prompt")
+        )
     outcomes, seen = [], {}
     for n, rec in _rows(outcomes_path, ("prompt_id", "model", "score")):
         pid = _need(outcomes_path, n, rec, "prompt_id")
@@ -258,8 +269,8 @@ def _load_long(path: Path) -> tuple[list[PromptRow], list[OutcomeRow]]:
     outcomes, seen = [], {}
     for n, rec in _rows(path, ("prompt", "model", "score")):
         text = _need(path, n, rec, "prompt")
-        pid = str(rec.get("prompt_id") or text_hash(text))
-        known = prompts.setdefault(pid, PromptRow(pid, rec.get("task") or None, text))
+        pid = _optional_text(path, n, rec, "prompt_id") or text_hash(text)
+        known = prompts.setdefault(pid, PromptRow(pid, _optional_text(path, n, rec, "task"), text))
         first_row.setdefault(pid, n)
         if known.text != text:
             raise DataFormatError(
