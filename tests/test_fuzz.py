@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from scope_core import BehaviourStore, DataFormatError, Router, Turn, load_dataset
@@ -37,6 +38,7 @@ def _load(name: str, data: bytes):
 
 
 def _check(dataset) -> None:
+    event("rejected" if dataset is None else "loaded")
     if dataset is None:
         return
     assert dataset.outcomes and dataset.prompts
@@ -55,7 +57,11 @@ def _check(dataset) -> None:
 RECORDS = st.one_of(
     st.dictionaries(st.sampled_from(COLUMNS), VALUES, max_size=8),
     st.fixed_dictionaries(
-        {"prompt": TEXT, "model": st.sampled_from(["a", "b"]), "score": st.one_of(st.floats(0, 1), VALUES)},
+        {
+            "prompt": st.one_of(st.text(min_size=1, max_size=30), TEXT),
+            "model": st.sampled_from(["a", "b"]),
+            "score": st.one_of(st.floats(0, 1), st.floats(0, 1), VALUES),
+        },
         optional={k: VALUES for k in ("prompt_id", "task", "input_tokens", "output_tokens", "cost_usd")},
     ),
 )
@@ -110,4 +116,5 @@ def test_routing_text_of_any_query_is_usable_text_or_an_input_error(query):
     text.encode("utf-8")
     for mode in ("last_user", "conversation"):
         if not isinstance(query, str):
-            ROUTER.text_of(query, mode).encode("utf-8")
+            with contextlib.suppress(InvalidInputError):  # e.g. an empty last user message
+                ROUTER.text_of(query, mode).encode("utf-8")
