@@ -3,10 +3,12 @@
 Covers keys in URL query strings (``?key=...``, ``api_key``, ``token``, ``signature``...), user:password in
 URLs, ``Authorization`` / ``api-key`` style headers, and bearer and vendor key formats (``sk-...``,
 ``sk-ant-...``, ``AIza...``, ``hf_...``, ``ghp_...``, ``xox?-...``, AWS access key ids).
+Records logged under the ``scope_core`` logger (messages and tracebacks) are scrubbed too.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 
@@ -45,3 +47,17 @@ def scrub(text: str) -> str:
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
+
+
+class ScrubFilter(logging.Filter):
+    """Scrubs the message and traceback of every record logged under ``scope_core``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = scrub(record.getMessage()), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+# installed once, on import: every scope_core module that logs imports this one through the router
+logging.getLogger("scope_core").addFilter(ScrubFilter())

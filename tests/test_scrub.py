@@ -40,3 +40,19 @@ def test_plain_errors_are_left_alone():
 def test_error_text_of_an_adapter_failure_is_scrubbed():
     text = error_text(RuntimeError("401 at https://api.x.ai/v1?key=sk-live-abcdefgh12345678"))
     assert text.startswith("RuntimeError: 401 at https://api.x.ai/v1?key=") and "sk-live" not in text
+
+
+def test_logged_messages_and_tracebacks_are_scrubbed(caplog):
+    import logging
+
+    import scope_core.router  # noqa: F401  (installs the filter, as any use of the router does)
+
+    log = logging.getLogger("scope_core")
+    caplog.set_level(logging.INFO, logger="scope_core")
+    try:
+        raise RuntimeError("upstream said 401 for ?api_key=abcdef123456")
+    except RuntimeError:
+        log.exception("call failed with Authorization: Bearer %s", "sk-live-abcdefgh12345678")
+    text = caplog.text
+    assert "sk-live" not in text and "abcdef123456" not in text and text.count(REDACTED) >= 2
+    assert "Traceback" in text and "RuntimeError: upstream said 401" in text
