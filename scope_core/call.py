@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .budget import BudgetGovernor
 from .decision import Decision
 from .errors import AllCandidatesFailedError
+from .scrub import scrub
 
 if TYPE_CHECKING:
     from .router import Router
@@ -76,7 +77,7 @@ class Ended:
 
 
 def error_text(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"[:ERROR_CHARS]
+    return scrub(f"{type(error).__name__}: {error}")[:ERROR_CHARS]
 
 
 class RoutedCall:

@@ -1,4 +1,4 @@
-"""The ``scope`` command line: ingest, inspect, route, evaluate, profile, demo."""
+"""The ``scope`` command line: ingest, inspect, route, repair, evaluate, profile, demo."""
 
 from __future__ import annotations
 
@@ -36,10 +36,17 @@ StoreOption = Annotated[
     str | None, typer.Option("--store", help="store folder or http://host:port (default ~/.scope/store, $SCOPE_STORE)")
 ]
 EstimatorOption = Annotated[str, typer.Option("--estimator", help="estimator name (scope_core.estimators)")]
+StorePromptsOption = Annotated[
+    bool, typer.Option("--store-prompts/--no-store-prompts", help="keep prompt texts in the store (and its journal)")
+]
 
 
-def _router(store: str | None, estimator: str = "knn") -> Router:
-    return Router(BehaviourStore.open(store), estimator=estimator, embedder=default_embedder(disk_cache=True))
+def _router(store: str | None, estimator: str = "knn", *, store_prompts: bool = True) -> Router:
+    return Router(
+        BehaviourStore.open(store, store_prompts=store_prompts),
+        estimator=estimator,
+        embedder=default_embedder(disk_cache=True),
+    )
 
 
 def _fail(message: str) -> typer.Exit:
@@ -71,11 +78,18 @@ def _command(func: Callable) -> Callable:
 
 @app.command()
 @_command
-def ingest(data: Annotated[Path, typer.Argument(help="data folder or long CSV/JSONL file")], store: StoreOption = None):
-    """Store a data set's outcomes (idempotent) and register its models."""
+def ingest(
+    data: Annotated[Path, typer.Argument(help="data folder or long CSV/JSONL file")],
+    store: StoreOption = None,
+    store_prompts: StorePromptsOption = True,
+    update_prices: Annotated[
+        bool, typer.Option("--update-prices", help="let the data set's (fitted) prices replace registered ones")
+    ] = False,
+):
+    """Store a data set's outcomes (idempotent) and register its models (registered prices are kept)."""
     dataset = load_dataset(data)
-    router = _router(store)
-    changed = router.ingest(dataset, progress=True)
+    router = _router(store, store_prompts=store_prompts)
+    changed = router.ingest(dataset, progress=True, update_prices=update_prices)
     console.print(
         f"ingested {dataset.name}: {len(dataset.prompts)} prompts, {len(dataset.outcomes)} outcomes "
         f"({changed} new or changed), {len(dataset.specs)} models"
@@ -154,6 +168,19 @@ def fit(store: StoreOption = None):
     started = time.perf_counter()
     fitted = router.fit()
     console.print(f"{_fit_line(fitted)} [{time.perf_counter() - started:.1f} s]")
+
+
+@app.command()
+@_command
+def repair(store: StoreOption = None):
+    """Re-derive prompt summaries and model priors from the outcome records (after a crash; no other writer)."""
+    router = _router(store)
+    started = time.perf_counter()
+    fixed = router.repair()
+    console.print(
+        f"repaired: {fixed} prompt summaries rewritten, priors of {len(router.models())} models rebuilt from "
+        f"{router.store.count_outcomes()} outcomes [{time.perf_counter() - started:.1f} s]"
+    )
 
 
 @app.command()
@@ -344,6 +371,7 @@ def profile(
     max_cost: Annotated[float | None, typer.Option(help="USD: start no answer past this total spend")] = None,
     dry_run: Annotated[bool, typer.Option(help="print the cost estimate and stop")] = False,
     store: StoreOption = None,
+    store_prompts: StorePromptsOption = True,
 ):
     """Ask models the graded anchor questions, record their outcomes, and fit, so the router can place them.
 
@@ -362,7 +390,7 @@ def profile(
     chosen = load_anchors(anchors_file)[:anchors] if anchors_file else shipped_anchors(anchors)
     instruction = "" if anchors_file else MULTIPLE_CHOICE_INSTRUCTION
     grader = _callable(grade) if grade else multiple_choice
-    router = _router(store)
+    router = _router(store, store_prompts=store_prompts)
     table = Table("model", "to answer", "done before", "est. input tokens", "est. output tokens", "est. cost")
     for spec, _ in pairs:
         e = estimate_cost(router, spec, chosen, instruction=instruction)

@@ -5,14 +5,19 @@ score, input_tokens, output_tokens, cost_usd[, response]) + optional ``models.js
 Long file (.csv, .jsonl, optionally .gz): one row per outcome with a ``prompt`` column,
 plus ``model`` and ``score`` and the optional columns above.
 Prices come from ``models.json`` (``prices_usd_per_mtok``) or, when absent, are fitted to the
-recorded per-call costs (non-negative least squares on input and output tokens).
+recorded per-call costs (non-negative least squares on input and output tokens); ``Dataset.declared``
+names the models whose prices the data set declares (an ingest never lets fitted prices replace a
+registered model's, see ``Router.ingest``).
+
+Every problem is a DataFormatError naming file, row and field: missing columns, a repeated
+(prompt, model) pair, one prompt_id with two texts, text that is not valid UTF-8 or Unicode.
+Data files are parsed as CSV or JSON only (never pickle or eval).
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
-import io
 import json
 import math
 from collections.abc import Iterator, Sequence
@@ -54,6 +59,7 @@ class Dataset:
     prompts: list[PromptRow]
     outcomes: list[OutcomeRow]
     specs: dict[str, ModelSpec]
+    declared: frozenset[str] = frozenset()  # models whose prices come from models.json, not a fit
     _by_prompt: dict[str, list[OutcomeRow]] | None = field(default=None, repr=False)
 
     @property
@@ -97,6 +103,7 @@ class Dataset:
                 o for o in self.outcomes if o.prompt_id in keep and (keep_models is None or o.model in keep_models)
             ],
             specs=self.specs if keep_models is None else {m: s for m, s in self.specs.items() if m in keep_models},
+            declared=self.declared,
         )
 
     def matrix(self, attr: str, prompt_ids: Sequence[str] | None = None) -> np.ndarray:
@@ -114,37 +121,74 @@ class Dataset:
 
 
 # -- reading ---------------------------------------------------------------------------------
-def _open_text(path: Path) -> io.TextIOBase:
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
+def _lines(path: Path) -> Iterator[str]:
+    """The file's lines decoded one by one, so a byte that is not UTF-8 is reported with its line."""
+    with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as raw:
+        for n, line in enumerate(raw, start=1):
+            try:
+                yield line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataFormatError(
+                    str(path), n, None, f"not valid UTF-8 ({exc.reason} at byte {exc.start} of the line)"
+                ) from None
 
 
-def _rows(path: Path) -> Iterator[tuple[int, dict]]:
-    """(row number, record) pairs; CSV rows count from 2 (the header is row 1), JSONL lines from 1."""
+def _rows(path: Path, columns: Sequence[str] = ()) -> Iterator[tuple[int, dict]]:
+    """(row number, record) pairs; CSV rows count from 2 (the header is row 1), JSONL lines from 1.
+
+    A CSV header lacking one of ``columns`` is refused before any row is read.
+    """
     is_jsonl = ".jsonl" in path.suffixes or ".json" in path.suffixes
     try:
-        with _open_text(path) as fh:
-            if is_jsonl:
-                for n, line in enumerate(fh, start=1):
-                    if line.strip():
-                        try:
-                            record = json.loads(line)
-                        except json.JSONDecodeError as exc:
-                            raise DataFormatError(str(path), n, None, f"invalid JSON ({exc.msg})") from None
-                        if not isinstance(record, dict):
-                            raise DataFormatError(str(path), n, None, "each line must be a JSON object")
-                        yield n, record
-            else:
-                yield from enumerate(csv.DictReader(fh), start=2)
-    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
+        if is_jsonl:
+            for n, line in enumerate(_lines(path), start=1):
+                if line.strip():
+                    yield n, _json_record(path, n, line)
+            return
+        reader = csv.DictReader(_lines(path))
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            found = ", ".join(reader.fieldnames or []) or "no header"
+            names = ", ".join(repr(c) for c in missing)
+            raise DataFormatError(str(path), 1, None, f"missing column(s) {names} (found: {found})")
+        yield from enumerate(reader, start=2)
+    except (OSError, EOFError, csv.Error) as exc:
         raise DataFormatError(str(path), None, None, f"cannot read file ({exc})") from None
+
+
+def _json_record(path: Path, n: int, line: str) -> dict:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(str(path), n, None, f"invalid JSON ({exc.msg})") from None
+    if not isinstance(record, dict):
+        raise DataFormatError(str(path), n, None, "each line must be a JSON object")
+    for key, value in record.items():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise DataFormatError(
+                    str(path), n, key, f"not valid Unicode (lone surrogate at character {exc.start})"
+                ) from None
+    return record
 
 
 def _need(path: Path, n: int, record: dict, name: str) -> str:
     value = record.get(name)
+    if isinstance(value, list | dict | bool):
+        raise DataFormatError(str(path), n, name, f"must be a string, got {type(value).__name__}")
     if value is None or str(value).strip() == "":
         raise DataFormatError(str(path), n, name, "missing value")
+    return str(value)
+
+
+def _optional_text(path: Path, n: int, record: dict, name: str) -> str | None:
+    value = record.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise DataFormatError(str(path), n, name, f"must be a string, got {type(value).__name__}")
     return str(value)
 
 
@@ -155,6 +199,8 @@ def _number(path: Path, n: int, record: dict, name: str, *, integer: bool = Fals
             raise DataFormatError(str(path), n, name, "missing value")
         return None
     try:
+        if isinstance(raw, bool):
+            raise TypeError
         value = float(raw)
     except (TypeError, ValueError):
         raise DataFormatError(str(path), n, name, f"not a number: {raw!r}") from None
@@ -174,8 +220,20 @@ def _outcome_row(path: Path, n: int, record: dict, prompt_id: str) -> OutcomeRow
         input_tokens=_number(path, n, record, "input_tokens", integer=True),
         output_tokens=_number(path, n, record, "output_tokens", integer=True),
         cost_usd=_number(path, n, record, "cost_usd"),
-        response=record.get("response"),
+        response=_optional_text(path, n, record, "response"),
     )
+
+
+def _check_pair(path: Path, n: int, row: OutcomeRow, seen: dict[tuple[str, str], int]) -> None:
+    """Refuse a second outcome of one model on one prompt (it would silently replace the first)."""
+    first = seen.setdefault((row.prompt_id, row.model), n)
+    if first != n:
+        raise DataFormatError(
+            str(path),
+            n,
+            "model",
+            f"duplicate outcome of model {row.model!r} on prompt {row.prompt_id!r} (first at row {first})",
+        )
 
 
 def _load_folder(folder: Path) -> tuple[list[PromptRow], list[OutcomeRow]]:
@@ -186,30 +244,43 @@ def _load_folder(folder: Path) -> tuple[list[PromptRow], list[OutcomeRow]]:
                 str(p), None, None, "file not found (a data folder needs prompts.csv.gz and outcomes.csv.gz)"
             )
     prompts: dict[str, PromptRow] = {}
-    for n, rec in _rows(prompts_path):
+    for n, rec in _rows(prompts_path, ("prompt_id", "prompt")):
         pid = _need(prompts_path, n, rec, "prompt_id")
         if pid in prompts:
             raise DataFormatError(str(prompts_path), n, "prompt_id", f"duplicate prompt_id {pid!r}")
-        prompts[pid] = PromptRow(pid, rec.get("task") or None, _need(prompts_path, n, rec, "prompt"))
-    outcomes = []
-    for n, rec in _rows(outcomes_path):
+        prompts[pid] = PromptRow(
+            pid, _optional_text(prompts_path, n, rec, "task"), _need(prompts_path, n, rec, "prompt")
+        )
+    outcomes, seen = [], {}
+    for n, rec in _rows(outcomes_path, ("prompt_id", "model", "score")):
         pid = _need(outcomes_path, n, rec, "prompt_id")
         if pid not in prompts:
             raise DataFormatError(
                 str(outcomes_path), n, "prompt_id", f"unknown prompt_id {pid!r} (not in prompts file)"
             )
         outcomes.append(_outcome_row(outcomes_path, n, rec, pid))
+        _check_pair(outcomes_path, n, outcomes[-1], seen)
     return list(prompts.values()), outcomes
 
 
 def _load_long(path: Path) -> tuple[list[PromptRow], list[OutcomeRow]]:
     prompts: dict[str, PromptRow] = {}
-    outcomes = []
-    for n, rec in _rows(path):
+    first_row: dict[str, int] = {}
+    outcomes, seen = [], {}
+    for n, rec in _rows(path, ("prompt", "model", "score")):
         text = _need(path, n, rec, "prompt")
-        pid = str(rec.get("prompt_id") or text_hash(text))
-        prompts.setdefault(pid, PromptRow(pid, rec.get("task") or None, text))
+        pid = _optional_text(path, n, rec, "prompt_id") or text_hash(text)
+        known = prompts.setdefault(pid, PromptRow(pid, _optional_text(path, n, rec, "task"), text))
+        first_row.setdefault(pid, n)
+        if known.text != text:
+            raise DataFormatError(
+                str(path),
+                n,
+                "prompt",
+                f"prompt_id {pid!r} has another text at row {first_row[pid]}; ids must be unique",
+            )
         outcomes.append(_outcome_row(path, n, rec, pid))
+        _check_pair(path, n, outcomes[-1], seen)
     return list(prompts.values()), outcomes
 
 
@@ -230,7 +301,8 @@ def fit_prices(outcomes: Sequence[OutcomeRow]) -> dict[str, tuple[float, float]]
     return prices
 
 
-def _specs(path: Path, outcomes: Sequence[OutcomeRow]) -> dict[str, ModelSpec]:
+def _specs(path: Path, outcomes: Sequence[OutcomeRow]) -> tuple[dict[str, ModelSpec], frozenset[str]]:
+    """Each model's spec, and the models whose prices ``models.json`` declares (the rest are fitted)."""
     table: dict[str, dict] = {}
     models_json = path / "models.json" if path.is_dir() else None
     if models_json is not None and models_json.exists():
@@ -252,7 +324,7 @@ def _specs(path: Path, outcomes: Sequence[OutcomeRow]) -> dict[str, ModelSpec]:
         else:
             inp, out = fitted.get(model, (0.0, 0.0))
             specs[model] = ModelSpec(name=model, input_price=inp, output_price=out)
-    return specs
+    return specs, frozenset(m for m in specs if m in table)
 
 
 def load_dataset(path: str | Path, name: str | None = None) -> Dataset:
@@ -267,4 +339,5 @@ def load_dataset(path: str | Path, name: str | None = None) -> Dataset:
     if not outcomes:
         raise DataFormatError(str(path), None, None, "no outcome rows")
     stem = path.name.split(".")[0]
-    return Dataset(name=name or stem, prompts=prompts, outcomes=outcomes, specs=_specs(path, outcomes))
+    specs, declared = _specs(path, outcomes)
+    return Dataset(name=name or stem, prompts=prompts, outcomes=outcomes, specs=specs, declared=declared)

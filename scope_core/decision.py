@@ -53,6 +53,9 @@ class Decision(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
     excluded: dict[str, str] = Field(default_factory=dict, description="model -> why it was not eligible")
     reserved_usd: float = Field(default=0.0, description="held by the budget until the call is observed")
+    degraded: bool = Field(
+        default=False, description="the store was unavailable: routed on the last registry and priors seen"
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -84,5 +87,6 @@ class Decision(BaseModel):
             },
             "excluded": dict(self.excluded),
             "estimator_cost_usd": self.estimator_cost_usd,
+            "degraded": self.degraded,
             "timings_ms": {k: round(v, 3) for k, v in self.timings_ms.items()},
         }

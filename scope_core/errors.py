@@ -47,3 +47,19 @@ class UnknownRunError(ScopeError, KeyError):
 
 class ColdStartWarning(UserWarning):
     """A candidate has no scored outcome anywhere: it is routed on a default P(correct) (issued once per model)."""
+
+
+class StoreError(ScopeError):
+    """The behaviour store refused or failed a call (the message names the store and the cause)."""
+
+
+class StoreUnavailableError(StoreError, ConnectionError):
+    """The behaviour store cannot be reached in time (down, stalled, or failing); routing goes on degraded."""
+
+
+class StoreLockedError(StoreError):
+    """An embedded store folder is already open in another process."""
+
+
+class InvalidInputError(ScopeError, ValueError):
+    """A prompt, conversation or outcome the router cannot take; the message names the problem."""

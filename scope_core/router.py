@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import threading
 import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from cachetools import TTLCache
@@ -17,25 +21,37 @@ from .budget import BudgetExhaustedError, BudgetGovernor
 from .call import Ended, RoutedCall
 from .decision import Decision, Estimate
 from .embedder import Embedder, as_embedder, default_embedder
-from .errors import ColdStartWarning, NoCandidateError, ScopeError, UnknownModelError, UnknownRunError
+from .errors import (
+    ColdStartWarning,
+    InvalidInputError,
+    NoCandidateError,
+    ScopeError,
+    StoreUnavailableError,
+    UnknownModelError,
+    UnknownRunError,
+)
 from .estimators import LLM_ESTIMATORS, Estimator, QueryContext, get_estimator
 from .fit import StoreFit
 from .fit_store import fit_store
 from .health import HealthTracker
 from .imputer_fit import fit_store_imputers
+from .journal import Journal, journal_path
 from .money import usd
 from .outcome import Outcome, check_score, text_hash
 from .policy import Policy, choose, cost_ref, eligibility
 from .routing_text import RoutingMode, Turn, focus, routing_text
+from .scrub import scrub
 from .specs import Capability, ModelSpec
-from .store import BehaviourStore, Neighbourhood, PromptInfo, Registry
+from .store import DEFAULT_TIMEOUT_S, BehaviourStore, Neighbourhood, PromptInfo, Registry
 from .tokens import TokenCounter, count_tokens
+from .validate import check_text, check_turns, chunked_counter, clip
 from .writer import OutcomeWriter
 
 if TYPE_CHECKING:
     from .data import Dataset
     from .memory_index import NeighbourIndex
 
+log = logging.getLogger("scope_core")
 Query = str | Sequence[Turn]
 DEFAULT_K = 128  # neighbours per query: +0.009 AIQ on routerbench-3k over 32 for ~4 ms (benchmarks/)
 
@@ -59,12 +75,21 @@ def _cold_start_note(estimates: Sequence[Estimate]) -> str:
     return f"; cold start: no scored outcome yet for {', '.join(cold)} (p_correct is a default)" if cold else ""
 
 
+def _no_neighbours() -> Neighbourhood:
+    """What a degraded route searches on: nothing, so estimates rest on the last priors seen."""
+    return Neighbourhood(ids=[], similarities=np.zeros(0), tokens=np.zeros(0), stats=[])
+
+
 class Router:
     """Pre-hoc router over the models registered in a BehaviourStore.
 
     The model registry and the neighbourhoods of recent queries are cached for ``cache_ttl_s``
     seconds; this router's own writes clear both at once, so only other processes' writes take
     up to ``cache_ttl_s`` to show.
+
+    When the store is unavailable, routing goes on with the last registry and priors this router
+    saw (no neighbours; ``Decision.degraded`` is True) and writes go to the local ``journal``
+    (``scope_core.journal``), replayed once the store is back.
     """
 
     def __init__(
@@ -82,6 +107,7 @@ class Router:
         health: HealthTracker | None = None,
         index: NeighbourIndex | None = None,
         estimator_llm: object | None = None,
+        journal: Journal | str | Path | None = None,
     ) -> None:
         self.store = store if store is not None else BehaviourStore.open()
         if isinstance(estimator, str):  # an LLM estimator by name gets estimator_llm and this store
@@ -90,7 +116,8 @@ class Router:
         self.estimator = estimator
         self.embedder = default_embedder() if embedder is None else as_embedder(embedder)
         self.policy = policy or Policy()
-        self.k, self.count_tokens, self.routing_mode, self.cache_ttl_s = k, token_counter, routing_mode, cache_ttl_s
+        self.k, self.routing_mode, self.cache_ttl_s = k, routing_mode, cache_ttl_s
+        self.count_tokens = chunked_counter(token_counter)
         self.focus_chars = focus_chars
         self.health = health if health is not None else HealthTracker()
         self.index = index  # where neighbours are searched instead of the store (``MemoryIndex``)
@@ -101,15 +128,42 @@ class Router:
         self.writer = OutcomeWriter()
         self._cached_registry = Registry({}, {}, {})
         self._warned_cold: set[str] = set()
+        self._registry_seen = False
+        if not isinstance(journal, Journal):
+            journal = Journal(Path(journal) if journal else journal_path(self.store.location, self.store.name))
+        self.journal = journal
+        with contextlib.suppress(StoreUnavailableError):  # what a degraded route falls back on from the start
+            self._registry()
+        if self.journal.maybe_pending:  # left by a process that lost the store, then died
+            self.writer.submit(self.replay_journal)
 
     @classmethod
-    def open(cls, location: str | None = None, *, name: str = "scope", **kwargs) -> Router:
-        """A router on the store at a path, ``http://host:port`` or ``:memory:``."""
-        return cls(BehaviourStore.open(location, name=name), **kwargs)
+    def open(
+        cls,
+        location: str | None = None,
+        *,
+        name: str = "scope",
+        store_prompts: bool = True,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        retry_s: float = 2.0,
+        **kwargs,
+    ) -> Router:
+        """A router on the store at a path, ``http://host:port`` or ``:memory:``.
+
+        ``store_prompts=False`` keeps no prompt text in the store (nor in the journal); ``timeout_s``
+        bounds every call to a Chroma server; after a failure the store is retried every ``retry_s``.
+        """
+        store = BehaviourStore.open(
+            location, name=name, store_prompts=store_prompts, timeout_s=timeout_s, retry_s=retry_s
+        )
+        return cls(store, **kwargs)
 
     # -- registry -----------------------------------------------------------------------------
     def register_model(self, spec: ModelSpec) -> None:
         self.store.put_model(spec)
+        with self._cache_lock:  # what a degraded route falls back on knows the model at once
+            seen = self._cached_registry
+            self._cached_registry = replace(seen, specs={**seen.specs, spec.name: spec})
         self._invalidate()
 
     def models(self) -> dict[str, ModelSpec]:
@@ -121,25 +175,43 @@ class Router:
             self._generation += 1
             self._neighbours.clear()
 
-    def _nearest(self, text: str, embedding: np.ndarray) -> Neighbourhood:
-        """The query's neighbourhood: one store search, reused for a repeated text until a write."""
+    def _nearest(self, text: str, embedding: np.ndarray) -> tuple[Neighbourhood, bool]:
+        """The query's neighbourhood (one store search, reused for a repeated text until a write),
+        and whether the store was unavailable (then no neighbours)."""
         key = f"{self.k}:{text_hash(text)}"
         with self._cache_lock:
             cached, generation = self._neighbours.get(key), self._generation
         if cached is not None:
-            return cached
-        found = (self.index or self.store).nearest(embedding, self.k)
+            return cached, False
+        try:
+            found = (self.index or self.store).nearest(embedding, self.k)
+        except StoreUnavailableError:
+            return _no_neighbours(), True
         with self._cache_lock:
             if generation == self._generation:
                 self._neighbours[key] = found
-        return found
+        return found, False
 
     def _registry(self) -> Registry:
+        return self._registry_state()[0]
+
+    def _registry_state(self) -> tuple[Registry, bool]:
+        """The registry (cached ``cache_ttl_s``) and whether it is the last one seen because the store is
+        unavailable; raises StoreUnavailableError only if this router never read one."""
         with self._cache_lock:
-            if time.monotonic() - self._cache_at > self.cache_ttl_s:
+            if time.monotonic() - self._cache_at <= self.cache_ttl_s:
+                return self._cached_registry, False
+            try:
                 self._cached_registry = self.store.registry()
-                self._cache_at = time.monotonic()
-            return self._cached_registry
+            except StoreUnavailableError:
+                if not self._registry_seen:
+                    raise
+                return self._cached_registry, True
+            self._cache_at, self._registry_seen = time.monotonic(), True
+            registry = self._cached_registry
+        if self.journal.maybe_pending:  # the store answers again: drain what the outage left
+            self.writer.submit(self.replay_journal)
+        return registry, False
 
     def cost_ref(self, candidates: Iterable[ModelSpec], input_tokens: int = 500) -> float:
         """The policy's cost unit (``policy.cost_ref``) on this store's priors."""
@@ -147,16 +219,20 @@ class Router:
 
     # -- routing ------------------------------------------------------------------------------
     def text_of(self, query: Query, mode: RoutingMode | None = None) -> str:
-        """The text a query is routed on: itself, or its conversation's routing text (``mode`` or the default)."""
-        text = query if isinstance(query, str) else routing_text(query, mode or self.routing_mode)
-        if not text or not text.strip():
-            raise ValueError("cannot route an empty query")
-        return text
+        """The text a query is routed on: itself, or its conversation's routing text (``mode`` or the default),
+        cut to its last ``validate.MAX_PROMPT_CHARS`` characters. Bad input raises InvalidInputError."""
+        if isinstance(query, str | bytes | bytearray):
+            return clip(check_text(query, "query"))
+        text = routing_text(check_turns(query), mode or self.routing_mode)
+        if not text.strip():
+            raise InvalidInputError("cannot route an empty query: the conversation has no text")
+        return clip(text)
 
     def _prepare(
         self, query: Query, overrides: dict
-    ) -> tuple[QueryContext, list[ModelSpec], Policy, dict, BudgetGovernor | None]:
-        """Everything before estimation, and the call's budget governor (if any)."""
+    ) -> tuple[QueryContext, list[ModelSpec], Policy, dict, BudgetGovernor | None, bool]:
+        """Everything before estimation, the call's budget governor (if any) and whether the store was
+        unavailable (degraded)."""
         start = time.perf_counter()
         timings: dict[str, float] = {}
         budget: BudgetGovernor | None = overrides.pop("budget", None)
@@ -172,7 +248,7 @@ class Router:
             overrides["allowed"] = frozenset(overrides["allowed"])
         policy = self.policy.with_overrides(**overrides)
         text = self.text_of(query, mode)
-        registry = self._registry()
+        registry, stale = self._registry_state()
         specs, priors = registry.specs, registry.priors
         if not specs:
             raise ScopeError("no models registered; call register_model or ingest a data set first")
@@ -184,14 +260,14 @@ class Router:
         embedding = self.embed_texts([text])[0]
         timings["embed_ms"] = _ms(t)
         t = time.perf_counter()
-        neighbours = self._nearest(text, embedding)
+        neighbours, blind = self._nearest(text, embedding)
         timings["search_ms"] = _ms(t)
         prompt = query if isinstance(query, str) else "\n".join(t.content for t in query)
         ctx = QueryContext(
             text, embedding, self.count_tokens(prompt), neighbours, priors, registry.imputers, registry.fit
         )
         timings["prepare_ms"] = _ms(start)
-        return ctx, candidates, policy, timings, budget
+        return ctx, candidates, policy, timings, budget, stale or blind
 
     def _decide(
         self,
@@ -201,6 +277,7 @@ class Router:
         estimates: list[Estimate],
         timings: dict,
         budget: BudgetGovernor | None,
+        degraded: bool = False,
     ) -> Decision:
         t = time.perf_counter()
         specs = {c.name: c for c in candidates}
@@ -231,6 +308,7 @@ class Router:
             input_tokens=ctx.input_tokens,
             timings_ms=timings,
             excluded=choice.excluded,
+            degraded=degraded,
         )
 
     def _warn_cold(self, estimates: list[Estimate]) -> None:
@@ -260,20 +338,22 @@ class Router:
         ``routing_mode``. Pass conversations as turns: input tokens (cost, context fit) count all of it.
         ``estimator`` estimates this call instead of the router's own (evaluation, comparisons).
         """
-        ctx, candidates, policy, timings, budget = self._prepare(query, dict(overrides))
+        ctx, candidates, policy, timings, budget, degraded = self._prepare(query, dict(overrides))
         t = time.perf_counter()
         estimates = (estimator or self.estimator).estimate(ctx, candidates)
         timings["estimate_ms"] = _ms(t)
-        return self._decide(ctx, candidates, policy, estimates, timings, budget)
+        return self._decide(ctx, candidates, policy, estimates, timings, budget, degraded)
 
     async def aroute(self, query: Query, *, estimator: Estimator | None = None, **overrides) -> Decision:
         """Async ``route``: embedding and search run in a worker thread, the estimator is awaited,
         so neither blocks the event loop."""
-        ctx, candidates, policy, timings, budget = await asyncio.to_thread(self._prepare, query, dict(overrides))
+        ctx, candidates, policy, timings, budget, degraded = await asyncio.to_thread(
+            self._prepare, query, dict(overrides)
+        )
         t = time.perf_counter()
         estimates = await (estimator or self.estimator).aestimate(ctx, candidates)
         timings["estimate_ms"] = _ms(t)
-        return self._decide(ctx, candidates, policy, estimates, timings, budget)
+        return self._decide(ctx, candidates, policy, estimates, timings, budget, degraded)
 
     def start(
         self,
@@ -341,9 +421,12 @@ class Router:
         return RoutedCall(self, decision, text, run_id or uuid.uuid4().hex, budget=overrides.get("budget"), **options)
 
     # -- feedback -----------------------------------------------------------------------------
-    def _prompt_infos(self, texts: dict[str, tuple[str, str | None]]) -> dict[str, PromptInfo]:
-        """PromptInfo for each {hash: (text, task)} the store does not hold yet (embedded in one batch)."""
-        known = self.store.known_prompts(list(texts))
+    def _prompt_infos(
+        self, texts: dict[str, tuple[str, str | None]], *, known: set[str] | None = None
+    ) -> dict[str, PromptInfo]:
+        """PromptInfo for each {hash: (text, task)} the store does not hold yet (``known``: read from the
+        store when None), embedded in one batch."""
+        known = self.store.known_prompts(list(texts)) if known is None else known
         new = [h for h in texts if h not in known]
         if not new:
             return {}
@@ -354,12 +437,68 @@ class Router:
         }
 
     def record(self, outcomes: Outcome | Sequence[Outcome]) -> int:
-        """Store observed outcomes; returns how many records were new or changed."""
+        """Store observed outcomes; returns how many records were new or changed.
+
+        With the store unavailable they go to the journal (0 is returned) and are stored on replay.
+        """
         batch = [outcomes] if isinstance(outcomes, Outcome) else list(outcomes)
+        for o in batch:
+            if o.prompt is not None:
+                check_text(o.prompt, f"prompt of outcome {o.id}")
         texts = {o.prompt_hash: (o.prompt, o.task) for o in batch if o.prompt is not None}
-        changed = self.store.add(batch, self._prompt_infos(texts))
+        if self.journal.maybe_pending:
+            self.replay_journal()  # what an outage left is stored first, in order
+        try:
+            changed = self.store.add(batch, self._prompt_infos(texts))
+        except StoreUnavailableError:
+            self._journal_outcomes(batch, texts)
+            return 0
         self._invalidate()
         return changed
+
+    def _journal_outcomes(self, batch: list[Outcome], texts: dict[str, tuple[str, str | None]]) -> None:
+        """Keep outcomes the store could not take, with what their new prompts need (no text unless kept)."""
+        infos = self._prompt_infos(texts, known=set())
+        keep_text = self.store.store_prompts
+        self.journal.append(
+            "outcomes",
+            {
+                "outcomes": [o.model_dump(mode="json", exclude={"prompt"}) for o in batch],
+                "prompts": {
+                    h: {
+                        "embedding": p.embedding,
+                        "tokens": p.tokens,
+                        "task": p.task,
+                        "text": p.text if keep_text else None,
+                    }
+                    for h, p in infos.items()
+                },
+            },
+        )
+
+    def replay_journal(self) -> int:
+        """Store what the journal holds (writes made while the store was unavailable); returns entries replayed."""
+        done = self.journal.replay(self._apply_entries)
+        if done:
+            log.info("scope-router: replayed %d journal entries into the store", done)
+        return done
+
+    def _apply_entries(self, kind: str, payloads: list[dict[str, Any]]) -> None:
+        """Store a run of journal entries of one kind (``scope_core.journal``)."""
+        if kind == "outcomes":
+            prompts = {
+                h: PromptInfo(h, np.asarray(p["embedding"], dtype=np.float32), int(p["tokens"]), p["text"], p["task"])
+                for payload in payloads
+                for h, p in payload["prompts"].items()
+            }
+            outcomes = [Outcome.model_validate(o) for payload in payloads for o in payload["outcomes"]]
+            self.store.add(outcomes, prompts)
+        elif kind == "score":
+            for payload in payloads:
+                self.store.set_score(payload["id"], payload["score"])
+        else:
+            raise ValueError(f"unknown journal entry kind {kind!r}")
+        self._invalidate()
 
     def record_call(
         self,
@@ -379,7 +518,10 @@ class Router:
 
         With ``wait=False`` the store write runs on the router's background writer (in order) and
         the call returns at once; ``flush()`` waits for pending writes, ``feedback`` does so itself.
+        An empty or non-str ``text`` raises InvalidInputError; ``error`` is scrubbed of credentials.
         """
+        text = clip(check_text(text, "text"))
+        error = None if error is None else scrub(error)
         spec = self.models().get(model)
         if spec is None:
             raise UnknownModelError(f"model '{model}' is not registered")
@@ -422,8 +564,13 @@ class Router:
             self.writer.submit(lambda: self.feedback(run_id, score))
             return
         self.flush()
+        if self.journal.maybe_pending:
+            self.replay_journal()
         try:
             self.store.set_score(str(run_id), score)
+        except StoreUnavailableError:
+            self.journal.append("score", {"id": str(run_id), "score": score})
+            return
         except KeyError:
             raise UnknownRunError(
                 f"no recorded call with run id '{run_id}': pass the run_id a routed call returned"
@@ -431,30 +578,98 @@ class Router:
         self._invalidate()
 
     # -- bulk ---------------------------------------------------------------------------------
-    def ingest(self, dataset: Dataset, *, progress: bool = True, batch_prompts: int = 512, fit: bool = True) -> int:
+    def ingest(
+        self,
+        dataset: Dataset,
+        *,
+        progress: bool = True,
+        batch_prompts: int = 512,
+        update_prices: bool = False,
+        fit: bool = True,
+    ) -> int:
         """Register a data set's models and store its outcomes; idempotent. Returns records changed.
 
+        A model already registered keeps its spec unless ``update_prices`` (or the data set declares
+        its prices in models.json): fitted prices never replace registered ones. An ingest that fails
+        before storing any outcome leaves the registry as it was. Prompts whose summaries disagree with
+        their outcome records (an ingest killed midway) are re-derived, and then the priors rebuilt.
         Then refits the store (``fit``) unless nothing changed and it has a fit already.
         """
         from tqdm.auto import tqdm
 
-        for spec in dataset.specs.values():
-            self.register_model(spec)
+        registered = self.store.models()
+        added = self._register_dataset_models(dataset, registered, update_prices)
+        inconsistent = self.store.inconsistent_found
         by_prompt = dataset.outcomes_by_prompt()
-        changed = 0
-        with tqdm(
-            total=len(dataset.outcomes), desc=f"ingest {dataset.name}", unit="outcome", disable=not progress
-        ) as bar:
-            for start in range(0, len(dataset.prompts), batch_prompts):
-                rows = dataset.prompts[start : start + batch_prompts]
-                texts = {text_hash(p.text): (p.text, p.task) for p in rows}
-                outcomes = [o for p in rows for o in dataset.to_outcomes(p, by_prompt.get(p.id, []))]
-                changed += self.store.add(outcomes, self._prompt_infos(texts))
-                bar.update(len(outcomes))
+        changed, written = 0, False
+        try:
+            with tqdm(
+                total=len(dataset.outcomes), desc=f"ingest {dataset.name}", unit="outcome", disable=not progress
+            ) as bar:
+                for start in range(0, len(dataset.prompts), batch_prompts):
+                    rows = dataset.prompts[start : start + batch_prompts]
+                    texts = {text_hash(p.text): (p.text, p.task) for p in rows}
+                    outcomes = [o for p in rows for o in dataset.to_outcomes(p, by_prompt.get(p.id, []))]
+                    changed += self.store.add(outcomes, self._prompt_infos(texts))
+                    written = True
+                    bar.update(len(outcomes))
+        except BaseException:
+            if not written:
+                self._restore_registry(added, registered)
+            raise
+        if self.store.inconsistent_found > inconsistent:  # an earlier ingest died midway: its priors may be short
+            log.warning(
+                "scope-router: %d prompt summaries were out of line; priors rebuilt",
+                self.store.inconsistent_found - inconsistent,
+            )
+            self.store.rebuild_priors()
+            self._invalidate()
         self.fit_imputers()
         if fit and (changed or self.store.registry().fit is None):  # a re-ingest that changed nothing keeps the fit
             self.fit()
         return changed
+
+    def _register_dataset_models(
+        self, dataset: Dataset, registered: dict[str, ModelSpec], update_prices: bool
+    ) -> list[str]:
+        """Register the data set's new models, and update known ones only where allowed; returns names written."""
+        written = []
+        for name, spec in dataset.specs.items():
+            current = registered.get(name)
+            if current is not None and current == spec:
+                continue
+            if current is not None and not (update_prices or name in dataset.declared):
+                if (current.input_price, current.output_price) != (spec.input_price, spec.output_price):
+                    log.info(
+                        "scope-router: %s keeps its registered prices $%g/$%g (the data set's fitted $%g/$%g "
+                        "apply only with update_prices)",
+                        name,
+                        current.input_price,
+                        current.output_price,
+                        spec.input_price,
+                        spec.output_price,
+                    )
+                continue
+            self.register_model(spec)
+            written.append(name)
+        return written
+
+    def _restore_registry(self, written: list[str], before: dict[str, ModelSpec]) -> None:
+        """Undo ``_register_dataset_models``: earlier specs back, new models removed."""
+        with contextlib.suppress(StoreUnavailableError):
+            for name in written:
+                if name in before:
+                    self.store.put_model(before[name])
+            self.store.remove_models([n for n in written if n not in before])
+        self._invalidate()
+
+    def repair(self) -> int:
+        """Re-derive every prompt summary and model prior from the outcome records (``scope repair``);
+        returns how many summaries were wrong. Run it while no other process writes to the store."""
+        fixed = self.store.rebuild_summaries()
+        self.store.rebuild_priors()
+        self._invalidate()
+        return fixed
 
     def fit(self) -> StoreFit | None:
         """Refit the estimator settings and calibration on the store's outcomes (``scope_core.fit_store``)

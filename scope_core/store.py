@@ -7,7 +7,13 @@ Three collections share a name prefix:
   re-ingesting changes nothing and concurrent writers never erase each other's records);
 - ``<name>-models``: the model registry (spec and global prior per model), shared by every process.
 Prompt summaries are derived from the outcome records and re-derived after each write, then
-checked against the record count and rebuilt if another writer raced in between.
+checked against the record count and rebuilt if another writer raced in between; a write that
+finds a prompt's summary out of line with its records (a writer killed midway) re-derives it.
+
+Model priors (each model's summary over all its outcomes) are a base per model plus one delta record
+per writer (``__priors__/<writer id>``), which only that writer ever writes: concurrent processes
+never read-modify-write the same record, so none can lose another's update. ``rebuild_priors``
+recomputes the base from the outcome records and folds the deltas in (``scope repair``).
 """
 
 from __future__ import annotations
@@ -18,25 +24,31 @@ import os
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import chromadb
+import httpx
 import numpy as np
 
 from . import summary as sm
-from .errors import ScopeError, UnknownModelError
+from .errors import ScopeError, StoreUnavailableError, UnknownModelError
 from .fit import StoreFit
 from .imputer import Imputer
 from .outcome import Outcome
+from .scrub import scrub
 from .specs import ModelSpec
+from .store_guard import GuardedCollection, StoreGuard
+from .store_lock import lock_store_folder
 from .summary_cache import SummaryCache
 
 DEFAULT_PATH = Path(os.environ.get("SCOPE_STORE", Path.home() / ".scope" / "store"))
 _BATCH = 256  # ids per Chroma call: keeps SQL variable counts low
 _TABLE_VECTOR = [0.0]  # outcomes and models collections are tables: one constant 1-d vector
 _FIT_ID = "__fit__"  # the registry record holding the store's fit (scope_core.fit), never a model name
+_DELTA_PREFIX = "__priors__/"  # per-writer prior deltas, never a model name
+DEFAULT_TIMEOUT_S = 5.0  # per HTTP call to a Chroma server
 
 
 @dataclass(frozen=True)
@@ -60,19 +72,36 @@ class Neighbourhood:
     stats: list[Mapping[str, Sequence[float]]]  # per neighbour: model -> summary
 
 
-def _client_for(location: str | Path | None):
+def _client_for(location: str | Path | None, timeout_s: float = DEFAULT_TIMEOUT_S):
+    """A Chroma client: embedded (folder, locked to this process), in memory, or HTTP with a timeout on every call."""
     if location is None:
         location = DEFAULT_PATH
     location = str(location)
     if location == ":memory:":
         return chromadb.EphemeralClient()
     if location.startswith(("http://", "https://")):
-        from urllib.parse import urlparse
-
-        url = urlparse(location)
-        return chromadb.HttpClient(host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https")
+        return _http_client(location, timeout_s)
     Path(location).mkdir(parents=True, exist_ok=True)
+    lock_store_folder(Path(location))
     return chromadb.PersistentClient(path=location)
+
+
+def _http_client(location: str, timeout_s: float):
+    """HttpClient whose session times out after ``timeout_s``: Chroma's own has no timeout at all."""
+    from urllib.parse import urlparse
+
+    url = urlparse(location)
+    host, port, ssl = url.hostname or "localhost", url.port or 8000, url.scheme == "https"
+    # Chroma's constructor calls the server without a timeout: probe it with one first
+    httpx.get(f"{url.scheme}://{host}:{port}/api/v2/heartbeat", timeout=timeout_s).raise_for_status()
+    try:
+        client = chromadb.HttpClient(host=host, port=port, ssl=ssl)
+    except ValueError as exc:  # "Could not connect to a Chroma server"
+        raise StoreUnavailableError(f"store at {scrub(location)} is unavailable ({exc})") from None
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(timeout_s)
+    return client
 
 
 def _meta_of(outcome: Outcome) -> dict[str, object]:
@@ -99,6 +128,13 @@ def _same(a: Mapping[str, object] | None, b: Mapping[str, object]) -> bool:
     return all(
         math.isclose(a[k], b[k], rel_tol=1e-6, abs_tol=1e-12) if isinstance(b[k], float) else a[k] == b[k] for k in b
     )
+
+
+def _same_stats(a: Mapping[str, Sequence[float]], b: Mapping[str, Sequence[float]]) -> bool:
+    """Equal packed summaries, up to the rounding of ``summary.dumps``."""
+    if a.keys() != b.keys():
+        return False
+    return all(math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-6) for m in b for x, y in zip(a[m], b[m], strict=True))
 
 
 def _batches(items: Sequence, size: int = _BATCH) -> Iterable[Sequence]:
@@ -129,29 +165,50 @@ class BehaviourStore:
         ef_search: int = 128,
         location: str | None = None,
         cache_ttl_s: float = 5.0,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        retry_s: float = 2.0,
+        guard: StoreGuard | None = None,
     ) -> None:
-        self.client = client if client is not None else _client_for(location)
         self.name, self.store_prompts, self.location = name, store_prompts, location
+        self.guard = guard or StoreGuard(str(location or DEFAULT_PATH), retry_s=retry_s)
+        self.client = client if client is not None else self.guard.call(_client_for, location, timeout_s)
         self._priors_lock = threading.Lock()
+        self._writer_id = uuid.uuid4().hex
+        self._own_delta: dict[str, sm.Summary] = {}  # this writer's prior delta since its record was made
+        self.inconsistent_found = 0  # prompts whose summary a write found out of line with their records
         self._summaries = SummaryCache(ttl_s=cache_ttl_s)
         hnsw = {"space": "cosine", "ef_search": ef_search, "ef_construction": 128, "max_neighbors": 32}
-        self._prompts = self.client.get_or_create_collection(
-            f"{name}-prompts", embedding_function=None, configuration={"hnsw": hnsw}
-        )
         table = {"hnsw": {"space": "l2"}}
-        self._outcomes = self.client.get_or_create_collection(
-            f"{name}-outcomes", embedding_function=None, configuration=table
-        )
-        self._models = self.client.get_or_create_collection(
-            f"{name}-models", embedding_function=None, configuration=table
+        self._prompts, self._outcomes, self._models = (
+            GuardedCollection(
+                self.guard.call(
+                    self.client.get_or_create_collection, f"{name}-{kind}", embedding_function=None, configuration=conf
+                ),
+                self.guard,
+            )
+            for kind, conf in (("prompts", {"hnsw": hnsw}), ("outcomes", table), ("models", table))
         )
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
-    def open(cls, location: str | Path | None = None, name: str = "scope", **kwargs) -> BehaviourStore:
-        """Open a store: a folder path (embedded, default ``~/.scope/store`` or $SCOPE_STORE),
-        ``http://host:port`` (a Chroma server) or ``:memory:``."""
-        return cls(_client_for(location), name, location=str(location or DEFAULT_PATH), **kwargs)
+    def open(
+        cls,
+        location: str | Path | None = None,
+        name: str = "scope",
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        retry_s: float = 2.0,
+        **kwargs,
+    ) -> BehaviourStore:
+        """Open a store: a folder path (embedded, default ``~/.scope/store`` or $SCOPE_STORE; one process
+        only), ``http://host:port`` (a Chroma server, shared by processes) or ``:memory:``.
+
+        ``timeout_s`` bounds every HTTP call; a store that cannot be reached raises StoreUnavailableError.
+        """
+        where = str(location or DEFAULT_PATH)
+        guard = StoreGuard(where, retry_s=retry_s)
+        client = guard.call(_client_for, location, timeout_s)
+        return cls(client, name, location=where, guard=guard, **kwargs)
 
     @classmethod
     def ephemeral(cls, name: str | None = None, **kwargs) -> BehaviourStore:
@@ -161,18 +218,23 @@ class BehaviourStore:
     # -- model registry -----------------------------------------------------------------------
     def put_model(self, spec: ModelSpec) -> None:
         """Register or update a model's spec (its prior is kept)."""
-        if spec.name == _FIT_ID:
-            raise ValueError(f"'{_FIT_ID}' is reserved by the store; choose another model name")
+        if spec.name == _FIT_ID or spec.name.startswith(_DELTA_PREFIX):
+            raise ValueError(f"'{spec.name}' is reserved by the store; choose another model name")
         self._models.upsert(ids=[spec.name], embeddings=[_TABLE_VECTOR], metadatas=[{"spec": spec.model_dump_json()}])
 
     def registry(self) -> Registry:
         """Every model's spec, global prior and imputer, and the store's fit, in one read."""
         got = self._models.get(include=["metadatas"])
-        rows = [(i, m) for i, m in zip(got["ids"], got["metadatas"], strict=True) if i != _FIT_ID]
-        fit = next((m["fit"] for i, m in zip(got["ids"], got["metadatas"], strict=True) if i == _FIT_ID), None)
+        records = list(zip(got["ids"], got["metadatas"], strict=True))
+        rows = [(i, m) for i, m in records if i != _FIT_ID and not i.startswith(_DELTA_PREFIX)]
+        fit = next((m["fit"] for i, m in records if i == _FIT_ID), None)
+        priors = {i: sm.loads(m.get("prior")) or sm.empty() for i, m in rows}
+        for i, m in records:
+            if i.startswith(_DELTA_PREFIX):
+                sm.merge(priors, {k: v for k, v in sm.loads(m.get("priors")).items() if k in priors})
         return Registry(
             specs={i: ModelSpec.model_validate_json(m["spec"]) for i, m in rows},
-            priors={i: sm.loads(m.get("prior")) or sm.empty() for i, m in rows},
+            priors=priors,
             imputers={i: Imputer.from_json(m["imputer"]) for i, m in rows if m.get("imputer")},
             fit=StoreFit.model_validate_json(fit) if fit else None,
         )
@@ -187,6 +249,11 @@ class BehaviourStore:
     def imputers(self) -> dict[str, Imputer]:
         """The imputers of partly profiled models (see ``scope_core.imputer``)."""
         return self.registry().imputers
+
+    def remove_models(self, names: Sequence[str]) -> None:
+        """Unregister models (their outcome records stay)."""
+        if names:
+            self._models.delete(ids=list(names))
 
     def put_imputer(self, model: str, imputer: Imputer) -> None:
         self._models.update(ids=[model], metadatas=[{"imputer": imputer.to_json()}])
@@ -296,9 +363,15 @@ class BehaviourStore:
             got = self._outcomes.get(ids=list(batch), include=["metadatas"])
             existing.update(zip(got["ids"], got["metadatas"], strict=True))
         changed = [oid for oid, meta in metas.items() if not _same(existing.get(oid), meta)]
+        moved_from = [str(existing[oid]["p"]) for oid in changed if oid in existing]  # an edited prompt text
+        hashes = list(dict.fromkeys(str(metas[oid]["p"]) for oid in changed))
+        refreshed = set(hashes)
+        suspect = [h for h in dict.fromkeys(str(metas[o]["p"]) for o in unique if o in existing) if h not in refreshed]
+        if suspect:  # records already stored: is their summary in line (was an earlier writer killed)?
+            found = self._repair_summaries(suspect)
+            self.inconsistent_found += found
         if not changed:
             return 0
-        hashes = list(dict.fromkeys(str(metas[oid]["p"]) for oid in changed))
         known = self.known_prompts(hashes)
         missing = [h for h in hashes if h not in known]
         absent = [h for h in missing if h not in prompts]
@@ -315,7 +388,7 @@ class BehaviourStore:
             new=sm.fold(metas[i] for i in changed),
             old=sm.fold(existing[i] for i in changed if i in existing),
         )
-        self.refresh_summaries(hashes)
+        self.refresh_summaries(list(dict.fromkeys(hashes + moved_from)))
         return len(changed)
 
     def set_score(self, outcome_id: str, score: float) -> None:
@@ -361,6 +434,7 @@ class BehaviourStore:
             )
 
     def _update_priors(self, new: Mapping[str, Mapping[str, sm.Summary]], old: Mapping) -> None:
+        """Add the change to this writer's own delta record (no other writer touches it)."""
         delta: dict[str, sm.Summary] = {}
         for per_model in new.values():
             sm.merge(delta, per_model)
@@ -368,13 +442,69 @@ class BehaviourStore:
             sm.merge(delta, per_model, sign=-1.0)
         if not delta:
             return
-        with self._priors_lock:  # read-modify-write: keep this process's writers in line
-            priors = self.priors()
-            sm.merge(priors, delta)
-            names = [m for m in delta if m in priors]
-            self._models.update(ids=names, metadatas=[{"prior": json.dumps(priors[m])} for m in names])
+        with self._priors_lock:
+            sm.merge(self._own_delta, delta)
+            self._models.upsert(
+                ids=[_DELTA_PREFIX + self._writer_id],
+                embeddings=[_TABLE_VECTOR],
+                metadatas=[{"priors": sm.dumps(self._own_delta)}],
+            )
+
+    # -- repair -------------------------------------------------------------------------------
+    def all_outcomes(self, page: int = 5000) -> Iterator[dict[str, object]]:
+        """Every outcome record, page by page."""
+        offset = 0
+        while True:
+            got = self._outcomes.get(include=["metadatas"], limit=page, offset=offset)["metadatas"]
+            yield from got
+            if len(got) < page:
+                return
+            offset += page
+
+    def rebuild_priors(self) -> dict[str, sm.Summary]:
+        """Recompute every model's prior from the outcome records; the per-writer deltas are folded in.
+
+        Run it while no other process writes (``scope repair``): a writer's delta record made
+        during the rebuild could count twice.
+        """
+        priors: dict[str, sm.Summary] = {}
+        for per_model in sm.fold(self.all_outcomes()).values():
+            sm.merge(priors, per_model)
+        names = list(self.models())
+        with self._priors_lock:
+            for batch in _batches(names):
+                self._models.update(
+                    ids=list(batch), metadatas=[{"prior": json.dumps(priors.get(m, sm.empty()))} for m in batch]
+                )
+            deltas = [i for i in self._models.get(include=[])["ids"] if i.startswith(_DELTA_PREFIX)]
+            if deltas:
+                self._models.delete(ids=deltas)
+            self._own_delta = {}
+        return {m: priors.get(m, sm.empty()) for m in names}
+
+    def rebuild_summaries(self, batch: int = 512) -> int:
+        """Re-derive every stored prompt's summary from its outcome records; returns prompts rewritten."""
+        ids = sorted(self._prompts.get(include=[])["ids"])
+        fixed = 0
+        for chunk in _batches(ids, batch):
+            fixed += self._repair_summaries(list(chunk))
+        return fixed
+
+    def _repair_summaries(self, prompt_hashes: Sequence[str]) -> int:
+        """Rewrite the summaries of these prompts that differ from their outcome records; returns how many."""
+        folded = sm.fold(self.outcomes_for(prompt_hashes))
+        wrong = []
+        for batch in _batches(list(prompt_hashes)):
+            got = self._prompts.get(ids=list(batch), include=["metadatas"])
+            for h, meta in zip(got["ids"], got["metadatas"], strict=True):
+                if not _same_stats(sm.loads((meta or {}).get("stats")), folded.get(h, {})):
+                    wrong.append(h)
+        for batch in _batches(wrong):
+            self._prompts.update(ids=list(batch), metadatas=[{"stats": sm.dumps(folded.get(h, {}))} for h in batch])
+        self._summaries.discard(wrong)
+        return len(wrong)
 
     def drop(self) -> None:
         """Delete this store's collections."""
         for col in (self._prompts, self._outcomes, self._models):
-            self.client.delete_collection(col.name)
+            self.guard.call(self.client.delete_collection, col.name)

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 import scope_core.embedder
+from scope_core import BehaviourStore
 from scope_core.cli import app
 from scope_core.evaluation import EvalReport
 
@@ -83,6 +84,22 @@ def test_ingest_models_stats_route(workdir):
     assert "chosen: small" in scope("route", MATH_QUERY, "--store", store, "--alpha", "0")
     summary = json.loads(scope("route", MATH_QUERY, "--store", store, "--min-accuracy", "0.9", "--json"))
     assert summary["chosen"] == "large" and set(summary["candidates"]) == set(PRICES)
+
+
+def test_ingest_without_prompt_texts_keeps_prices_and_repair_rebuilds(workdir):
+    store = workdir / "private"
+    scope("ingest", "outcomes.csv", "--store", store, "--no-store-prompts")
+    opened = BehaviourStore.open(str(store))
+    assert opened.count_prompts() == 24 and opened.prompt_texts() == {}
+    registered = opened.models()["large"]
+    assert registered.output_price > 0
+    (workdir / "free.csv").write_text("prompt,model,score\nA prompt with no costs,large,1\n")
+    scope("ingest", "free.csv", "--store", store)
+    assert opened.models()["large"] == registered, "fitted $0 prices never replace registered ones"
+    scope("ingest", "free.csv", "--store", store, "--update-prices")
+    assert opened.models()["large"].output_price == 0.0
+    repaired = " ".join(scope("repair", "--store", store).split())
+    assert "repaired: 0 prompt summaries rewritten, priors of 3 models rebuilt from 73 outcomes" in repaired
 
 
 def test_route_on_an_empty_store_fails_cleanly(workdir):

@@ -105,3 +105,44 @@ def test_shared_folder_layout_loads_with_prices():
     raw = json.loads((data_path("mmlu-pro-29") / "models.json").read_text())["prices_usd_per_mtok"]
     name = next(iter(raw))
     assert ds.specs[name].input_price == raw[name]["input"]
+
+
+@pytest.mark.parametrize(
+    ("header", "missing"),
+    [("prompt,score,cost_usd\n", "'model'"), ("text,model,score\n", "'prompt'"), ("prompt,model\n", "'score'")],
+)
+def test_missing_columns_are_named_as_columns(tmp_path, header, missing):
+    path = tmp_path / "cols.csv"
+    path.write_text(header + "a,b,c\n")
+    with pytest.raises(DataFormatError, match=rf"row 1: missing column\(s\) {missing} \(found: "):
+        load_dataset(path)
+
+
+def test_duplicate_ids_in_the_long_format_are_refused(tmp_path):
+    twice = tmp_path / "twice.csv"
+    write_long_csv(twice, ["What?,cheap,1,1,1,0.1,t", "Else?,cheap,1,1,1,0.1,t", "What?,cheap,0,1,1,0.1,t"])
+    with pytest.raises(DataFormatError, match=r"row 4, field 'model': duplicate outcome of model 'cheap'.*row 2"):
+        load_dataset(twice)
+    two_texts = tmp_path / "ids.jsonl"
+    rows = [{"prompt_id": "p1", "prompt": "first text", "model": "m", "score": 1}]
+    rows.append({"prompt_id": "p1", "prompt": "second text", "model": "n", "score": 1})
+    two_texts.write_text("\n".join(json.dumps(r) for r in rows))
+    with pytest.raises(DataFormatError, match=r"row 2, field 'prompt': prompt_id 'p1' has another text at row 1"):
+        load_dataset(two_texts)
+
+
+def test_encoding_errors_name_the_row(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes(HEADER.encode() + b"Fine?,cheap,1,1,1,0.1,t\n" + "Caf\xe9?,cheap,1,1,1,0.1,t\n".encode("latin-1"))
+    with pytest.raises(DataFormatError, match=r"latin\.csv, row 3: not valid UTF-8"):
+        load_dataset(path)
+    surrogate = tmp_path / "lone.jsonl"
+    surrogate.write_text(
+        '{"prompt": "ok", "model": "m", "score": 1}\n{"prompt": "bad \\ud800", "model": "m", "score": 1}\n'
+    )
+    with pytest.raises(DataFormatError, match=r"row 2, field 'prompt': not valid Unicode"):
+        load_dataset(surrogate)
+    listed = tmp_path / "list.jsonl"
+    listed.write_text('{"prompt": ["a", "b"], "model": "m", "score": 1}\n')
+    with pytest.raises(DataFormatError, match=r"row 1, field 'prompt': must be a string, got list"):
+        load_dataset(listed)

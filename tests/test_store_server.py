@@ -86,6 +86,8 @@ def test_worker_processes_share_one_server_and_lose_no_outcome(server_url):
     stats = lead.store.nearest(lead.embed_texts([PROMPT])[0], 1).stats[0]
     assert {m: s[0] for m, s in stats.items()} == dict.fromkeys(models, 6.0)
     assert {m: s[1] for m, s in stats.items()} == dict.fromkeys(models, 3.0)
+    priors = lead.store.priors()  # each process adds to its own delta record: none loses another's update
+    assert {m: (priors[m][0], priors[m][1]) for m in models} == dict.fromkeys(models, (6.0, 3.0))
     decision = Router.open(server_url, name="shared", embedder=letter_counts).route(PROMPT, alpha=1.0)
     assert decision.chosen in models and len(decision.estimates) == 3
 

@@ -1,0 +1,73 @@
+"""Bad input on purpose: each is one clear library error naming the problem, and the store is unchanged."""
+
+from __future__ import annotations
+
+import pytest
+
+from scope_core import ModelSpec, Router, Turn, text_hash
+from scope_core.errors import InvalidInputError
+from scope_core.validate import MAX_PROMPT_CHARS
+
+
+def _counts(router: Router) -> tuple[int, int]:
+    return router.store.count_prompts(), router.store.count_outcomes()
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        (b"What is 2+2?", "must be str, got bytes"),
+        ("What is \ud800 2+2?", "lone surrogate"),
+        (["What is 2+2?"], "conversation item 0 is str"),
+        ([Turn("user", "hi"), {"role": "user", "content": "x"}], "conversation item 1 is dict"),
+        ([Turn("user", "bad \udfff")], "conversation item 0 content is not valid Unicode"),
+        ([], "empty conversation"),
+        ("   ", "empty"),
+        (42, "got int"),
+    ],
+)
+def test_bad_queries_are_refused_by_route_naming_the_problem(router: Router, query, problem):
+    with pytest.raises(InvalidInputError, match=problem):
+        router.route(query)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("", "text is empty"), ("  \n", "text is empty"), (b"hi", "got bytes"), ("x\ud800y", "lone surrogate")],
+)
+def test_record_call_refuses_bad_texts_and_stores_nothing(router: Router, text, problem):
+    decision = router.route("Say hello to my friend number 40")
+    before = _counts(router)
+    with pytest.raises(InvalidInputError, match=problem):
+        router.record_call(decision, text, decision.chosen, score=1.0)
+    assert _counts(router) == before
+
+
+def test_a_one_megabyte_prompt_is_routed_and_recorded_on_its_tail(router: Router):
+    router.register_model(ModelSpec(name="wide", input_price=1, output_price=2, context_window=2_000_000))
+    prompt = "Background paragraph about nothing much. " * 25_000 + "\n\nCompute the integral of x^30 times sin(x)"
+    assert len(prompt) > 1_000_000
+    decision = router.route(prompt, alpha=1.0)
+    assert decision.input_tokens > 150_000, "cost and context fit count the whole prompt"
+    assert decision.chosen == "wide" and "context window" in decision.excluded["large"]
+    outcome = router.record_call(decision, prompt, "wide", input_tokens=decision.input_tokens, output_tokens=5)
+    assert outcome.prompt_hash == text_hash(prompt[-MAX_PROMPT_CHARS:]) == decision.query_hash
+    assert router.store.outcome(outcome.id)["it"] == decision.input_tokens
+
+
+def test_error_texts_are_scrubbed_before_they_are_stored(router: Router):
+    decision = router.route("Say hello to my friend number 41")
+    leaked = "HTTPError 401 https://api.example.com/v1/chat?key=AIzaSyD-abcdefghijklmnopqrstuv (Authorization: Bearer sk-proj-1234567890abcdef)"
+    router.record_call(decision, "Say hello to my friend number 41", "small", error=leaked, run_id="leak")
+    stored = router.store.outcome("leak")["err"]
+    assert "AIzaSy" not in stored and "sk-proj" not in stored and stored.count("[REDACTED]") == 2
+    assert "HTTPError 401 https://api.example.com/v1/chat?key=" in stored, "the rest of the message stays"
+
+
+def test_store_prompts_false_is_reachable_from_router_open(embedder, pool):
+    router = Router.open(":memory:", name="private-open", store_prompts=False, embedder=embedder)
+    router.register_model(pool[0])
+    decision = router.route("My account number is 12345, what is my balance?")
+    router.record_call(decision, "My account number is 12345, what is my balance?", "small", score=1.0)
+    assert router.store.count_prompts() == 1 and router.store.prompt_texts() == {}
+    router.store.drop()

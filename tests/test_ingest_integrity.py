@@ -1,0 +1,111 @@
+"""Ingest keeps the registry monotonic, a failed ingest changes nothing, and derived state is repairable."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scope_core import BehaviourStore, ModelSpec, Router, load_dataset
+from scope_core import summary as sm
+
+from .test_data import write_long_csv
+
+GPT4 = ModelSpec(name="gpt-4-1106", input_price=9.95, output_price=29.12)
+
+
+def _jsonl(path, rows: list[dict]) -> None:
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+
+
+@pytest.fixture
+def fresh(embedder) -> Router:
+    router = Router(BehaviourStore.ephemeral(), embedder=embedder, cache_ttl_s=0.0)
+    yield router
+    router.store.drop()
+
+
+def test_fitted_or_zero_prices_never_replace_registered_ones_unless_asked(fresh: Router, tmp_path):
+    fresh.register_model(GPT4)
+    no_costs = tmp_path / "one.jsonl"
+    _jsonl(no_costs, [{"prompt": "What is the capital of Peru?", "model": "gpt-4-1106", "score": 1}])
+    dataset = load_dataset(no_costs)
+    assert dataset.specs["gpt-4-1106"].input_price == 0.0 and not dataset.declared
+    fresh.ingest(dataset, progress=False)
+    assert fresh.models()["gpt-4-1106"] == GPT4
+    fresh.ingest(dataset, progress=False, update_prices=True)
+    assert fresh.models()["gpt-4-1106"].input_price == 0.0
+
+
+def test_a_failed_ingest_leaves_the_registry_as_it_was(tmp_path, pool):
+    def broken(texts: list[str]) -> list[list[float]]:
+        if texts != ["dimension probe"]:
+            raise RuntimeError("embedder crashed")
+        return [[1.0, 0.0]]
+
+    router = Router(BehaviourStore.ephemeral(), embedder=broken, cache_ttl_s=0.0)
+    router.register_model(GPT4)
+    path = tmp_path / "new.csv"
+    write_long_csv(path, ["What?,newcomer,1,10,10,0.001,t", "What?,gpt-4-1106,1,10,10,0.5,t"])
+    with pytest.raises(RuntimeError, match="embedder crashed"):
+        router.ingest(load_dataset(path), progress=False, update_prices=True)
+    assert router.models() == {"gpt-4-1106": GPT4} and router.store.count_outcomes() == 0
+
+
+def test_an_edited_prompt_text_moves_its_outcome_out_of_the_old_summary(fresh: Router, tmp_path):
+    path = tmp_path / "edit.jsonl"
+    _jsonl(path, [{"prompt_id": "q1", "prompt": "Old wording of the question", "model": "m", "score": 1}])
+    fresh.ingest(load_dataset(path, name="set"), progress=False)
+    _jsonl(path, [{"prompt_id": "q1", "prompt": "New wording of the question", "model": "m", "score": 1}])
+    fresh.ingest(load_dataset(path, name="set"), progress=False)
+    by_text = {}
+    for text in ("Old wording of the question", "New wording of the question"):
+        near = fresh.store.nearest(fresh.embed_texts([text])[0], 2)
+        by_text[text] = dict(zip(near.ids, near.stats, strict=True))
+    from scope_core import text_hash
+
+    old, new = text_hash("Old wording of the question"), text_hash("New wording of the question")
+    assert by_text["New wording of the question"][new]["m"][sm.N_SCORED] == 1
+    assert by_text["Old wording of the question"][old] == {}, "the moved outcome no longer counts at the old text"
+    assert fresh.store.priors()["m"][sm.N_SCORED] == 1
+
+
+def _break_derived_state(store: BehaviourStore) -> None:
+    """What a kill -9 between the outcome writes and the derived writes leaves: records, no summaries or priors."""
+    ids = store._prompts.get(include=[])["ids"]
+    store._prompts.update(ids=ids, metadatas=[{"stats": "{}"} for _ in ids])
+    deltas = [i for i in store._models.get(include=[])["ids"] if i.startswith("__priors__/")]
+    store._models.delete(ids=deltas)
+    store._summaries.discard(ids)
+
+
+def _rows(n: int) -> list[str]:
+    return [
+        f"Question number {i} about rivers,{m},{(i + j) % 2},10,10,0.001,t"
+        for i in range(n)
+        for j, m in enumerate("ab")
+    ]
+
+
+def test_rerunning_an_ingest_killed_midway_leaves_summaries_and_priors_exact(fresh: Router, tmp_path):
+    path = tmp_path / "runs.csv"
+    write_long_csv(path, _rows(8))
+    dataset = load_dataset(path)
+    fresh.ingest(dataset, progress=False)
+    exact = fresh.store.priors()
+    _break_derived_state(fresh.store)
+    assert fresh.store.priors()["a"][sm.N_SCORED] == 0
+    assert fresh.ingest(dataset, progress=False) == 0
+    assert fresh.store.priors() == exact
+    near = fresh.store.nearest(fresh.embed_texts(["Question number 3 about rivers"])[0], 1)
+    assert near.stats[0] == {"a": (1, 1, 1, 10, 10, 0.001), "b": (1, 0, 1, 10, 10, 0.001)}
+
+
+def test_repair_rebuilds_summaries_and_priors_from_the_outcome_records(fresh: Router, tmp_path):
+    path = tmp_path / "runs.csv"
+    write_long_csv(path, _rows(6))
+    fresh.ingest(load_dataset(path), progress=False)
+    exact = fresh.store.priors()
+    _break_derived_state(fresh.store)
+    assert fresh.repair() == 6
+    assert fresh.store.priors() == exact and fresh.repair() == 0
