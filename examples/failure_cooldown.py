@@ -1,15 +1,14 @@
 """A candidate that fails, then recovers: the trace of which model each call tries first.
 
 The cheap model answers everything right in the store's history, so the router prefers it; then it
-goes down. After ``allowed_fails`` failures in a row it sits in a cooldown and the strong model is
-tried first; when the cooldown ends it is tried again, and once it answers it is back.
+goes down. One failure halves its p, so the strong model is tried first while the failure is recent
+(LiteLLM's one-minute window; three in a row would also cool it down); after a quiet minute the cheap
+model is tried again, and once it answers it is back.
 
     HF_HUB_OFFLINE=1 .venv/bin/python examples/failure_cooldown.py
 """
 
 from __future__ import annotations
-
-import time
 
 from scope_core import BehaviourStore, Candidate, ModelSpec, Outcome, Router
 from scope_core.health import HealthTracker
@@ -22,13 +21,12 @@ SPECS = [
 ]
 
 
-def main(calls: int = 14, down_for: int = 6, cooldown_s: float = 0.5) -> list[tuple[int, str, str]]:
+def main(calls: int = 12, down_for: int = 6, every_s: float = 10.0) -> list[tuple[int, str, str]]:
+    """One call every ``every_s`` seconds of a simulated clock, the cheap model down for the first ``down_for``."""
+    now = [0.0]
     store = BehaviourStore.ephemeral()
-    router = Router(
-        store,
-        cache_ttl_s=0.0,
-        health=HealthTracker(allowed_fails=3, cooldown_time=cooldown_s, window_s=2 * cooldown_s),
-    )
+    health = HealthTracker(allowed_fails=3, cooldown_time=5.0, window_s=60.0, clock=lambda: now[0])
+    router = Router(store, cache_ttl_s=0.0, health=health)
     models = {s.name: ScriptedChatModel(model=s.name) for s in SPECS}
     llm = ScopeChatModel(router=router, candidates=[Candidate(model=models[s.name], spec=s) for s in SPECS])
     for i in range(20):  # history: both models right on these questions
@@ -40,8 +38,9 @@ def main(calls: int = 14, down_for: int = 6, cooldown_s: float = 0.5) -> list[tu
         meta = llm.invoke("What is 7 + 7?", alpha=0.5).response_metadata["scope"]
         tried = [*meta["failed"], meta["model"]]
         trace.append((call, tried[0], "failed, fell back" if meta["failed"] else "answered"))
-        print(f"call {call:2d}: tried {tried[0]:6s} first, {trace[-1][2]} -> answered by {meta['model']}")
-        time.sleep(cooldown_s / 4)
+        print(f"t={now[0]:4.0f} s call {call:2d}: tried {tried[0]:6s} first, {trace[-1][2]} -> {meta['model']}")
+        llm.flush()  # outcomes (and failures' health reports) land before the next call: a repeatable trace
+        now[0] += every_s
     llm.flush()
     store.drop()
     return trace

@@ -52,8 +52,8 @@ def test_the_cooldown_example_trace():
     spec = importlib.util.spec_from_file_location("failure_cooldown", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    trace = module.main(calls=12, down_for=6, cooldown_s=0.3)
+    trace = module.main(calls=10, down_for=6, every_s=10.0)
     first = [model for _, model, _ in trace]
     assert first[0] == "cheap" and trace[0][2] == "failed, fell back"
-    assert first[1:4] == ["strong"] * 3  # no call pays the failure's latency again while it is down
-    assert first[-1] == "cheap" and trace[-1][2] == "answered"  # recovered: preferred again
+    assert first[1:7] == ["strong"] * 6  # within the minute after the failure nobody pays its latency again
+    assert first[7:] == ["cheap"] * 3 and trace[-1][2] == "answered"  # a quiet minute later: recovered
