@@ -6,8 +6,6 @@ from dataclasses import dataclass
 
 from .store import BehaviourStore
 
-_PAGE = 5_000
-
 
 @dataclass
 class Coverage:
@@ -25,17 +23,11 @@ class Coverage:
 def evidence_coverage(store: BehaviourStore) -> dict[str, Coverage]:
     """{model: Coverage} for every registered model, from one paged read of the outcome records."""
     found = {name: Coverage() for name in store.models()}
-    table = store._outcomes  # the outcome records; BehaviourStore has no per-model counter yet
-    offset = 0
-    while True:
-        page = table.get(include=["metadatas"], limit=_PAGE, offset=offset)["metadatas"]
-        for meta in page:
-            c = found.setdefault(str(meta["m"]), Coverage())
-            c.outcomes += 1
-            if meta.get("err"):
-                c.errors += 1
-            elif "s" in meta:
-                c.scored += 1
-        if len(page) < _PAGE:
-            return found
-        offset += _PAGE
+    for meta in store.all_outcomes():
+        c = found.setdefault(str(meta["m"]), Coverage())
+        c.outcomes += 1
+        if meta.get("err"):
+            c.errors += 1
+        elif "s" in meta:
+            c.scored += 1
+    return found

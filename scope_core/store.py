@@ -283,9 +283,13 @@ class BehaviourStore:
     def count_outcomes(self) -> int:
         return self._outcomes.count()
 
-    def prompt_texts(self) -> dict[str, str]:
-        """{prompt hash: text} of the stored prompts whose text was kept."""
-        got = self._prompts.get(include=["documents"])
+    def prompt_texts(self, ids: Sequence[str] | None = None) -> dict[str, str]:
+        """{prompt hash: text} of the stored prompts (all, or those of ``ids``) whose text was kept."""
+        got: dict[str, list] = {"ids": [], "documents": []}
+        for batch in [None] if ids is None else _batches(list(dict.fromkeys(ids))):
+            part = self._prompts.get(ids=None if batch is None else list(batch), include=["documents"])
+            got["ids"] += part["ids"]
+            got["documents"] += part["documents"]
         return {i: d for i, d in zip(got["ids"], got["documents"], strict=True) if d}
 
     def known_prompts(self, hashes: Sequence[str]) -> set[str]:

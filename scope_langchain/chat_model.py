@@ -57,6 +57,7 @@ class ScopeChatModel(BaseChatModel):
         default_factory=from_env("SCOPE_STORE", default=None),
         description="store path or http://host:port used when no router is given (default $SCOPE_STORE)",
     )
+    store_prompts: bool = Field(default=True, description="keep prompt texts in the store opened from `store`")
     model_name: str = "scope-router"
     alpha: float | None = Field(default=None, ge=0.0, le=1.0, description="0 = cheapest, 1 = most accurate")
     max_cost: float | None = Field(default=None, gt=0.0, description="USD cap on a call's predicted cost")
@@ -92,7 +93,7 @@ class ScopeChatModel(BaseChatModel):
     @model_validator(mode="after")
     def _connect(self) -> ScopeChatModel:
         if self.router is None:
-            self.router = Router.open(self.store)
+            self.router = Router.open(self.store, store_prompts=self.store_prompts)
         known = self.router.models()
         for c in self.candidates:
             if known.get(c.name) != c.spec:
@@ -173,13 +174,8 @@ class ScopeChatModel(BaseChatModel):
         )
         required = needs(messages, overrides.get("required"), request.tools, request.structured)
         run_id = str(run_manager.run_id) if run_manager is not None else uuid.uuid4().hex
-        options = {
-            **overrides,
-            "required": required,
-            "pool": self._specs,
-            "run_id": run_id,
-            "fallback_on": self.fallback_on,
-        }
+        options = {**overrides, "required": required, "pool": self._specs, "run_id": run_id}
+        options["fallback_on"] = self.fallback_on
 
         def delegate(attempt: Attempt) -> Delegate:
             return delegate_for(self._models[attempt.model], request)

@@ -71,3 +71,18 @@ def test_store_prompts_false_is_reachable_from_router_open(embedder, pool):
     router.record_call(decision, "My account number is 12345, what is my balance?", "small", score=1.0)
     assert router.store.count_prompts() == 1 and router.store.prompt_texts() == {}
     router.store.drop()
+
+
+def test_store_prompts_false_is_reachable_from_scope_chat_model(tmp_path, monkeypatch, embedder):
+    from scope_core import Candidate, ModelSpec
+    from scope_langchain import ScopeChatModel
+    from scope_langchain.testing import ScriptedChatModel
+
+    monkeypatch.setattr("scope_core.router.default_embedder", lambda: embedder)
+    spec = ModelSpec(name="small", input_price=0.1, output_price=0.4)
+    chat = ScopeChatModel(
+        store=str(tmp_path / "store"), store_prompts=False, candidates=[Candidate(model=ScriptedChatModel(), spec=spec)]
+    )
+    chat.invoke("My account number is 12345, what is my balance?")
+    chat.flush()
+    assert chat.router.store.count_outcomes() == 1 and chat.router.store.prompt_texts() == {}

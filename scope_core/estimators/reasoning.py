@@ -140,7 +140,6 @@ class ReasoningEstimator:
         self._cache: LRUCache[str, Prediction] = LRUCache(maxsize=cache_size)
         self._texts: LRUCache[str, str] = LRUCache(maxsize=50_000)  # ids are text hashes: never stale
         self._pool: ThreadPoolExecutor | None = None
-        self._prompts: Any = None  # the store's prompts collection, opened on first use
         self.llm_calls = 0  # LLM calls made (cache hits excluded)
 
     # -- evidence -------------------------------------------------------------------------------
@@ -150,10 +149,7 @@ class ReasoningEstimator:
             known = {i: self._texts[i] for i in ids if i in self._texts}
         missing = [i for i in dict.fromkeys(ids) if i not in known]
         if missing:
-            if self._prompts is None:  # the store's `<name>-prompts` collection (scope_core.store)
-                self._prompts = self.store.client.get_collection(f"{self.store.name}-prompts", embedding_function=None)
-            got = self._prompts.get(ids=missing, include=["documents"])
-            fetched = {i: d or "" for i, d in zip(got["ids"], got["documents"], strict=True)}
+            fetched = {i: "" for i in missing} | self.store.prompt_texts(missing)
             with self._lock:
                 self._texts.update(fetched)
             known.update(fetched)
