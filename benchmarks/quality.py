@@ -252,42 +252,33 @@ def chosen_rows(full: EvalReport, held: EvalReport) -> list[list[str]]:
 
 
 def target_rows(reports: dict[RunSpec, EvalReport]) -> list[list[str]]:
-    """The issue's targets against what the runs measured."""
+    """The quality issue's targets against what the runs measured (every seed of both data sets)."""
     rows = []
-    rb = [r for s, r in reports.items() if s.data == "routerbench-3k" and not s.holdout]
-    if rb:
-        aiqs = [r.router.aiq for r in rb]
-        mean = sum(aiqs) / len(aiqs)
-        per_seed = ", ".join(f"{a:.4f}" for a in aiqs)
-        rows.append(["routerbench-3k AIQ", ">= 0.865", f"{mean:.4f} (seeds: {per_seed})", _met(mean >= 0.865)])
-        shares = []
-        for r in rb:
+    for spec, r in reports.items():
+        if spec.holdout:
+            continue
+        run = f"{r.data} s{r.seed}"
+        rivals = {"task-router": r.baselines["task-router"].aiq, "zero": r.zero_router.aiq}
+        rivals |= {name: r.baselines[name].aiq for name in ("knn-plain", "logistic")}
+        best_rival = max(rivals, key=rivals.get)
+        gap = r.router.aiq - rivals[best_rival]
+        rows.append([f"{run}: AIQ above every baseline", f"> {best_rival} {rivals[best_rival]:.4f}",
+                     f"{r.router.aiq:.4f} ({gap:+.4f})", _met(gap > 0)])  # fmt: skip
+        above = r.router.max_accuracy - r.best_single_accuracy
+        rows.append([f"{run}: max accuracy", f">= {r.best_single_accuracy:.4f} ({_short(r.best_single)})",
+                     f"{r.router.max_accuracy:.4f} ({100 * above:+.2f} points)", _met(above >= 0)])  # fmt: skip
+        rows.append(
+            [f"{run}: ECE of p_correct", "<= 0.03", f"{r.calibration.ece:.3f}", _met(r.calibration.ece <= 0.03)]
+        )
+        lead = r.router.aiq - rivals["task-router"]
+        rows.append([f"{run}: stretch, AIQ vs task-router", "+0.01", f"{lead:+.4f}", _met(lead >= 0.01)])
+        if r.data == "routerbench-3k":
             gpt4 = _single(r, "gpt-4-1106-preview")
             reach = cost_to_reach([(p.cost, p.accuracy) for p in r.router.points], gpt4.accuracy)
-            shares.append(None if reach is None else reach / gpt4.cost)
-        text = ", ".join(_pct(x) if x is not None else "never" for x in shares)
-        ok = all(x is not None and x <= 0.70 for x in shares)
-        rows.append(["routerbench-3k: cost to reach GPT-4-1106's accuracy", "<= 70% of its cost", text, _met(ok)])
-    mm = [r for s, r in reports.items() if s.data == "mmlu-pro-29" and not s.holdout]
-    for r in mm:
-        gap = r.router.aiq - r.baselines["logistic"].aiq
-        rows.append(
-            ["mmlu-pro-29 AIQ vs logistic", ">= logistic + 0.01", f"{gap:+.4f} (seed {r.seed})", _met(gap >= 0.01)]
-        )
-        above = r.router.max_accuracy - r.best_single_accuracy
-        rows.append(
-            [
-                "mmlu-pro-29 max accuracy vs best single",
-                f"> {r.best_single_accuracy:.4f} ({_short(r.best_single)})",
-                f"{r.router.max_accuracy:.4f} ({100 * above:+.2f} points)",
-                _met(above > 0),
-            ]
-        )
+            share = None if reach is None else reach / gpt4.cost
+            rows.append([f"{run}: stretch, cost to reach GPT-4-1106's accuracy", "<= 70% of its cost",
+                         _pct(share) if share is not None else "never", _met(share is not None and share <= 0.70)])  # fmt: skip
     full = {(s.data, s.seed): r for s, r in reports.items() if not s.holdout}
-    eces = [f"{s.data} s{s.seed}: {r.calibration.ece:.3f}" for s, r in reports.items() if not s.holdout]
-    worst = max((r.calibration.ece for r in full.values()), default=None)
-    if worst is not None:
-        rows.append(["ECE of p_correct", "<= 0.05", ", ".join(eces), _met(worst <= 0.05)])
     for s, r in reports.items():
         if s.holdout and (s.data, s.seed) in full:
             drop = full[(s.data, s.seed)].router.aiq - r.router.aiq
@@ -349,6 +340,31 @@ def task_level_section(reports: dict[RunSpec, EvalReport]) -> list[str]:
     return intro + _table(header, rows)
 
 
+CHOICES = [
+    "## How the estimator's settings were chosen",
+    "",
+    "Every number the estimator uses is fitted per store by leave-one-out on the store's own outcomes",
+    "(`scope_core/fit_store.py`): the group prior's membership temperature and strength, whether the group",
+    "prior beats the global one, the similarity temperature, the prior strengths and the output lengths' prior",
+    "strength, and the calibration map. What was decided by hand, and on what evidence:",
+    "",
+    "| choice | decided on | checked on | effect |",
+    "|---|---|---|---|",
+    "| group prior (tasks, else k-means clusters) as the shrinkage target | structure: the task-router baseline "
+    "showed task means alone level with the router | routerbench-3k s0-2 and mmlu-pro-29 s0 (real pipeline) "
+    "| alone (one setting picked by log loss): AIQ -0.0012 / -0.0002 / +0.0001 on routerbench s0-2, -0.0015 "
+    "on mmlu s0: the log loss picked sharp settings whose noisier model differences cost choices |",
+    "| the estimate is the mean over an ensemble: every temperature of the grid with its best prior strength, "
+    "and the prior alone | both data sets, in an offline replica of the estimator (exact neighbours, same "
+    "formulas): routerbench-3k s0-2 and mmlu-pro-29 s0-1 | the real pipeline, both data sets (tables "
+    "below) | offline, against the single setting: +0.0072 / +0.0004 / +0.0047 (routerbench s1 / s2, "
+    "mmlu s0); a variant giving the prior half the weight was better on routerbench s1 and mmlu s1, worse "
+    "on routerbench s0 and mmlu s0, and was not taken (a uniform mean needs no weight) |",
+    "| calibration: Platt (monotone) map | earlier round, routerbench-3k | mmlu-pro-29 | isotonic lost AIQ |",
+    "",
+]
+
+
 def render(reports: dict[RunSpec, EvalReport], *, k: int, estimator: str, plots: dict[str, str]) -> str:
     """The whole quality.md."""
     any_report = next(iter(reports.values()))
@@ -371,6 +387,7 @@ def render(reports: dict[RunSpec, EvalReport], *, k: int, estimator: str, plots:
         "",
         *_table(["target", "wanted", "measured", "status"], target_rows(reports)),
         *task_level_section(reports),
+        *CHOICES,
         "## Summary",
         "",
         *summary_table(reports),
