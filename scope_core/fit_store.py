@@ -23,7 +23,6 @@ was tuned on any data set: the grids span the plausible range, and a store with 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.optimize import minimize
@@ -35,15 +34,12 @@ from .estimators.knn import (
     DEFAULT_PRIOR_STRENGTH,
     DEFAULT_TEMPERATURE,
     shrunk_means,
-    shrunk_p,
     similarity_weights,
 )
 from .fit import StoreFit
 from .groups import GroupPrior, centroids, group_labels, group_means, memberships
+from .memory_index import MemoryIndex, NeighbourIndex
 from .store import BehaviourStore
-
-if TYPE_CHECKING:
-    from .memory_index import NeighbourIndex
 
 TEMPERATURES = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 GROUP_ONLY = 1e6  # a prior strength at which the neighbours count for nothing: the prior mean alone
@@ -134,27 +130,32 @@ class _Groups:
         )
 
 
-def _predict(rows, mu: np.ndarray, own: np.ndarray, temperature: float, tau: float) -> tuple[np.ndarray, np.ndarray]:
-    """Held-out predictions and observed scores over every scored (prompt, model) pair."""
-    ps, ys = [], []
-    for (ev, sims), m, o in zip(rows, mu, own, strict=True):
-        has = o[:, sm.N_SCORED] > 0
-        ps.append(shrunk_p(ev, sims, m, temperature, tau)[0][has])
-        ys.append(o[has, sm.SCORE_SUM] / o[has, sm.N_SCORED])
-    return np.concatenate(ps), np.concatenate(ys)
+def _weighted(rows, temperature: float) -> np.ndarray:
+    """(prompts, models, width): each held-out prompt's neighbour evidence weighted by similarity (as in
+    ``shrunk_p``), computed once per temperature so every prior strength costs one array operation."""
+    out = [
+        similarity_weights(sims, temperature, ev[:, :, sm.N_SCORED].sum(axis=1) > 0) @ ev.reshape(len(ev), -1)
+        for ev, sims in rows
+    ]
+    return np.stack(out).reshape(len(rows), -1, sm.WIDTH)
 
 
-def _usage_strength(rows, own: np.ndarray, prior_out: np.ndarray, temperature: float) -> float:
+def _predict(weighted: np.ndarray, mu: np.ndarray, own: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out predictions (``shrunk_p``'s formula) and observed scores over every scored (prompt, model) pair."""
+    n_w, s_w = weighted[:, :, sm.N_SCORED], weighted[:, :, sm.SCORE_SUM]
+    denom = n_w + tau
+    p = np.clip(np.where(denom > 0, (s_w + tau * mu) / np.where(denom > 0, denom, 1.0), mu), 0.0, 1.0)
+    has = own[:, :, sm.N_SCORED] > 0
+    return p[has], own[:, :, sm.SCORE_SUM][has] / own[:, :, sm.N_SCORED][has]
+
+
+def _usage_strength(weighted: np.ndarray, own: np.ndarray, prior_out: np.ndarray) -> float:
     """The output lengths' prior strength with the lowest held-out mean absolute log error."""
     has = own[:, :, sm.N_USAGE] > 0
     if not has.any():
         return USAGE_STRENGTHS[1]
     observed = np.log(np.maximum(own[:, :, sm.OUT_SUM], 1.0) / np.maximum(own[:, :, sm.N_USAGE], 1.0))
-    weighted = []
-    for ev, sims in rows:
-        w = similarity_weights(sims, temperature, ev[:, :, sm.N_SCORED].sum(axis=1) > 0)
-        weighted.append((w @ ev[:, :, sm.OUT_SUM], w @ ev[:, :, sm.N_USAGE]))
-    out_w, u_w = (np.stack(x) for x in zip(*weighted, strict=True))
+    out_w, u_w = weighted[:, :, sm.OUT_SUM], weighted[:, :, sm.N_USAGE]
 
     def error(tau: float) -> float:
         predicted = (out_w + tau * prior_out) / (u_w + tau)
@@ -210,7 +211,8 @@ def fit_store(
     """The store's fit (see the module docstring), or None when it holds too few scored prompts.
 
     Groups and their means come from up to ``max_prompts`` stored prompts, the held-out
-    predictions from up to ``max_queries`` of them, their neighbours searched in ``index`` if given.
+    predictions from up to ``max_queries`` of them, their neighbours searched in ``index`` if given, else
+    exactly in memory when the sample is the whole store, else in the store.
     """
     registry = store.registry()
     models = sorted(registry.specs)
@@ -220,6 +222,8 @@ def fit_store(
     if len(scored) < min_queries:
         return None
     held = np.sort(np.random.default_rng(seed).permutation(scored)[:max_queries])
+    if index is None and len(ids) >= store.count_prompts():  # the sample is the whole store: search it exactly
+        index = MemoryIndex.from_records(ids, vectors, metas)
     found = _held_out(index or store, [ids[i] for i in held], vectors[held], models, k)
     held = np.asarray([i for i, r in zip(held, found, strict=True) if r is not None], dtype=int)
     rows = [r for r in found if r is not None]
@@ -238,15 +242,16 @@ def fit_store(
     }
     t_g, s_g = min(group_fits, key=lambda ts: _log_loss(group_fits[ts][y_of[0]], y_of[1][y_of[0]]))
     priors = {"global": mu_global, "groups": group_fits[(t_g, s_g)]}
+    weighted = {t: _weighted(rows, t) for t in {*TEMPERATURES, DEFAULT_TEMPERATURE}}
     losses = {
-        (name, t, tau): _log_loss(*_predict(rows, mu, own[held], t, tau))
+        (name, t, tau): _log_loss(*_predict(weighted[t], mu, own[held], tau))
         for name, mu in priors.items()
         for t in TEMPERATURES
         for tau in PRIOR_STRENGTHS
     }
     name, temperature, tau = min(losses, key=losses.get)
     members = ensemble({t: min(PRIOR_STRENGTHS, key=lambda x: losses[(name, t, x)]) for t in TEMPERATURES})
-    predictions = [_predict(rows, priors[name], own[held], t, x) for t, x in members]
+    predictions = [_predict(weighted[t], priors[name], own[held], x) for t, x in members]
     p, y = np.mean([q for q, _ in predictions], axis=0), predictions[0][1]
     out_global = np.where(
         loo[:, :, sm.N_USAGE] > 0, loo[:, :, sm.OUT_SUM] / np.maximum(loo[:, :, sm.N_USAGE], 1.0), DEFAULT_OUTPUT_TOKENS
@@ -255,12 +260,12 @@ def fit_store(
         groups.loo_tokens(held, vectors[held], own[held], out_global, t_g, s_g) if name == "groups" else out_global
     )
     xs, ys = calibration_map(p, y)
-    default = _log_loss(*_predict(rows, mu_global, own[held], DEFAULT_TEMPERATURE, DEFAULT_PRIOR_STRENGTH))
+    default = _log_loss(*_predict(weighted[DEFAULT_TEMPERATURE], mu_global, own[held], DEFAULT_PRIOR_STRENGTH))
     return StoreFit(
         temperature=temperature,
         prior_strength=tau,
         members=members,
-        usage_prior_strength=_usage_strength(rows, own[held], prior_out, temperature),
+        usage_prior_strength=_usage_strength(weighted[temperature], own[held], prior_out),
         groups=groups.prior(models, t_g, s_g) if name == "groups" else None,
         calibration_x=xs,
         calibration_y=ys,

@@ -42,9 +42,15 @@ class MemoryIndex:
     @classmethod
     def snapshot(cls, store: BehaviourStore) -> MemoryIndex:
         """Every prompt the store holds now."""
-        ids, vectors, metas = store.sample_prompts(store.count_prompts())
+        return cls.from_records(*store.sample_prompts(store.count_prompts()))
+
+    @classmethod
+    def from_records(
+        cls, ids: Sequence[str], vectors: np.ndarray, metas: Sequence[Mapping[str, object]]
+    ) -> MemoryIndex:
+        """From prompt records as ``BehaviourStore.sample_prompts`` returns them (ids, embeddings, metadata)."""
         stats = [{m: tuple(v) for m, v in sm.loads(meta.get("stats")).items()} for meta in metas]  # type: ignore[arg-type]
-        return cls(ids, vectors, [float(meta.get("tok", 0)) for meta in metas], stats)
+        return cls(ids, vectors, [float(meta.get("tok", 0)) for meta in metas], stats)  # type: ignore[arg-type]
 
     def nearest(self, embedding: np.ndarray, k: int) -> Neighbourhood:
         """The k most similar prompts, most similar first (ties broken by storage order)."""

@@ -126,3 +126,24 @@ def test_the_ensemble_holds_every_temperature_once_and_the_prior_alone():
     from scope_core.fit_store import GROUP_ONLY, ensemble
 
     assert ensemble({0.1: 4.0, 0.5: GROUP_ONLY, 1.0: 16.0}) == [(0.1, 4.0), (1.0, GROUP_ONLY), (1.0, 16.0)]
+
+
+def test_the_fits_vectorised_predictions_are_the_estimators_formula():
+    from scope_core.estimators.knn import shrunk_p
+    from scope_core.fit_store import _predict, _weighted
+
+    rng = np.random.default_rng(3)
+    rows, mus, owns = [], [], []
+    for _ in range(5):
+        ev = np.zeros((7, 2, 6))
+        ev[:, :, 0] = rng.integers(0, 2, size=(7, 2))  # some neighbours without scored evidence
+        ev[:, :, 1] = ev[:, :, 0] * rng.random((7, 2))
+        rows.append((ev, np.sort(rng.random(7))[::-1]))
+        mus.append(rng.random(2))
+        own = np.zeros((2, 6))
+        own[:, 0], own[:, 1] = 1.0, rng.integers(0, 2, size=2)
+        owns.append(own)
+    for t, tau in ((0.05, 0.0), (0.2, 4.0), (1.0, 1e6)):
+        p, y = _predict(_weighted(rows, t), np.asarray(mus), np.asarray(owns), tau)
+        expected = np.concatenate([shrunk_p(ev, sims, mu, t, tau)[0] for (ev, sims), mu in zip(rows, mus, strict=True)])
+        assert p == pytest.approx(expected) and y == pytest.approx(np.concatenate([o[:, 1] for o in owns]))
