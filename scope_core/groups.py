@@ -94,10 +94,10 @@ class GroupPrior(BaseModel):
         centres, tables, col = self._arrays
         pi = memberships(embedding, centres, self.temperature)[0]
         out = np.asarray(fallback, dtype=np.float64).copy()
-        for i, model in enumerate(models):
-            j = col.get(model)
-            if j is not None:
-                out[i] = pi @ group_means(tables[sums][:, j], tables[counts][:, j], out[i], self.strength)
+        known = [(i, col[m]) for i, m in enumerate(models) if m in col]
+        if known:
+            rows, cols = (np.asarray(x) for x in zip(*known, strict=True))
+            out[rows] = pi @ group_means(tables[sums][:, cols], tables[counts][:, cols], out[rows], self.strength)
         return out
 
     def prior_means(self, embedding: np.ndarray, models: Sequence[str], global_mean: np.ndarray) -> np.ndarray:
