@@ -122,10 +122,16 @@ def bench_routing(n_prompts: int, k: int, vectors: str, data_root: Path) -> None
     embedder = default_embedder()
     bench_dir = Path(os.environ.get("SCOPE_BENCH", Path.home() / ".cache" / "scope-router" / "bench"))
     folder = bench_dir / f"store-{n_prompts}-{vectors}"
-    build_store(folder, n_prompts, embedder.dimension, vectors, data_root)
+    store = build_store(folder, n_prompts, embedder.dimension, vectors, data_root)
+    if store.registry().fit is None:  # route as a fitted store does: group prior, ensemble, calibration
+        t = time.perf_counter()
+        Router(store, embedder=embedder, k=k).fit()
+        print(f"store fit: {time.perf_counter() - t:.1f} s")
+    fit = store.registry().fit
+    groups = f"{len(fit.groups.names)} {fit.groups.source} groups" if fit and fit.groups else "global prior"
     print(
         f"store: {n_prompts:,} prompts ({vectors}) x {len(MODELS)} models, k={k}, "
-        f"embedder {type(embedder.inner).__name__}"
+        f"embedder {type(embedder.inner).__name__}, fit: {groups}, {len(fit.members) if fit else 0} ensemble members"
     )
     # Summary cache off: every route reads all k neighbours' records from Chroma.
     cold = Router(BehaviourStore.open(str(folder), name="bench", cache_ttl_s=0.0), embedder=embedder, k=k)
