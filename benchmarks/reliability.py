@@ -135,60 +135,42 @@ def _settle(router: Router) -> None:
     router.replay_journal()
 
 
-def scenario_kill(server: ChromaServer, router: Router, queries: list[str], outage_s: float) -> dict:
+def _fault(router: Router, queries: list[str], lead_s: float, fault, hold_s: float, undo) -> dict:
+    """Route and record under load while ``fault()`` holds for ``hold_s``, then ``undo()``: what got through."""
     before = router.store.count_outcomes()
     with Load(router, queries) as load:
-        time.sleep(2.0)
-        t_kill = time.perf_counter()
-        server.kill()
-        time.sleep(outage_s)
+        time.sleep(lead_s)
+        t_fault = time.perf_counter()
+        fault()
+        time.sleep(hold_s)
         t_back = time.perf_counter()
-        server.start()
-        ready = time.perf_counter()
+        undo()
+        back_s = time.perf_counter() - t_back  # a restarted server takes this long to answer
         recover_s = _wait_drained(router)
         time.sleep(1.0)
     _settle(router)
-    during = load.between(t_kill, t_back)
-    stored = router.store.count_outcomes() - before
+    during = load.between(t_fault, t_back)
     summaries, priors = _exact(router.store)
     return {
-        "scenario": f"server killed (SIGKILL) for {outage_s:.0f} s, then restarted",
-        "sent": load.sent,
-        "stored": stored,
-        "routes during fault": len(during),
-        "failed routes": sum(1 for e in load.events if e[3]),
-        "degraded": sum(1 for e in during if e[2]),
-        "max route ms (fault)": max((e[1] for e in during), default=0.0) * 1000,
-        "recover s": recover_s + (ready - t_back),
-        "exact": summaries and priors,
-    }
-
-
-def scenario_stall(server: ChromaServer, router: Router, queries: list[str], stall_s: float) -> dict:
-    before = router.store.count_outcomes()
-    with Load(router, queries) as load:
-        time.sleep(1.0)
-        t0 = time.perf_counter()
-        server.stall()
-        time.sleep(stall_s)
-        server.resume()
-        t1 = time.perf_counter()
-        recover_s = _wait_drained(router)
-        time.sleep(1.0)
-    _settle(router)
-    during = load.between(t0, t1)
-    summaries, priors = _exact(router.store)
-    return {
-        "scenario": f"server stalled (SIGSTOP) for {stall_s:.0f} s (client timeout {TIMEOUT_S:.0f} s)",
         "sent": load.sent,
         "stored": router.store.count_outcomes() - before,
         "routes during fault": len(during),
         "failed routes": sum(1 for e in load.events if e[3]),
         "degraded": sum(1 for e in during if e[2]),
         "max route ms (fault)": max((e[1] for e in during), default=0.0) * 1000,
-        "recover s": recover_s,
+        "recover s": recover_s + back_s,
         "exact": summaries and priors,
     }
+
+
+def scenario_kill(server: ChromaServer, router: Router, queries: list[str], outage_s: float) -> dict:
+    row = _fault(router, queries, 2.0, server.kill, outage_s, server.start)
+    return {"scenario": f"server killed (SIGKILL) for {outage_s:.0f} s, then restarted", **row}
+
+
+def scenario_stall(server: ChromaServer, router: Router, queries: list[str], stall_s: float) -> dict:
+    row = _fault(router, queries, 1.0, server.stall, stall_s, server.resume)
+    return {"scenario": f"server stalled (SIGSTOP) for {stall_s:.0f} s (client timeout {TIMEOUT_S:.0f} s)", **row}
 
 
 def _worker(url: str, name: str, worker: int, n: int, out) -> None:
