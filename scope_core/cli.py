@@ -155,19 +155,26 @@ def _fit_line(fit: StoreFit | None) -> str:
     if fit is None:
         return "fit: none (knn defaults; run `scope fit` once the store holds a few hundred scored prompts)"
     return (
-        f"fit: temperature {fit.temperature:g}, prior strength {fit.prior_strength:g}, calibrated; held-out log loss "
+        f"fit: {f'{len(fit.groups.names)} {fit.groups.source} groups' if fit.groups else 'global prior'}, "
+        f"{len(fit.members)} settings averaged (best: temperature {fit.temperature:g}, prior strength "
+        f"{fit.prior_strength:g}), calibrated; held-out log loss "
         f"{fit.log_loss:.4f} (defaults {fit.log_loss_default:.4f}) on {fit.n_pairs} outcomes of {fit.n_queries} prompts"
     )
+
+
+def _timed(work: Callable[[], object]) -> tuple[object, str]:
+    """``work()``'s result and how long it took, as ``[1.2 s]``."""
+    started = time.perf_counter()
+    result = work()
+    return result, f"[{time.perf_counter() - started:.1f} s]"
 
 
 @app.command()
 @_command
 def fit(store: StoreOption = None):
     """Refit the estimator settings and calibration on the store's own outcomes (leave-one-out)."""
-    router = _router(store)
-    started = time.perf_counter()
-    fitted = router.fit()
-    console.print(f"{_fit_line(fitted)} [{time.perf_counter() - started:.1f} s]")
+    fitted, took = _timed(_router(store).fit)
+    console.print(f"{_fit_line(fitted)} {took}")
 
 
 @app.command()
@@ -175,11 +182,10 @@ def fit(store: StoreOption = None):
 def repair(store: StoreOption = None):
     """Re-derive prompt summaries and model priors from the outcome records (after a crash; no other writer)."""
     router = _router(store)
-    started = time.perf_counter()
-    fixed = router.repair()
+    fixed, took = _timed(router.repair)
     console.print(
         f"repaired: {fixed} prompt summaries rewritten, priors of {len(router.models())} models rebuilt from "
-        f"{router.store.count_outcomes()} outcomes [{time.perf_counter() - started:.1f} s]"
+        f"{router.store.count_outcomes()} outcomes {took}"
     )
 
 
