@@ -7,8 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from .profile_answer import model_name
-from .spec_lookup import spec_for
+from .spec_lookup import model_name, spec_for
 from .specs import ModelSpec
 
 CandidatesInput = Sequence["Candidate | tuple[Any, ModelSpec]"] | Mapping[str, "Candidate | tuple[Any, ModelSpec]"]

@@ -327,8 +327,8 @@ def _callable(spec: str):
 
 def _profile_targets(models: list[str], answer: str | None, typed: dict) -> list[tuple[object, object]]:
     """(spec, model) pairs: ``--answer`` named by ``--model`` (or its own model name), else each ``--model``."""
-    from .profile_answer import chat_model, model_name
-    from .spec_lookup import spec_for
+    from .profile_answer import chat_model
+    from .spec_lookup import model_name, spec_for
 
     if answer is not None:
         target = _callable(answer)

@@ -90,24 +90,21 @@ class GroupPrior(BaseModel):
         tables = {name: np.asarray(getattr(self, name), dtype=np.float64) for name in _TABLES}
         return np.asarray(self.centroids, dtype=np.float64), tables, {m: j for j, m in enumerate(self.models)}
 
-    def _means(self, embedding: np.ndarray, models: Sequence[str], fallback: np.ndarray, sums: str, counts: str):
+    def priors(
+        self, embedding: np.ndarray, models: Sequence[str], global_mean: np.ndarray, global_tokens: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each model's prior mean score and output length on this query: its group means weighted by the
+        query's membership, shrunk toward ``global_mean`` / ``global_tokens`` (aligned with ``models``);
+        a model unknown to the fit keeps its global values."""
         centres, tables, col = self._arrays
         pi = memberships(embedding, centres, self.temperature)[0]
-        out = np.asarray(fallback, dtype=np.float64).copy()
+        mean, tokens = (np.asarray(x, dtype=np.float64).copy() for x in (global_mean, global_tokens))
         known = [(i, col[m]) for i, m in enumerate(models) if m in col]
         if known:
             rows, cols = (np.asarray(x) for x in zip(*known, strict=True))
-            out[rows] = pi @ group_means(tables[sums][:, cols], tables[counts][:, cols], out[rows], self.strength)
-        return out
-
-    def prior_means(self, embedding: np.ndarray, models: Sequence[str], global_mean: np.ndarray) -> np.ndarray:
-        """Each model's prior mean score on this query: its group means weighted by the query's
-        membership; a model unknown to the fit keeps ``global_mean`` (aligned with ``models``)."""
-        return self._means(embedding, models, global_mean, "score_sum", "n_scored")
-
-    def prior_tokens(self, embedding: np.ndarray, models: Sequence[str], global_tokens: np.ndarray) -> np.ndarray:
-        """The same for output tokens, shrunk toward ``global_tokens`` (each model's global mean)."""
-        return self._means(embedding, models, global_tokens, "out_sum", "n_usage")
+            for out, sums, counts in ((mean, "score_sum", "n_scored"), (tokens, "out_sum", "n_usage")):
+                out[rows] = pi @ group_means(tables[sums][:, cols], tables[counts][:, cols], out[rows], self.strength)
+        return mean, tokens
 
 
 _TABLES = ("score_sum", "n_scored", "out_sum", "n_usage")

@@ -60,17 +60,6 @@ async def ask(model: Any, prompt: str) -> Any:
     raise TypeError(f"cannot ask a {type(model).__name__}: pass a chat model, an LLM or a callable prompt -> answer")
 
 
-def model_name(model: Any) -> str | None:
-    """The model name a LangChain chat model or LlamaIndex LLM reports (``model_name``, ``model``, ``metadata``)."""
-    for attr in ("model_name", "model", "model_id"):
-        value = getattr(model, attr, None)
-        if isinstance(value, str) and value:
-            return value
-    metadata = getattr(model, "metadata", None)
-    value = getattr(metadata, "model_name", None)
-    return value if isinstance(value, str) and value else None
-
-
 def chat_model(ref: str) -> Any:
     """A LangChain chat model from ``provider:name`` (``langchain.chat_models.init_chat_model``)."""
     try:

@@ -86,3 +86,14 @@ def spec_for(name: str, /, *, profile: Mapping[str, Any] | None = None, **overri
         if profile.get("max_input_tokens"):
             fields["context_window"] = int(profile["max_input_tokens"])
     return ModelSpec(**{**fields, **overrides})
+
+
+def model_name(model: Any) -> str | None:
+    """The model name a LangChain chat model or LlamaIndex LLM reports (``model_name``, ``model``, ``metadata``)."""
+    for attr in ("model_name", "model", "model_id"):
+        value = getattr(model, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    metadata = getattr(model, "metadata", None)
+    value = getattr(metadata, "model_name", None)
+    return value if isinstance(value, str) and value else None

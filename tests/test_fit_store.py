@@ -102,9 +102,9 @@ def test_task_labels_are_the_groups_and_move_the_estimate(store):
     fit = fit_store(store, k=16, min_queries=100)
     assert fit.groups is not None and fit.groups.source == "task" and fit.groups.names == ["task-0", "task-1"]
     query = np.eye(16)[0]
-    mu = fit.groups.prior_means(query, ["a", "b", "new"], np.asarray([0.5, 0.5, 0.4]))
-    # 'a' is right on all of task 0, 'b' on none; a model the fit never saw keeps its global mean
-    assert mu[0] > 0.9 and mu[1] < 0.1 and mu[2] == pytest.approx(0.4)
+    mu, tokens = fit.groups.priors(query, ["a", "b", "new"], np.asarray([0.5, 0.5, 0.4]), np.full(3, 100.0))
+    # 'a' is right on all of task 0, 'b' on none; a model the fit never saw keeps its global values
+    assert mu[0] > 0.9 and mu[1] < 0.1 and mu[2] == pytest.approx(0.4) and tokens[2] == 100.0
 
 
 def test_knn_averages_the_fits_ensemble():

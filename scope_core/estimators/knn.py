@@ -152,12 +152,16 @@ class KNNEstimator(LocalEstimator):
         prior = prior_matrix(query.priors, names)  # (m, width)
         temperature, tau = self.settings(query.fit)
         mu = global_means(query.priors, prior)
+        u_prior = np.maximum(prior[:, sm.N_USAGE], 1.0)
+        out_prior = np.where(prior[:, sm.N_USAGE] > 0, prior[:, sm.OUT_SUM] / u_prior, DEFAULT_OUTPUT_TOKENS)
         if self.groups and query.fit is not None and query.fit.groups is not None:
-            mu = query.fit.groups.prior_means(query.embedding, names, mu)
-        p, denom, n_w, w = shrunk_p(ev, nb.similarities, mu, temperature, tau)
-        if len(members := self.members(query.fit)) > 1:  # the fit's ensemble: the mean of its estimates
-            runs = [shrunk_p(ev, nb.similarities, mu, t, x)[:2] for t, x in members]
-            p, denom = np.mean([r[0] for r in runs], axis=0), np.mean([r[1] for r in runs], axis=0)
+            mu, out_prior = query.fit.groups.priors(query.embedding, names, mu, out_prior)
+        # p is the mean over the settings' estimates (the fit's ensemble, or this one setting); the
+        # weights of (temperature, tau) also weigh the token evidence below
+        members = self.members(query.fit)
+        runs = {m: shrunk_p(ev, nb.similarities, mu, *m) for m in dict.fromkeys([(temperature, tau), *members])}
+        p, denom = (np.mean([runs[m][i] for m in members], axis=0) for i in (0, 1))
+        n_w, w = runs[(temperature, tau)][2:]
         if self.calibrate and query.fit is not None:
             p = query.fit.calibrate(p)
         # spread of the Beta posterior Beta(p * (denom + 1), (1 - p) * (denom + 1))
@@ -165,11 +169,6 @@ class KNNEstimator(LocalEstimator):
 
         # output and extra input tokens: same shrinkage, toward the model's group (else global) means
         u_w = w @ ev[:, :, sm.N_USAGE]
-        u_prior = np.maximum(prior[:, sm.N_USAGE], 1.0)
-        has_usage = prior[:, sm.N_USAGE] > 0
-        out_prior = np.where(has_usage, prior[:, sm.OUT_SUM] / u_prior, DEFAULT_OUTPUT_TOKENS)
-        if self.groups and query.fit is not None and query.fit.groups is not None:
-            out_prior = query.fit.groups.prior_tokens(query.embedding, names, out_prior)
         tau_u = max(self.usage_strength(query.fit), 1e-9)
         out = (w @ ev[:, :, sm.OUT_SUM] + tau_u * out_prior) / (u_w + tau_u)
         # recorded input tokens minus the prompt's own count: template or few-shot overhead
