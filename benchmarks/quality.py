@@ -361,6 +361,28 @@ CHOICES = [
     "mmlu s0); a variant giving the prior half the weight was better on routerbench s1 and mmlu s1, worse "
     "on routerbench s0 and mmlu s0, and was not taken (a uniform mean needs no weight) |",
     "| calibration: Platt (monotone) map | earlier round, routerbench-3k | mmlu-pro-29 | isotonic lost AIQ |",
+    "| k = 128 neighbours: the most the route path searches, not fitted (the fitted similarity temperature decides "
+    "how far the estimate looks within them) | fitting k in (16, 32, 64, 128) on the store, both data sets "
+    "| routerbench-3k s0-2 | by held-out log loss it picked 32 / 64 / 64 and lost 0.0009 / 0.0042 AIQ on s0 / s1 "
+    "(+0.0005 on s2); by the held-out routing AIQ it picked 16 / 128 / 128 and lost 0.0005 on s0 |",
+    "",
+    "Tried this round and not taken (`scope eval --fast`-equivalent runs: exact neighbours, same splits; AIQ of the",
+    "router against the estimator above on the same run):",
+    "",
+    "| idea | routerbench-3k s0 / s1 / s2 | mmlu-pro-29 s0 | why not |",
+    "|---|---|---|---|",
+    "| group difficulty (one logit offset per group shared by all models, an item-response prior) as the group "
+    "means' shrinkage target, plus neighbours counted as deviations from their group's raw mean "
+    "| +0.0000 / -0.0003 / +0.0006 (s2 max accuracy -0.57 -> -0.32 points) | +0.0000 | no change beyond noise |",
+    "| prompt length as a feature: per-model logistic stack on [logit knn estimate, logit group prior, "
+    "log prompt tokens] fitted on the held-out predictions | -0.0003 / - / -0.0015 | -0.0023 | the length "
+    "signal is real on mmlu-pro-29 (-0.1 to -0.4 per log token within the knn evidence) but the log-loss fit "
+    "sharpens every model (a negative weight on the prior) and the noisier model differences cost choices |",
+    "| the same with shared weights, a per-model intercept and length slope (C 0.01 / 0.1 / 1) | - | -0.0013 / "
+    "-0.0021 / -0.0021 | as above |",
+    "| per-model Platt maps instead of one | - / - / +0.0001 | - | no change |",
+    "| mean over all 20 group-prior settings instead of the fitted one | +0.0000 (every single setting within "
+    "-0.0003 .. +0.0005) | - | the estimate is flat in these settings |",
     "",
 ]
 
@@ -384,6 +406,10 @@ def render(reports: dict[RunSpec, EvalReport], *, k: int, estimator: str, plots:
         "part, and nothing about the prompt within its task.",
         "",
         "## Targets",
+        "",
+        "Chroma's HNSW index is built with threads, so reruns of the same code differ slightly: between two full",
+        "regenerations of this report on one commit the AIQs moved by up to 0.0007 (knn-plain, routerbench-3k s0) and",
+        "0.0010 (knn-plain, mmlu-pro-29 s0); margins below that are ties.",
         "",
         *_table(["target", "wanted", "measured", "status"], target_rows(reports)),
         *task_level_section(reports),
