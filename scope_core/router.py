@@ -131,7 +131,7 @@ class Router:
         if not isinstance(journal, Journal):
             journal = Journal(Path(journal) if journal else journal_path(self.store.location, self.store.name))
         self.journal = journal
-        self.recorder = Recorder(self.store, journal, self.embed_texts, self.count_tokens, self._invalidate)
+        self.recorder = Recorder(self.store, journal, self.embed_texts, self.count_tokens, self._stored)
         self.writer = self.recorder.writer
         with contextlib.suppress(StoreUnavailableError):  # what a degraded route falls back on from the start
             self._registry()
@@ -198,21 +198,38 @@ class Router:
 
     def _registry_state(self) -> tuple[Registry, bool]:
         """The registry (cached ``cache_ttl_s``) and whether it is the last one seen because the store is
-        unavailable; raises StoreUnavailableError only if this router never read one."""
+        unavailable; raises StoreUnavailableError only if this router never read one. The store is read
+        outside the lock: a slow read holds up no other thread's route."""
         with self._cache_lock:
             if time.monotonic() - self._cache_at <= self.cache_ttl_s:
                 return self._cached_registry, False
-            try:
-                self._cached_registry = self.store.registry()
-            except StoreUnavailableError:
+            generation = self._generation
+        try:
+            registry = self.store.registry()
+        except StoreUnavailableError:
+            with self._cache_lock:
                 if not self._registry_seen:
                     raise
                 return self._cached_registry, True
-            self._cache_at, self._registry_seen = time.monotonic(), True
-            registry = self._cached_registry
+        self._cache_registry(registry, generation)
         if self.journal.maybe_pending:  # the store answers again: drain what the outage left
             self.recorder.kick()
         return registry, False
+
+    def _cache_registry(self, registry: Registry, generation: int) -> None:
+        """Keep a registry read while ``generation`` was current, unless a write of this router raced it."""
+        with self._cache_lock:
+            self._registry_seen = True
+            if generation == self._generation:
+                self._cached_registry, self._cache_at = registry, time.monotonic()
+
+    def _stored(self) -> None:
+        """After this router's writes: neighbourhoods dropped and the registry read again, once for all routes."""
+        self._invalidate()
+        with self._cache_lock:
+            generation = self._generation
+        with contextlib.suppress(StoreUnavailableError):
+            self._cache_registry(self.store.registry(), generation)
 
     def cost_ref(self, candidates: Iterable[ModelSpec], input_tokens: int = 500) -> float:
         """The policy's cost unit (``policy.cost_ref``) on this store's priors."""

@@ -421,12 +421,13 @@ class BehaviourStore:
         absent = [h for h in missing if h not in prompts]
         if absent:
             raise ScopeError(f"{len(absent)} outcome(s) refer to prompts the store does not hold (e.g. {absent[0]})")
-        delta = _delta(
-            new=sm.fold(metas[i] for i in changed), old=sm.fold(existing[i] for i in changed if i in existing)
-        )
+        folded = sm.fold(metas[i] for i in changed)
+        delta = _delta(new=folded, old=sm.fold(existing[i] for i in changed if i in existing))
         if attempts:  # the delta first, marked with the attempts: a retry can tell it was counted
             self._count_once(attempts, delta, retried)
-        self._add_prompts([prompts[h] for h in missing])
+        # a journaled write's new prompts get their summary at once (this batch's records): a retry re-derives
+        # it; a bare write's (an ingest) only after its outcomes and delta, so a kill leaves it out of line
+        self._add_prompts([prompts[h] for h in missing], folded if attempts else None)
         for batch in _batches([i for i in changed if i not in existing], 2048):
             self._outcomes.add(
                 ids=list(batch), embeddings=[_TABLE_VECTOR] * len(batch), metadatas=[metas[i] for i in batch]
@@ -436,7 +437,8 @@ class BehaviourStore:
         if not attempts:
             self._add_delta(delta)
         self._open_attempts.difference_update(attempts)
-        self.refresh_summaries(list(dict.fromkeys(hashes + moved_from)))
+        settled = self._only_these(missing, Counter(str(metas[i]["p"]) for i in changed)) if attempts else set()
+        self.refresh_summaries([h for h in dict.fromkeys(hashes + moved_from) if h not in settled])
         return changed
 
     def set_score(self, outcome_id: str, score: float, *, attempts: Sequence[str] = (), retried: bool = False) -> None:
@@ -485,9 +487,26 @@ class BehaviourStore:
             after = Counter(str(r["p"]) for r in self.outcomes_for(pending))
             pending = [h for h in pending if after[h] != counts[h]]
 
-    def _add_prompts(self, infos: Sequence[PromptInfo]) -> None:
+    def _only_these(self, hashes: Sequence[str], counts: Mapping[str, int]) -> set[str]:
+        """Those of these new prompts whose outcome records are just the ``counts`` this write made (no
+        concurrent writer added any): the summary they were created with is complete."""
+        found = Counter(str(r["p"]) for r in self.outcomes_for(hashes)) if hashes else Counter()
+        return {h for h in hashes if found[h] == counts[h]}
+
+    def _add_prompts(
+        self, infos: Sequence[PromptInfo], stats: Mapping[str, Mapping[str, sm.Summary]] | None = None
+    ) -> None:
+        """Add prompt records, each with its summary in ``stats`` (if any)."""
+        stats = stats or {}
         for batch in _batches(list(infos)):
-            metas = [{"tok": int(p.tokens), **({"task": p.task} if p.task else {})} for p in batch]
+            metas = [
+                {
+                    "tok": int(p.tokens),
+                    **({"task": p.task} if p.task else {}),
+                    **({"stats": sm.dumps(stats[p.hash])} if p.hash in stats else {}),
+                }
+                for p in batch
+            ]
             self._prompts.add(
                 ids=[p.hash for p in batch],
                 embeddings=np.stack([p.embedding for p in batch]).astype(np.float32),

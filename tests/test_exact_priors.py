@@ -66,10 +66,10 @@ def _back(server: ChromaServer, router: Router) -> None:
     assert router.replay_journal() == 1 and router.journal.pending() == 0
 
 
-@pytest.mark.parametrize("lost", ["exact-outcomes.add", "exact-models.upsert", "exact-prompts.update"])
+@pytest.mark.parametrize("lost", ["exact-outcomes.add", "exact-models.upsert", "exact-prompts.add"])
 def test_an_outcome_write_whose_reply_is_lost_is_counted_once(server, tmp_path, lost):
     router, guard = _router(server, tmp_path)
-    guard.target = lost  # the outcome records, the writer's prior delta, or the prompt summary
+    guard.target = lost  # the outcome records, the writer's prior delta, or the new prompt records
     batch = [Outcome(prompt=f"lost reply {c}", model="m", score=0.0, input_tokens=3, output_tokens=4) for c in "xyz"]
     assert router.record(batch) == 0  # journaled: the store looked unavailable
     assert router.journal.pending() == 1
