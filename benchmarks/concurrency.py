@@ -45,13 +45,26 @@ def _one(router: Router, query: str, tag: str) -> tuple[float, float]:
     return (t1 - t0) * 1000, (time.perf_counter() - t1) * 1000
 
 
-def measure(router: Router, queries: list[str], threads: int, calls: int, label: str) -> dict[str, float]:
-    """Latency figures of ``calls`` route + record calls on ``threads`` threads."""
-    jobs = [(queries[i % len(queries)] + f" (variant {label}-{threads}-{i})", f"{label}-{threads}-{i}") for i in range(calls)]
-    started = time.perf_counter()
+def _cpu_s(pid: int | None) -> float:
+    """CPU seconds used so far by this process, or by process ``pid`` (the Chroma server)."""
+    if pid is None:
+        return time.process_time()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(
+    router: Router, queries: list[str], threads: int, calls: int, label: str, server_pid: int | None = None
+) -> dict[str, float]:
+    """Latency figures of ``calls`` route + record calls on ``threads`` threads, and CPU ms per call."""
+    tag = f"{label}-{threads}-{time.time_ns()}"  # never embedded before, not even in the disk cache
+    jobs = [(queries[i % len(queries)] + f" (variant {tag}-{i})", f"{tag}-{i}") for i in range(calls)]
+    started, cpu, server_cpu = time.perf_counter(), _cpu_s(None), _cpu_s(server_pid) if server_pid else 0.0
     with ThreadPoolExecutor(threads) as pool:
         timings = list(pool.map(lambda job: _one(router, *job), jobs))
     wall = time.perf_counter() - started
+    cpu = (_cpu_s(None) - cpu) * 1000 / calls
+    server_cpu = (_cpu_s(server_pid) - server_cpu) * 1000 / calls if server_pid else 0.0
     route, record = [t[0] for t in timings], [t[1] for t in timings]
     total = [a + b for a, b in timings]
     return {
@@ -61,6 +74,7 @@ def measure(router: Router, queries: list[str], threads: int, calls: int, label:
         "route p50": statistics.median(route),
         "record p50": statistics.median(record),
         "calls/s": calls / wall,
+        "cpu ms/call": cpu + server_cpu,
     }
 
 
@@ -76,21 +90,25 @@ def accept_latency(router: Router, queries: list[str], n: int = 200) -> tuple[fl
     return statistics.median(times), _pct(times, 0.99)
 
 
-def run(location: str, queries: list[str], train, calls: int, profile: bool) -> list[dict[str, float]]:
+def run(
+    location: str, queries: list[str], train, calls: int, profile: bool, server_pid: int | None = None
+) -> list[dict[str, float]]:
     router = Router.open(location, name="conc", embedder=default_embedder(disk_cache=True))
     router.ingest(train, progress=False)
     router.route(queries[0])
-    rows = [measure(router, queries, 1, calls // 3, location[:4])]
+    rows = [measure(router, queries, 1, calls // 3, location[:4], server_pid)]
     profiler = cProfile.Profile() if profile else None
     if profiler:
         profiler.enable()
-    rows.append(measure(router, queries, 8, calls, location[:4]))
+    rows.append(measure(router, queries, 8, calls, location[:4], server_pid))
     if profiler:
         profiler.disable()
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
     p50, p99 = accept_latency(router, queries)
     for row in rows:
-        row.update({"store": "server" if location.startswith("http") else "embedded", "accept p50": p50, "accept p99": p99})
+        row.update(
+            {"store": "server" if location.startswith("http") else "embedded", "accept p50": p50, "accept p99": p99}
+        )
     return rows
 
 
@@ -108,7 +126,7 @@ def main() -> None:
     server = ChromaServer(tmp / "chroma")
     server.start()
     try:
-        rows += run(server.url, queries, train, args.calls, args.profile)
+        rows += run(server.url, queries, train, args.calls, args.profile, server.proc.pid if server.proc else None)
     finally:
         server.stop()
     for row in rows:

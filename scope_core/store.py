@@ -395,7 +395,10 @@ class BehaviourStore:
         retried: bool = False,
     ) -> list[str]:
         """``add``, returning the ids of the outcome records that were new or changed."""
-        known_models = set(self.models())
+        if not outcomes:
+            return []
+        named = self._models.get(ids=list({o.model for o in outcomes}), include=[])["ids"]
+        known_models = {i for i in named if i != _FIT_ID and not i.startswith(_DELTA_PREFIX)}
         for outcome in outcomes:
             if outcome.model not in known_models:
                 raise UnknownModelError(f"model '{outcome.model}' is not registered; call register_model first")
