@@ -493,7 +493,7 @@ class Router:
         """
         text = clip(check_text(text, "text"))
         error = None if error is None else scrub(error)
-        spec = self.models().get(model)
+        spec = self._cached_registry.specs.get(model) or self.models().get(model)  # no store read if known
         if spec is None:
             raise UnknownModelError(f"model '{model}' is not registered")
         if error is None:
