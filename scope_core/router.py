@@ -87,9 +87,10 @@ class Router:
     seconds; this router's own writes clear both at once, so only other processes' writes take
     up to ``cache_ttl_s`` to show.
 
-    When the store is unavailable, routing goes on with the last registry and priors this router
-    saw (no neighbours; ``Decision.degraded`` is True) and writes go to the local ``journal``
-    (``scope_core.journal``), replayed once the store is back.
+    Every outcome and score is appended to the local ``journal`` (``scope_core.journal``, fsync'd)
+    before it is stored (``scope_core.recorder``). When the store is unavailable, routing goes on
+    with the last registry and priors this router saw (no neighbours; ``Decision.degraded`` is True)
+    and the writes wait in the journal, replayed once the store is back.
     """
 
     def __init__(
