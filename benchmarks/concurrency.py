@@ -75,6 +75,7 @@ def measure(
         "record p50": statistics.median(record),
         "calls/s": calls / wall,
         "cpu ms/call": cpu + server_cpu,
+        "cores used": (cpu + server_cpu) * calls / wall / 1000,
     }
 
 

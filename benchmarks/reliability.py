@@ -343,11 +343,22 @@ def main() -> None:
 
 def _threads_report(rows: list[dict]) -> list[str]:
     """The concurrency table, and what the cores allow: 8 threads x CPU per call / cores."""
-    keys = ["store", "threads", "call p50", "call p99", "route p50", "record p50", "calls/s", "cpu ms/call"]
+    keys = [
+        "store",
+        "threads",
+        "call p50",
+        "call p99",
+        "route p50",
+        "record p50",
+        "calls/s",
+        "cpu ms/call",
+        "cores used",
+    ]
     lines = [
         "**Route + record (`wait=True`), one router, 1 thread vs 8** (ms; each call routes a query never embedded "
         "before and records its outcome; *cpu ms/call*: CPU time of this process, and of the server for the "
-        f"server, per call; *floor*: the latency 8 threads cannot beat on {CORES} cores, 8 x cpu ms/call / {CORES}):",
+        "server, per call; *cores used*: that CPU time over the run's wall time; *floor*: the latency 8 threads "
+        f"cannot beat on {CORES} cores, 8 x cpu ms/call / {CORES}, CPU-bound work being all there is):",
         "",
         "| " + " | ".join(keys) + " | floor | 8 threads / 1 |",
         "|" + "---|" * (len(keys) + 2),
