@@ -385,9 +385,9 @@ def _threads_report(rows: list[dict]) -> list[str]:
         "this process or in the server): 8 calls in flight cannot finish sooner than 8 x CPU per call / the cores "
         f"the run got ({'; '.join(bound)}). 8 threads within 2x of one thread would need CPU per call under "
         f"{CORES} / 4 = {CORES / 4:.1f} x the single-thread latency, but one call alone already keeps about one "
-        "core busy for its whole latency (ONNX Runtime spreads a query over the cores), and other jobs often hold "
-        "a core of this machine: the 2x target is out of reach here, and what stands above one thread's latency "
-        "is CPU, not lock waits.",
+        "core busy for its whole latency (ONNX Runtime spreads a query over the cores): the 2x target is out of "
+        "reach on this machine. Other jobs held about one of its cores during these runs, so whether the GIL "
+        "would cap a router at one core with both free is not measured here.",
         "",
         "`record_call(..., wait=False)` returns once the outcome is fsync'd in the journal: "
         + "; ".join(accepts)
