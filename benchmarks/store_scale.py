@@ -134,3 +134,7 @@ def _report(args: argparse.Namespace, rows: list[str], total_s: float) -> None:
     ]
     args.out.write_text("\n".join(lines))
     print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
