@@ -26,6 +26,7 @@ from .errors import (
     InvalidInputError,
     NoCandidateError,
     ScopeError,
+    StoreError,
     StoreUnavailableError,
     UnknownModelError,
     UnknownRunError,
@@ -229,7 +230,7 @@ class Router:
         self._invalidate()
         with self._cache_lock:
             generation = self._generation
-        with contextlib.suppress(StoreUnavailableError):
+        with contextlib.suppress(StoreError):  # the writes are stored: a failed read only leaves the cache cold
             self._cache_registry(self.store.registry(), generation)
 
     def cost_ref(self, candidates: Iterable[ModelSpec], input_tokens: int = 500) -> float:
