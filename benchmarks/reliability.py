@@ -386,8 +386,8 @@ def _threads_report(rows: list[dict]) -> list[str]:
         f"the run got ({'; '.join(bound)}). 8 threads within 2x of one thread would need CPU per call under "
         f"{CORES} / 4 = {CORES / 4:.1f} x the single-thread latency, but one call alone already keeps about one "
         "core busy for its whole latency (ONNX Runtime spreads a query over the cores): the 2x target is out of "
-        "reach on this machine. Other jobs held about one of its cores during these runs, so whether the GIL "
-        "would cap a router at one core with both free is not measured here.",
+        "reach on this machine. The machine is shared with other jobs and no run got both cores (*cores used*), "
+        "so whether the GIL would cap one router below two free cores is not established here.",
         "",
         "`record_call(..., wait=False)` returns once the outcome is fsync'd in the journal: "
         + "; ".join(accepts)
