@@ -15,6 +15,7 @@ fall_back=False)`` once part of an answer is out.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from .scrub import scrub
 
 if TYPE_CHECKING:
     from .router import Router
+
+log = logging.getLogger("scope_core")
 
 # Per-call keys every adapter accepts (as call kwargs or configuration) and passes to ``Router.start``.
 ROUTING_KEYS = ("alpha", "max_cost", "min_accuracy", "allowed", "required", "budget", "model", "routing_mode")
@@ -83,7 +86,7 @@ def error_text(error: BaseException) -> str:
 class RoutedCall:
     """A routed call: yields attempts along ``decision.ranking`` until one succeeds.
 
-    Every attempt is recorded on the router's background writer under the call's ``run_id``
+    Every attempt is journaled at once and stored by the router's background writer under the call's ``run_id``
     (a failure under ``{run_id}:{model}:failed``), so ``router.feedback(run_id, score)`` scores
     the answer the caller got. The budget's hold is released when the call ends, either way.
     ``on_end`` (if given) is told how each attempt ended, e.g. to emit an instrumentation event.
@@ -195,11 +198,12 @@ class RoutedCall:
         return self.outcome
 
     def _end(self, ended: Ended, score: Callable[[], float | None] | None = None) -> None:
-        """Queue the attempt's record (the store write never fails the call) and tell ``on_end``."""
+        """Record the attempt and tell ``on_end``. The record is journaled at once (a ``score`` callable
+        runs on the writer thread first); the store write never fails the call."""
         if self.record:
             router, decision, text = self.router, self.decision, self.text
 
-            def write() -> None:
+            def write(value: float | None = None) -> None:
                 router.record_call(
                     decision,
                     text,
@@ -208,11 +212,18 @@ class RoutedCall:
                     output_tokens=ended.output_tokens,
                     latency_s=ended.latency_s,
                     error=ended.error,
-                    score=score() if score is not None else None,
+                    score=value,
                     run_id=ended.run_id,
+                    wait=False,
                 )
 
-            router.writer.submit(write)
+            if score is not None:
+                router.writer.submit(lambda: write(score()))
+            else:
+                try:
+                    write()
+                except Exception:
+                    log.exception("scope-router: recording an outcome failed")
         if self.on_end is not None:
             self.on_end(self, ended)
 

@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from cachetools import TTLCache
@@ -26,6 +26,7 @@ from .errors import (
     InvalidInputError,
     NoCandidateError,
     ScopeError,
+    StoreError,
     StoreUnavailableError,
     UnknownModelError,
     UnknownRunError,
@@ -39,13 +40,13 @@ from .journal import Journal, journal_path
 from .money import usd
 from .outcome import Outcome, check_score, text_hash
 from .policy import Policy, choose, cost_ref, eligibility
+from .recorder import Recorder
 from .routing_text import RoutingMode, Turn, focus, routing_text
 from .scrub import scrub
 from .specs import Capability, ModelSpec
 from .store import DEFAULT_TIMEOUT_S, BehaviourStore, Neighbourhood, PromptInfo, Registry
 from .tokens import TokenCounter, count_tokens
 from .validate import check_text, check_turns, chunked_counter, clip
-from .writer import OutcomeWriter
 
 if TYPE_CHECKING:
     from .data import Dataset
@@ -87,9 +88,10 @@ class Router:
     seconds; this router's own writes clear both at once, so only other processes' writes take
     up to ``cache_ttl_s`` to show.
 
-    When the store is unavailable, routing goes on with the last registry and priors this router
-    saw (no neighbours; ``Decision.degraded`` is True) and writes go to the local ``journal``
-    (``scope_core.journal``), replayed once the store is back.
+    Every outcome and score is appended to the local ``journal`` (``scope_core.journal``, fsync'd)
+    before it is stored (``scope_core.recorder``). When the store is unavailable, routing goes on
+    with the last registry and priors this router saw (no neighbours; ``Decision.degraded`` is True)
+    and the writes wait in the journal, replayed once the store is back.
     """
 
     def __init__(
@@ -125,17 +127,18 @@ class Router:
         self._cache_at = -1e18
         self._generation = 0  # bumped by every write: a search that raced one is not cached
         self._neighbours: TTLCache[str, Neighbourhood] = TTLCache(maxsize=1024, ttl=cache_ttl_s)
-        self.writer = OutcomeWriter()
         self._cached_registry = Registry({}, {}, {})
         self._warned_cold: set[str] = set()
         self._registry_seen = False
         if not isinstance(journal, Journal):
             journal = Journal(Path(journal) if journal else journal_path(self.store.location, self.store.name))
         self.journal = journal
+        self.recorder = Recorder(self.store, journal, self.embed_texts, self.count_tokens, self._stored)
+        self.writer = self.recorder.writer
         with contextlib.suppress(StoreUnavailableError):  # what a degraded route falls back on from the start
             self._registry()
         if self.journal.maybe_pending:  # left by a process that lost the store, then died
-            self.writer.submit(self.replay_journal)
+            self.recorder.kick()
 
     @classmethod
     def open(
@@ -197,21 +200,38 @@ class Router:
 
     def _registry_state(self) -> tuple[Registry, bool]:
         """The registry (cached ``cache_ttl_s``) and whether it is the last one seen because the store is
-        unavailable; raises StoreUnavailableError only if this router never read one."""
+        unavailable; raises StoreUnavailableError only if this router never read one. The store is read
+        outside the lock: a slow read holds up no other thread's route."""
         with self._cache_lock:
             if time.monotonic() - self._cache_at <= self.cache_ttl_s:
                 return self._cached_registry, False
-            try:
-                self._cached_registry = self.store.registry()
-            except StoreUnavailableError:
+            generation = self._generation
+        try:
+            registry = self.store.registry()
+        except StoreUnavailableError:
+            with self._cache_lock:
                 if not self._registry_seen:
                     raise
                 return self._cached_registry, True
-            self._cache_at, self._registry_seen = time.monotonic(), True
-            registry = self._cached_registry
+        self._cache_registry(registry, generation)
         if self.journal.maybe_pending:  # the store answers again: drain what the outage left
-            self.writer.submit(self.replay_journal)
+            self.recorder.kick()
         return registry, False
+
+    def _cache_registry(self, registry: Registry, generation: int) -> None:
+        """Keep a registry read while ``generation`` was current, unless a write of this router raced it."""
+        with self._cache_lock:
+            self._registry_seen = True
+            if generation == self._generation:
+                self._cached_registry, self._cache_at = registry, time.monotonic()
+
+    def _stored(self) -> None:
+        """After this router's writes: neighbourhoods dropped and the registry read again, once for all routes."""
+        self._invalidate()
+        with self._cache_lock:
+            generation = self._generation
+        with contextlib.suppress(StoreError):  # the writes are stored: a failed read only leaves the cache cold
+            self._cache_registry(self.store.registry(), generation)
 
     def cost_ref(self, candidates: Iterable[ModelSpec], input_tokens: int = 500) -> float:
         """The policy's cost unit (``policy.cost_ref``) on this store's priors."""
@@ -421,12 +441,9 @@ class Router:
         return RoutedCall(self, decision, text, run_id or uuid.uuid4().hex, budget=overrides.get("budget"), **options)
 
     # -- feedback -----------------------------------------------------------------------------
-    def _prompt_infos(
-        self, texts: dict[str, tuple[str, str | None]], *, known: set[str] | None = None
-    ) -> dict[str, PromptInfo]:
-        """PromptInfo for each {hash: (text, task)} the store does not hold yet (``known``: read from the
-        store when None), embedded in one batch."""
-        known = self.store.known_prompts(list(texts)) if known is None else known
+    def _prompt_infos(self, texts: dict[str, tuple[str, str | None]]) -> dict[str, PromptInfo]:
+        """PromptInfo for each {hash: (text, task)} the store does not hold yet, embedded in one batch."""
+        known = self.store.known_prompts(list(texts))
         new = [h for h in texts if h not in known]
         if not new:
             return {}
@@ -436,69 +453,25 @@ class Router:
             for h, v in zip(new, vectors, strict=True)
         }
 
-    def record(self, outcomes: Outcome | Sequence[Outcome]) -> int:
+    def record(self, outcomes: Outcome | Sequence[Outcome], *, wait: bool = True) -> int:
         """Store observed outcomes; returns how many records were new or changed.
 
-        With the store unavailable they go to the journal (0 is returned) and are stored on replay.
+        They are first appended to the local journal (fsync'd), then stored; with the store unavailable
+        they stay there (0 is returned) and are stored on replay. ``wait=False`` returns once they are
+        journaled and leaves the store write to the background writer.
         """
         batch = [outcomes] if isinstance(outcomes, Outcome) else list(outcomes)
         for o in batch:
             if o.prompt is not None:
                 check_text(o.prompt, f"prompt of outcome {o.id}")
-        texts = {o.prompt_hash: (o.prompt, o.task) for o in batch if o.prompt is not None}
-        if self.journal.maybe_pending:
-            self.replay_journal()  # what an outage left is stored first, in order
-        try:
-            changed = self.store.add(batch, self._prompt_infos(texts))
-        except StoreUnavailableError:
-            self._journal_outcomes(batch, texts)
-            return 0
-        self._invalidate()
-        return changed
-
-    def _journal_outcomes(self, batch: list[Outcome], texts: dict[str, tuple[str, str | None]]) -> None:
-        """Keep outcomes the store could not take, with what their new prompts need (no text unless kept)."""
-        infos = self._prompt_infos(texts, known=set())
-        keep_text = self.store.store_prompts
-        self.journal.append(
-            "outcomes",
-            {
-                "outcomes": [o.model_dump(mode="json", exclude={"prompt"}) for o in batch],
-                "prompts": {
-                    h: {
-                        "embedding": p.embedding,
-                        "tokens": p.tokens,
-                        "task": p.task,
-                        "text": p.text if keep_text else None,
-                    }
-                    for h, p in infos.items()
-                },
-            },
-        )
+        return self.recorder.outcomes(batch, wait=wait)
 
     def replay_journal(self) -> int:
         """Store what the journal holds (writes made while the store was unavailable); returns entries replayed."""
-        done = self.journal.replay(self._apply_entries)
+        done = self.recorder.drain()
         if done:
-            log.info("scope-router: replayed %d journal entries into the store", done)
+            log.info("scope-router: stored %d journal entries", done)
         return done
-
-    def _apply_entries(self, kind: str, payloads: list[dict[str, Any]]) -> None:
-        """Store a run of journal entries of one kind (``scope_core.journal``)."""
-        if kind == "outcomes":
-            prompts = {
-                h: PromptInfo(h, np.asarray(p["embedding"], dtype=np.float32), int(p["tokens"]), p["text"], p["task"])
-                for payload in payloads
-                for h, p in payload["prompts"].items()
-            }
-            outcomes = [Outcome.model_validate(o) for payload in payloads for o in payload["outcomes"]]
-            self.store.add(outcomes, prompts)
-        elif kind == "score":
-            for payload in payloads:
-                self.store.set_score(payload["id"], payload["score"])
-        else:
-            raise ValueError(f"unknown journal entry kind {kind!r}")
-        self._invalidate()
 
     def record_call(
         self,
@@ -516,13 +489,13 @@ class Router:
     ) -> Outcome:
         """Record what the chosen (or fallback) model did on a routed call; cost comes from its prices.
 
-        With ``wait=False`` the store write runs on the router's background writer (in order) and
-        the call returns at once; ``flush()`` waits for pending writes, ``feedback`` does so itself.
+        The outcome is journaled (fsync'd) before this returns; with ``wait=False`` the store write then
+        runs on the router's background writer (in order); ``flush()`` waits for pending writes.
         An empty or non-str ``text`` raises InvalidInputError; ``error`` is scrubbed of credentials.
         """
         text = clip(check_text(text, "text"))
         error = None if error is None else scrub(error)
-        spec = self.models().get(model)
+        spec = self._cached_registry.specs.get(model) or self.models().get(model)  # no store read if known
         if spec is None:
             raise UnknownModelError(f"model '{model}' is not registered")
         if error is None:
@@ -544,10 +517,7 @@ class Router:
             error=error,
             source="online",
         )
-        if wait:
-            self.record(outcome)
-        else:
-            self.writer.submit(lambda: self.record(outcome))
+        self.record(outcome, wait=wait)
         return outcome
 
     def flush(self) -> None:
@@ -557,25 +527,18 @@ class Router:
     def feedback(self, run_id: str, score: float, *, wait: bool = True) -> None:
         """Attach a quality score in [0, 1] to a recorded call, by its run id.
 
-        With ``wait=False`` the score is queued on the background writer, after the call's own record.
+        The score is journaled after the call's own record; with ``wait=False`` it is stored by the
+        background writer.
         """
         score = check_score(score)
-        if not wait:
-            self.writer.submit(lambda: self.feedback(run_id, score))
-            return
-        self.flush()
-        if self.journal.maybe_pending:
-            self.replay_journal()
+        if wait:
+            self.flush()  # a routed call's record may still be on the writer
         try:
-            self.store.set_score(str(run_id), score)
-        except StoreUnavailableError:
-            self.journal.append("score", {"id": str(run_id), "score": score})
-            return
+            self.recorder.score(str(run_id), score, wait=wait)
         except KeyError:
             raise UnknownRunError(
                 f"no recorded call with run id '{run_id}': pass the run_id a routed call returned"
             ) from None
-        self._invalidate()
 
     # -- bulk ---------------------------------------------------------------------------------
     def ingest(

@@ -14,6 +14,12 @@ Model priors (each model's summary over all its outcomes) are a base per model p
 per writer (``__priors__/<writer id>``), which only that writer ever writes: concurrent processes
 never read-modify-write the same record, so none can lose another's update. ``rebuild_priors``
 recomputes the base from the outcome records and folds the deltas in (``scope repair``).
+
+A write with an ``attempt`` id (a journal entry, ``scope_core.journal``) counts its priors exactly
+once, even when it fails halfway and is retried: its delta is written first, together with the
+attempt id in the writer's record (``done``), and only then its outcome records. A retry that
+finds the id in a delta record writes the outcomes without counting them again; one that does not
+find it counts them against what the store holds then (a write that never happened).
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ _BATCH = 256  # ids per Chroma call: keeps SQL variable counts low
 _TABLE_VECTOR = [0.0]  # outcomes and models collections are tables: one constant 1-d vector
 _FIT_ID = "__fit__"  # the registry record holding the store's fit (scope_core.fit), never a model name
 _DELTA_PREFIX = "__priors__/"  # per-writer prior deltas, never a model name
+_DELTA_KIND = {"kind": "delta"}  # marks delta records, so they are read without the rest of the registry
 DEFAULT_TIMEOUT_S = 5.0  # per HTTP call to a Chroma server
 
 
@@ -137,6 +144,16 @@ def _same_stats(a: Mapping[str, Sequence[float]], b: Mapping[str, Sequence[float
     return all(math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-6) for m in b for x, y in zip(a[m], b[m], strict=True))
 
 
+def _delta(new: Mapping[str, Mapping[str, sm.Summary]], old: Mapping) -> dict[str, sm.Summary]:
+    """Per model: the summaries of the new records minus those of the records they replace."""
+    delta: dict[str, sm.Summary] = {}
+    for per_model in new.values():
+        sm.merge(delta, per_model)
+    for per_model in old.values():
+        sm.merge(delta, per_model, sign=-1.0)
+    return delta
+
+
 def _batches(items: Sequence, size: int = _BATCH) -> Iterable[Sequence]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -175,6 +192,8 @@ class BehaviourStore:
         self._priors_lock = threading.Lock()
         self._writer_id = uuid.uuid4().hex
         self._own_delta: dict[str, sm.Summary] = {}  # this writer's prior delta since its record was made
+        self._open_attempts: set[str] = set()  # counted in the delta record, outcome records not yet written
+        self._delta_unsure = False  # a delta write failed: the record may or may not hold it
         self.inconsistent_found = 0  # prompts whose summary a write found out of line with their records
         self._summaries = SummaryCache(ttl_s=cache_ttl_s)
         hnsw = {"space": "cosine", "ef_search": ef_search, "ef_construction": 128, "max_neighbors": 32}
@@ -351,12 +370,35 @@ class BehaviourStore:
         return records
 
     # -- writes -------------------------------------------------------------------------------
-    def add(self, outcomes: Sequence[Outcome], prompts: Mapping[str, PromptInfo]) -> int:
+    def add(
+        self,
+        outcomes: Sequence[Outcome],
+        prompts: Mapping[str, PromptInfo],
+        *,
+        attempts: Sequence[str] = (),
+        retried: bool = False,
+    ) -> int:
         """Store outcomes (idempotent by id) and any new prompts; returns how many records changed.
 
-        ``prompts`` must describe every prompt hash the store does not hold yet.
+        ``prompts`` must describe every prompt hash the store does not hold yet. With ``attempts`` (the
+        ids of the journal entries the batch holds) the priors count it once however often it is retried
+        (see the module docstring); ``retried``: the batch (then one entry) may have been tried before.
         """
-        known_models = set(self.models())
+        return len(self.add_ids(outcomes, prompts, attempts=attempts, retried=retried))
+
+    def add_ids(
+        self,
+        outcomes: Sequence[Outcome],
+        prompts: Mapping[str, PromptInfo],
+        *,
+        attempts: Sequence[str] = (),
+        retried: bool = False,
+    ) -> list[str]:
+        """``add``, returning the ids of the outcome records that were new or changed."""
+        if not outcomes:
+            return []
+        named = self._models.get(ids=list({o.model for o in outcomes}), include=[])["ids"]
+        known_models = {i for i in named if i != _FIT_ID and not i.startswith(_DELTA_PREFIX)}
         for outcome in outcomes:
             if outcome.model not in known_models:
                 raise UnknownModelError(f"model '{outcome.model}' is not registered; call register_model first")
@@ -375,35 +417,56 @@ class BehaviourStore:
             found = self._repair_summaries(suspect)
             self.inconsistent_found += found
         if not changed:
-            return 0
+            self._open_attempts.difference_update(attempts)
+            return []
         known = self.known_prompts(hashes)
         missing = [h for h in hashes if h not in known]
         absent = [h for h in missing if h not in prompts]
         if absent:
             raise ScopeError(f"{len(absent)} outcome(s) refer to prompts the store does not hold (e.g. {absent[0]})")
-        self._add_prompts([prompts[h] for h in missing])
+        folded = sm.fold(metas[i] for i in changed)
+        delta = _delta(new=folded, old=sm.fold(existing[i] for i in changed if i in existing))
+        if attempts:  # the delta first, marked with the attempts: a retry can tell it was counted
+            self._count_once(attempts, delta, retried)
+        # a journaled write's new prompts get their summary at once (this batch's records): a retry re-derives
+        # it; a bare write's (an ingest) only after its outcomes and delta, so a kill leaves it out of line
+        self._add_prompts([prompts[h] for h in missing], folded if attempts else None)
         for batch in _batches([i for i in changed if i not in existing], 2048):
             self._outcomes.add(
                 ids=list(batch), embeddings=[_TABLE_VECTOR] * len(batch), metadatas=[metas[i] for i in batch]
             )
         for batch in _batches([i for i in changed if i in existing]):
             self._outcomes.update(ids=list(batch), metadatas=[metas[i] for i in batch])
-        self._update_priors(
-            new=sm.fold(metas[i] for i in changed),
-            old=sm.fold(existing[i] for i in changed if i in existing),
-        )
-        self.refresh_summaries(list(dict.fromkeys(hashes + moved_from)))
-        return len(changed)
+        if not attempts:
+            self._add_delta(delta)
+        self._open_attempts.difference_update(attempts)
+        settled = self._only_these(missing, Counter(str(metas[i]["p"]) for i in changed)) if attempts else set()
+        self.refresh_summaries([h for h in dict.fromkeys(hashes + moved_from) if h not in settled])
+        return changed
 
-    def set_score(self, outcome_id: str, score: float) -> None:
-        """Attach a quality score to a stored outcome (feedback that arrives after the call)."""
+    def set_score(self, outcome_id: str, score: float, *, attempts: Sequence[str] = (), retried: bool = False) -> None:
+        """Attach a quality score to a stored outcome (feedback that arrives after the call); ``attempts``
+        and ``retried`` as for ``add``."""
         meta = self.outcome(outcome_id)
         if meta is None:
             raise KeyError(f"no stored outcome with id '{outcome_id}'")
         updated = {**meta, "s": float(score)}
+        if _same(meta, updated):
+            self._open_attempts.difference_update(attempts)
+            return
+        delta = _delta(new=sm.fold([updated]), old=sm.fold([meta]))
+        if attempts:
+            self._count_once(attempts, delta, retried)
         self._outcomes.update(ids=[outcome_id], metadatas=[updated])
-        self._update_priors(new=sm.fold([updated]), old=sm.fold([meta]))
+        if not attempts:
+            self._add_delta(delta)
+        self._open_attempts.difference_update(attempts)
         self.refresh_summaries([str(meta["p"])])
+
+    def counted_attempts(self) -> set[str]:
+        """The attempt ids some writer's delta record holds as counted (outcomes maybe not yet written)."""
+        got = self._models.get(where=_DELTA_KIND, include=["metadatas"])
+        return {a for meta in got["metadatas"] for a in json.loads(str((meta or {}).get("done") or "[]"))}
 
     def refresh_summaries(self, prompt_hashes: Sequence[str], max_rounds: int = 5) -> None:
         """Re-derive the packed summaries of these prompts from their outcome records.
@@ -427,9 +490,26 @@ class BehaviourStore:
             after = Counter(str(r["p"]) for r in self.outcomes_for(pending))
             pending = [h for h in pending if after[h] != counts[h]]
 
-    def _add_prompts(self, infos: Sequence[PromptInfo]) -> None:
+    def _only_these(self, hashes: Sequence[str], counts: Mapping[str, int]) -> set[str]:
+        """Those of these new prompts whose outcome records are just the ``counts`` this write made (no
+        concurrent writer added any): the summary they were created with is complete."""
+        found = Counter(str(r["p"]) for r in self.outcomes_for(hashes)) if hashes else Counter()
+        return {h for h in hashes if found[h] == counts[h]}
+
+    def _add_prompts(
+        self, infos: Sequence[PromptInfo], stats: Mapping[str, Mapping[str, sm.Summary]] | None = None
+    ) -> None:
+        """Add prompt records, each with its summary in ``stats`` (if any)."""
+        stats = stats or {}
         for batch in _batches(list(infos)):
-            metas = [{"tok": int(p.tokens), **({"task": p.task} if p.task else {})} for p in batch]
+            metas = [
+                {
+                    "tok": int(p.tokens),
+                    **({"task": p.task} if p.task else {}),
+                    **({"stats": sm.dumps(stats[p.hash])} if p.hash in stats else {}),
+                }
+                for p in batch
+            ]
             self._prompts.add(
                 ids=[p.hash for p in batch],
                 embeddings=np.stack([p.embedding for p in batch]).astype(np.float32),
@@ -437,22 +517,41 @@ class BehaviourStore:
                 documents=[(p.text or "") if self.store_prompts else "" for p in batch],
             )
 
-    def _update_priors(self, new: Mapping[str, Mapping[str, sm.Summary]], old: Mapping) -> None:
+    def _count_once(self, attempts: Sequence[str], delta: dict[str, sm.Summary], retried: bool) -> None:
+        """Add ``delta`` to this writer's record with ``attempts`` marked done, unless a retry finds them done."""
+        if retried:
+            done = self.counted_attempts() & set(attempts)
+            if done and done != set(attempts):
+                raise ValueError("a retried batch mixes counted and uncounted attempts: retry them one by one")
+            if done:
+                return
+        self._add_delta(delta, attempts)
+
+    def _add_delta(self, delta: Mapping[str, sm.Summary], attempts: Sequence[str] = ()) -> None:
         """Add the change to this writer's own delta record (no other writer touches it)."""
-        delta: dict[str, sm.Summary] = {}
-        for per_model in new.values():
-            sm.merge(delta, per_model)
-        for per_model in old.values():
-            sm.merge(delta, per_model, sign=-1.0)
-        if not delta:
+        if not delta and not attempts:
             return
         with self._priors_lock:
-            sm.merge(self._own_delta, delta)
+            if self._delta_unsure:  # a failed write may have landed: the record is the truth, re-read it
+                self._reload_own_delta()
+            total = {m: list(v) for m, v in self._own_delta.items()}
+            sm.merge(total, delta)
+            done = self._open_attempts | set(attempts)
+            self._delta_unsure = True
             self._models.upsert(
                 ids=[_DELTA_PREFIX + self._writer_id],
                 embeddings=[_TABLE_VECTOR],
-                metadatas=[{"priors": sm.dumps(self._own_delta)}],
+                metadatas=[{"priors": sm.dumps(total), "done": json.dumps(sorted(done)), **_DELTA_KIND}],
             )
+            self._delta_unsure = False
+            self._own_delta, self._open_attempts = total, done
+
+    def _reload_own_delta(self) -> None:
+        got = self._models.get(ids=[_DELTA_PREFIX + self._writer_id], include=["metadatas"])
+        meta = got["metadatas"][0] if got["ids"] else {}
+        self._own_delta = sm.loads(meta.get("priors"))
+        self._open_attempts = set(json.loads(str(meta.get("done") or "[]")))
+        self._delta_unsure = False
 
     # -- repair -------------------------------------------------------------------------------
     def all_outcomes(self, page: int = 5000) -> Iterator[dict[str, object]]:
@@ -483,7 +582,7 @@ class BehaviourStore:
             deltas = [i for i in self._models.get(include=[])["ids"] if i.startswith(_DELTA_PREFIX)]
             if deltas:
                 self._models.delete(ids=deltas)
-            self._own_delta = {}
+            self._own_delta, self._open_attempts, self._delta_unsure = {}, set(), False
         return {m: priors.get(m, sm.empty()) for m in names}
 
     def rebuild_summaries(self, batch: int = 512) -> int:

@@ -1,8 +1,8 @@
 """Background writer of call outcomes: store writes stay off the caller's critical path.
 
-One writer thread per Router writes in submission order, so a feedback score submitted after a
-call always lands after that call's record. ``flush()`` waits until everything submitted is stored.
-This is the seam where a durable local journal (for store outages) plugs in.
+One writer thread per Router runs jobs in submission order: draining the journal into the store
+(``scope_core.recorder``) and a routed call's deferred record. ``flush()`` waits until every job
+submitted has run.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,8 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("SCOPE_JOURNAL_DIR", tempfile.mkdtemp(prefix="scope-journal-"))
 
 from scope_core import BehaviourStore, Capability, ModelSpec, Outcome, Router, default_embedder
+
+from .chroma_server import ChromaServer
 
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -28,6 +30,15 @@ def store():
     s = BehaviourStore.ephemeral()
     yield s
     s.drop()
+
+
+@pytest.fixture
+def server(tmp_path) -> Iterator[ChromaServer]:
+    """A real `chroma run` server on a free loopback port, for this test only."""
+    srv = ChromaServer(tmp_path / "chroma")
+    srv.start()
+    yield srv
+    srv.stop()
 
 
 @pytest.fixture

@@ -23,14 +23,6 @@ MODELS = ("cheap", "dear")
 SEEN = [f"Translate sentence number {i} into French" for i in range(6)]
 
 
-@pytest.fixture
-def server(tmp_path):
-    srv = ChromaServer(tmp_path / "chroma")
-    srv.start()
-    yield srv
-    srv.stop()
-
-
 def _router(url: str, tmp_path, journal_path: str | None = None, **kwargs) -> Router:
     journal = journal_path or tmp_path / "journal.sqlite"
     return Router.open(
