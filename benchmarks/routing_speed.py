@@ -78,22 +78,25 @@ def build_store(path: Path, n: int, dim: int, vectors: str, data_root: Path, see
     else:
         pool = rng.normal(size=(n, dim)).astype(np.float32)
         pool /= np.linalg.norm(pool, axis=1, keepdims=True)
+    directions = rng.normal(size=(len(MODELS), pool.shape[1]))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
     start = store.count_prompts()
     for lo in tqdm(range(start, n, 2000), desc=f"building {n:,}-prompt store", unit="batch"):
         hi = min(lo + 2000, n)
         vectors = pool[lo:hi]
         infos = [PromptInfo(f"p{i:07d}", v, 60) for i, v in zip(range(lo, hi), vectors, strict=True)]
         store._add_prompts(infos)
+        # P(correct) varies with the prompt's region, as real outcomes do, so the fit finds neighbour signal
+        p_correct = np.clip(0.5 + 0.03 * np.arange(len(MODELS)) + 0.3 * np.tanh(4 * vectors @ directions.T), 0.0, 1.0)
+        scores = rng.random(p_correct.shape) < p_correct
         stats = [
-            sm.dumps(
-                {
-                    m.name: [1, float(rng.random() < 0.5 + 0.03 * j), 1, 200, 60, m.cost(60, 200)]
-                    for j, m in enumerate(MODELS)
-                }
-            )
-            for _ in infos
+            {m.name: [1, float(row[j]), 1, 200, 60, m.cost(60, 200)] for j, m in enumerate(MODELS)} for row in scores
         ]
-        store._prompts.update(ids=[p.hash for p in infos], metadatas=[{"stats": s} for s in stats])
+        store._prompts.update(ids=[p.hash for p in infos], metadatas=[{"stats": sm.dumps(s)} for s in stats])
+        totals: dict[str, sm.Summary] = {}
+        for per_model in stats:
+            sm.merge(totals, per_model)
+        store._add_delta(totals)  # the model priors count these outcomes, as an ingest's would
     return store
 
 
