@@ -362,9 +362,10 @@ CHOICES = [
     "on routerbench s0 and mmlu s0, and was not taken (a uniform mean needs no weight) |",
     "| calibration: Platt (monotone) map | earlier round, routerbench-3k | mmlu-pro-29 | isotonic lost AIQ |",
     "| k = 128 neighbours: the most the route path searches, not fitted (the fitted similarity temperature decides "
-    "how far the estimate looks within them) | fitting k in (16, 32, 64, 128) on the store, both data sets "
-    "| routerbench-3k s0-2 | by held-out log loss it picked 32 / 64 / 64 and lost 0.0009 / 0.0042 AIQ on s0 / s1 "
-    "(+0.0005 on s2); by the held-out routing AIQ it picked 16 / 128 / 128 and lost 0.0005 on s0 |",
+    "how far the estimate looks within them) | fitting k in (16, 32, 64, 128) on the routerbench-3k stores "
+    "| routerbench-3k s0-2, mmlu-pro-29 s0 | by held-out log loss it picked 32 / 64 / 64 and lost 0.0009 / 0.0042 AIQ on s0 / s1 "
+    "(+0.0005 on s2); by the held-out routing AIQ it picked 16 / 128 / 128 and lost 0.0005 on s0; on mmlu-pro-29 s0 "
+    "k = 32 / 64 lose 0.0022 / 0.0017 against 128 |",
     "",
     "Tried this round and not taken (`scope eval --fast`-equivalent runs: exact neighbours, same splits; AIQ of the",
     "router against the estimator above on the same run):",

@@ -441,18 +441,6 @@ class Router:
         return RoutedCall(self, decision, text, run_id or uuid.uuid4().hex, budget=overrides.get("budget"), **options)
 
     # -- feedback -----------------------------------------------------------------------------
-    def _prompt_infos(self, texts: dict[str, tuple[str, str | None]]) -> dict[str, PromptInfo]:
-        """PromptInfo for each {hash: (text, task)} the store does not hold yet, embedded in one batch."""
-        known = self.store.known_prompts(list(texts))
-        new = [h for h in texts if h not in known]
-        if not new:
-            return {}
-        vectors = self.embed_texts([texts[h][0] for h in new])
-        return {
-            h: PromptInfo(h, v, self.count_tokens(texts[h][0]), texts[h][0], texts[h][1])
-            for h, v in zip(new, vectors, strict=True)
-        }
-
     def record(self, outcomes: Outcome | Sequence[Outcome], *, wait: bool = True) -> int:
         """Store observed outcomes; returns how many records were new or changed.
 
@@ -541,6 +529,18 @@ class Router:
             ) from None
 
     # -- bulk ---------------------------------------------------------------------------------
+    def _prompt_infos(self, texts: dict[str, tuple[str, str | None]]) -> dict[str, PromptInfo]:
+        """PromptInfo for each {hash: (text, task)} the store does not hold yet, embedded in one batch (an ingest's)."""
+        known = self.store.known_prompts(list(texts))
+        new = [h for h in texts if h not in known]
+        if not new:
+            return {}
+        vectors = self.embed_texts([texts[h][0] for h in new])
+        return {
+            h: PromptInfo(h, v, self.count_tokens(texts[h][0]), texts[h][0], texts[h][1])
+            for h, v in zip(new, vectors, strict=True)
+        }
+
     def ingest(
         self,
         dataset: Dataset,

@@ -370,21 +370,12 @@ class BehaviourStore:
         return records
 
     # -- writes -------------------------------------------------------------------------------
-    def add(
-        self,
-        outcomes: Sequence[Outcome],
-        prompts: Mapping[str, PromptInfo],
-        *,
-        attempts: Sequence[str] = (),
-        retried: bool = False,
-    ) -> int:
+    def add(self, outcomes: Sequence[Outcome], prompts: Mapping[str, PromptInfo]) -> int:
         """Store outcomes (idempotent by id) and any new prompts; returns how many records changed.
 
-        ``prompts`` must describe every prompt hash the store does not hold yet. With ``attempts`` (the
-        ids of the journal entries the batch holds) the priors count it once however often it is retried
-        (see the module docstring); ``retried``: the batch (then one entry) may have been tried before.
+        ``prompts`` must describe every prompt hash the store does not hold yet.
         """
-        return len(self.add_ids(outcomes, prompts, attempts=attempts, retried=retried))
+        return len(self.add_ids(outcomes, prompts))
 
     def add_ids(
         self,
@@ -394,7 +385,12 @@ class BehaviourStore:
         attempts: Sequence[str] = (),
         retried: bool = False,
     ) -> list[str]:
-        """``add``, returning the ids of the outcome records that were new or changed."""
+        """``add``, returning the ids of the outcome records that were new or changed.
+
+        With ``attempts`` (the ids of the journal entries the batch holds) the priors count it once however
+        often it is retried (see the module docstring); ``retried``: the batch (then one entry) may have been
+        tried before.
+        """
         if not outcomes:
             return []
         named = self._models.get(ids=list({o.model for o in outcomes}), include=[])["ids"]
