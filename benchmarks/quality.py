@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -30,6 +32,7 @@ DATA_ROOT = HERE.parent.parent / "shared" / "data"
 CACHE = Path.home() / ".cache" / "scope-router" / "quality"
 BUDGETS = (0.1, 0.25, 0.5)
 ANCHORS = 250
+COMPARE = ("knn-features",)  # estimators also run on each full-data run's own query contexts
 HOLDOUT = {
     "routerbench-3k": ("gpt-4-1106-preview", "zero-one-ai/Yi-34B-Chat", "mistralai/mixtral-8x7b-chat"),
     "mmlu-pro-29": ("gemini-1.5-pro-002", "DeepSeek-Coder-V2", "Meta-Llama-3_1-70B-Instruct"),
@@ -73,6 +76,7 @@ def get_report(
         anchors=ANCHORS,
         k=k,
         budgets=BUDGETS,
+        compare=() if run.holdout else tuple(c for c in COMPARE if c != estimator),
     )
     print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -196,13 +200,53 @@ def run_table(report: EvalReport) -> list[str]:
     return _table(header, rows)
 
 
+def _mdape(err: float | None) -> str:
+    return "-" if err is None else f"{100 * err:.1f}%"
+
+
 def cost_error_table(reports: dict[str, EvalReport]) -> list[str]:
-    """Median absolute percentage error of the router's predicted per-call cost, per model and data set."""
+    """Median absolute percentage error of the predicted per-call cost, per model and data set: the router's
+    estimator and each compared one."""
+    names = sorted({n for r in reports.values() for n in r.compared_cost_mdape})
     rows = []
     for label, report in reports.items():
         for model, err in sorted(report.calibration.cost_mdape.items()):
-            rows.append([label, _short(model), "-" if err is None else f"{100 * err:.1f}%"])
-    return _table(["run", "model", "cost MdAPE"], rows)
+            other = [report.compared_cost_mdape.get(n, {}).get(model) for n in names]
+            rows.append([label, _short(model), _mdape(err), *map(_mdape, other)])
+    header = ["run", "model", f"cost MdAPE ({next(iter(reports.values())).estimator})"]
+    return _table(header + [f"cost MdAPE ({n})" for n in names], rows)
+
+
+def _median(values) -> float | None:
+    known = sorted(v for v in values if v is not None)
+    return float(np.median(known)) if known else None
+
+
+def compared_section(reports: dict[RunSpec, EvalReport]) -> list[str]:
+    """The router's estimator against each compared estimator on the same query contexts."""
+    rows = []
+    for r in reports.values():
+        for name, curve in r.compared.items():
+            mdape = (_median(r.calibration.cost_mdape.values()), _median(r.compared_cost_mdape[name].values()))
+            row = [r.data, str(r.seed), name, _num(r.router.aiq), _num(curve.aiq), f"{curve.aiq - r.router.aiq:+.4f}"]
+            row += [_num(r.router.max_accuracy), _num(curve.max_accuracy), _num(r.calibration.ece, 3)]
+            rows.append([*row, _num(curve.ece, 3), _mdape(mdape[0]), _mdape(mdape[1])])
+    if not rows:
+        return []
+    est = next(iter(reports.values())).estimator
+    intro = [
+        "## Estimators compared on the same neighbours",
+        "",
+        "Each compared estimator reads the router's own query contexts (same store, fit, neighbours), so the",
+        "difference is the estimator alone. `knn-features` adds features of the prompt itself (its length, and its",
+        "length relative to its neighbours) to the knn estimate: a logistic map of p_correct and a log-linear",
+        "correction of output length, fitted in the store fit by 5-fold cross-validation over the held-out prompts,",
+        'where "no features" is one of the choices (`scope_core/fit_features.py`). Median over models of the cost MdAPE.',
+        "",
+    ]
+    header = ["data set", "seed", "estimator", f"AIQ {est}", "AIQ", "difference", f"max acc. {est}", "max acc."]
+    header += [f"ECE {est}", "ECE", f"cost MdAPE {est}", "cost MdAPE"]
+    return intro + _table(header, rows)
 
 
 def budget_table(report: EvalReport) -> list[str]:
@@ -414,6 +458,7 @@ def render(reports: dict[RunSpec, EvalReport], *, k: int, estimator: str, plots:
         "",
         *_table(["target", "wanted", "measured", "status"], target_rows(reports)),
         *task_level_section(reports),
+        *compared_section(reports),
         *CHOICES,
         "## Summary",
         "",

@@ -159,6 +159,12 @@ def _fit_line(fit: StoreFit | None) -> str:
         f"{len(fit.members)} settings averaged (best: temperature {fit.temperature:g}, prior strength "
         f"{fit.prior_strength:g}), calibrated; held-out log loss "
         f"{fit.log_loss:.4f} (defaults {fit.log_loss_default:.4f}) on {fit.n_pairs} outcomes of {fit.n_queries} prompts"
+        f"; imputed scores count {fit.imputed_weight:g}"
+        + (
+            f"; knn-features: log loss {fit.features.log_loss:.4f} (without features {fit.features.log_loss_without:.4f})"
+            if fit.features
+            else ""
+        )
     )
 
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, Field
 
+from .features import FeatureFit
 from .groups import GroupPrior
+
+DEFAULT_IMPUTED_WEIGHT = 1.0  # pseudo-outcomes per imputed score without a fit: one real outcome's worth
 
 
 class StoreFit(BaseModel):
@@ -22,7 +25,11 @@ class StoreFit(BaseModel):
         default_factory=list, description="(temperature, prior strength) pairs whose estimates are averaged"
     )
     usage_prior_strength: float = Field(default=1.0, ge=0, description="pseudo-outcomes behind output lengths")
+    imputed_weight: float = Field(
+        default=DEFAULT_IMPUTED_WEIGHT, ge=0, description="pseudo-outcomes an imputed score counts for on a neighbour"
+    )
     groups: GroupPrior | None = Field(default=None, description="the prior mean's groups; None: global means")
+    features: FeatureFit | None = Field(default=None, description="prompt-feature map (estimator knn-features)")
     calibration_x: list[float] = Field(default_factory=list, description="raw P(correct) knots, increasing")
     calibration_y: list[float] = Field(default_factory=list, description="observed accuracy at each knot")
     n_queries: int = Field(ge=0, description="stored prompts held out one at a time")

@@ -3,7 +3,7 @@
 Leave-one-out: up to ``max_queries`` stored prompts with scored outcomes are drawn at random; each is
 looked up in the store, its own record is dropped from its neighbourhood and its outcomes from the
 global priors and from its group, and the rest predict its models' scores. Chosen by the lowest
-held-out log loss, in two steps:
+held-out log loss, in steps:
 
 1. the group prior (``scope_core.groups``): the membership temperature and the group means'
    shrinkage strength, each from a fixed grid;
@@ -11,13 +11,16 @@ held-out log loss, in two steps:
    mean: the group prior's, or the model's global mean where that predicts better; ``GROUP_ONLY``
    lets the prior stand alone where the neighbours only add noise);
 3. the estimate is the mean over an ensemble (``ensemble``): each temperature of the grid with
-   its best prior strength, and the prior mean alone.
+   its best prior strength, and the prior mean alone;
+4. where partly profiled models have imputers, the pseudo-outcomes each imputed score counts for,
+   on those models' held-out pairs (their imputers saw the held-out prompt's own outcome: a small
+   leak in the imputer's favour).
 
 A Platt map fitted on the ensemble's held-out predictions is the calibration. The output
 lengths' prior strength is chosen the same way, by the held-out mean absolute log error of the
-predicted output tokens. Nothing here
-was tuned on any data set: the grids span the plausible range, and a store with fewer than
-``min_queries`` scored prompts keeps the defaults.
+predicted output tokens. The prompt-feature map of ``knn-features`` (``scope_core.fit_features``) is
+fitted on the same held-out predictions. Nothing here was tuned on any data set: the grids span the
+plausible range, and a store with fewer than ``min_queries`` scored prompts keeps the defaults.
 """
 
 from __future__ import annotations
@@ -33,11 +36,15 @@ from .estimators.knn import (
     DEFAULT_OUTPUT_TOKENS,
     DEFAULT_PRIOR_STRENGTH,
     DEFAULT_TEMPERATURE,
+    imputed_scores,
     shrunk_means,
     similarity_weights,
 )
-from .fit import StoreFit
+from .features import FeatureFit, logit, prompt_features
+from .fit import DEFAULT_IMPUTED_WEIGHT, StoreFit
+from .fit_features import fit_features, pairs_of
 from .groups import GroupPrior, centroids, group_labels, group_means, memberships
+from .imputer import Imputer
 from .memory_index import MemoryIndex, NeighbourIndex
 from .store import BehaviourStore
 
@@ -47,6 +54,8 @@ PRIOR_STRENGTHS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 256.0, GROUP_ONLY)
 MEMBERSHIP_TEMPERATURES = (0.01, 0.02, 0.05, 0.1)
 GROUP_STRENGTHS = (1.0, 4.0, 16.0, 64.0)
 USAGE_STRENGTHS = (0.25, 1.0, 4.0, 16.0, 64.0)
+IMPUTED_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+MIN_IMPUTED_PAIRS = 30  # held-out scored pairs of models with an imputer needed to choose their weight
 _EPS = 1e-4
 
 
@@ -67,8 +76,8 @@ def _summaries(metas: Sequence[dict[str, object]], models: list[str]) -> np.ndar
 
 
 def _held_out(store: NeighbourIndex, ids: Sequence[str], vectors: np.ndarray, models: list[str], k: int):
-    """Per held-out prompt: its neighbours' evidence and their similarities (itself dropped); None where
-    the approximate search missed the prompt itself."""
+    """Per held-out prompt: its neighbours' evidence, similarities and prompt tokens (itself dropped); None
+    where the approximate search missed the prompt itself."""
     rows = []
     for pid, vector in zip(ids, vectors, strict=True):
         nb = store.nearest(vector, k + 1)
@@ -77,7 +86,7 @@ def _held_out(store: NeighbourIndex, ids: Sequence[str], vectors: np.ndarray, mo
             continue
         at = nb.ids.index(pid)
         ev = np.delete(evidence_matrix(nb, models), at, axis=0)[:k]
-        rows.append((ev, np.delete(nb.similarities, at)[:k]))
+        rows.append((ev, np.delete(nb.similarities, at)[:k], np.delete(nb.tokens, at)[:k]))
     return rows
 
 
@@ -130,23 +139,86 @@ class _Groups:
         )
 
 
+def _weights(ev: np.ndarray, sims: np.ndarray, temperature: float) -> np.ndarray:
+    return similarity_weights(sims, temperature, ev[:, :, sm.N_SCORED].sum(axis=1) > 0)
+
+
 def _weighted(rows, temperature: float) -> np.ndarray:
     """(prompts, models, width): each held-out prompt's neighbour evidence weighted by similarity (as in
     ``shrunk_p``), computed once per temperature so every prior strength costs one array operation."""
-    out = [
-        similarity_weights(sims, temperature, ev[:, :, sm.N_SCORED].sum(axis=1) > 0) @ ev.reshape(len(ev), -1)
-        for ev, sims in rows
-    ]
+    out = [_weights(ev, sims, temperature) @ ev.reshape(len(ev), -1) for ev, sims, _ in rows]
     return np.stack(out).reshape(len(rows), -1, sm.WIDTH)
 
 
-def _predict(weighted: np.ndarray, mu: np.ndarray, own: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
-    """Held-out predictions (``shrunk_p``'s formula) and observed scores over every scored (prompt, model) pair."""
+def _p_matrix(weighted: np.ndarray, mu: np.ndarray, tau: float) -> np.ndarray:
+    """Held-out predictions (``shrunk_p``'s formula), (prompts, models)."""
     n_w, s_w = weighted[:, :, sm.N_SCORED], weighted[:, :, sm.SCORE_SUM]
     denom = n_w + tau
-    p = np.clip(np.where(denom > 0, (s_w + tau * mu) / np.where(denom > 0, denom, 1.0), mu), 0.0, 1.0)
+    return np.clip(np.where(denom > 0, (s_w + tau * mu) / np.where(denom > 0, denom, 1.0), mu), 0.0, 1.0)
+
+
+def _predict(p: np.ndarray, own: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out predictions ``p`` (prompts, models) and observed scores over every scored pair."""
     has = own[:, :, sm.N_SCORED] > 0
     return p[has], own[:, :, sm.SCORE_SUM][has] / own[:, :, sm.N_SCORED][has]
+
+
+def _imputed(rows, vectors: np.ndarray, models: list[str], imputers: dict[str, Imputer], temperatures):
+    """{temperature: (prompts, models, 2)}: per held-out prompt, the similarity-weighted [count, score sum]
+    of the imputed pseudo-outcomes (weight 1) on neighbours a model with an imputer never answered
+    (``add_imputed``)."""
+    col = {m: j for j, m in enumerate(models)}
+    usable = {col[n]: imp for n, imp in imputers.items() if n in col and all(p in col for p in imp.predictors)}
+    out = {t: np.zeros((len(rows), len(models), 2)) for t in temperatures}
+    for r, ((ev, sims, _), vector) in enumerate(zip(rows, vectors, strict=True)):
+        found = [(i, *imputed_scores(ev[:, i, sm.N_SCORED], ev[:, [col[p] for p in imp.predictors]], imp, vector))
+                 for i, imp in usable.items()]  # fmt: skip
+        for t in temperatures:
+            w = _weights(ev, sims, t)
+            for i, missing, p in found:
+                out[t][r, i] = w[missing].sum(), w[missing] @ p
+    return out
+
+
+def _imputed_weight(weighted, imputed, mu: np.ndarray, own: np.ndarray, members, cols: list[int]) -> float:
+    """The imputed scores' weight with the lowest held-out log loss on the imputer models' pairs."""
+    has = np.zeros(own.shape[:2], dtype=bool)
+    has[:, cols] = own[:, cols, sm.N_SCORED] > 0
+    if has.sum() < MIN_IMPUTED_PAIRS:
+        return DEFAULT_IMPUTED_WEIGHT
+    y = own[:, :, sm.SCORE_SUM][has] / own[:, :, sm.N_SCORED][has]
+
+    def loss(omega: float) -> float:
+        p = np.mean([_p_matrix(_add(weighted[t], imputed[t], omega), mu, x) for t, x in members], axis=0)
+        return _log_loss(p[has], y)
+
+    return min(IMPUTED_WEIGHTS, key=loss)
+
+
+def _add(weighted: np.ndarray, imputed: np.ndarray, omega: float) -> np.ndarray:
+    """Weighted evidence with ``omega`` pseudo-outcomes per imputed score added."""
+    out = weighted.copy()
+    out[:, :, sm.N_SCORED] += omega * imputed[:, :, 0]
+    out[:, :, sm.SCORE_SUM] += omega * imputed[:, :, 1]
+    return out
+
+
+def _features(
+    rows, metas: list[dict[str, object]], own: np.ndarray, p: np.ndarray, out: np.ndarray, temperature: float, models
+) -> FeatureFit:
+    """The prompt-feature map (``scope_core.fit_features``) on the held-out rows: ``p`` and ``out`` are the
+    estimator's held-out P(correct) and output tokens (prompts, models), ``own`` the rows' own summaries."""
+    x = np.stack(
+        [
+            prompt_features(float(meta.get("tok") or 0), tokens, _weights(ev, sims, temperature))  # type: ignore[arg-type]
+            for (ev, sims, tokens), meta in zip(rows, metas, strict=True)
+        ]
+    )
+    scored, used = own[:, :, sm.N_SCORED] > 0, own[:, :, sm.N_USAGE] > 0
+    y = own[:, :, sm.SCORE_SUM] / np.maximum(own[:, :, sm.N_SCORED], 1e-12)
+    ratio = np.log(np.maximum(own[:, :, sm.OUT_SUM] / np.maximum(own[:, :, sm.N_USAGE], 1e-12), 1.0))
+    ratio -= np.log(np.maximum(out, 1.0))
+    return fit_features(x, pairs_of(scored, y, p), pairs_of(used, ratio), models)
 
 
 def _usage_strength(weighted: np.ndarray, own: np.ndarray, prior_out: np.ndarray) -> float:
@@ -155,13 +227,17 @@ def _usage_strength(weighted: np.ndarray, own: np.ndarray, prior_out: np.ndarray
     if not has.any():
         return USAGE_STRENGTHS[1]
     observed = np.log(np.maximum(own[:, :, sm.OUT_SUM], 1.0) / np.maximum(own[:, :, sm.N_USAGE], 1.0))
-    out_w, u_w = weighted[:, :, sm.OUT_SUM], weighted[:, :, sm.N_USAGE]
 
     def error(tau: float) -> float:
-        predicted = (out_w + tau * prior_out) / (u_w + tau)
+        predicted = _out_matrix(weighted, prior_out, tau)
         return float(np.mean(np.abs(np.log(np.maximum(predicted[has], 1.0)) - observed[has])))
 
     return min(USAGE_STRENGTHS, key=error)
+
+
+def _out_matrix(weighted: np.ndarray, prior_out: np.ndarray, tau: float) -> np.ndarray:
+    """Held-out predicted output tokens (the knn's formula), (prompts, models)."""
+    return (weighted[:, :, sm.OUT_SUM] + tau * prior_out) / (weighted[:, :, sm.N_USAGE] + tau)
 
 
 def ensemble(best_strength: dict[float, float]) -> list[tuple[float, float]]:
@@ -175,11 +251,6 @@ def ensemble(best_strength: dict[float, float]) -> list[tuple[float, float]]:
     return list(dict.fromkeys([*members, (max(best_strength), GROUP_ONLY)]))
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, _EPS, 1 - _EPS)
-    return np.log(p / (1 - p))
-
-
 def calibration_map(p: np.ndarray, y: np.ndarray, n_knots: int = 101) -> tuple[list[float], list[float]]:
     """Knots of a Platt map p -> sigmoid(a * logit(p) + b), (a, b) fitted by log loss on held-out pairs.
 
@@ -187,7 +258,7 @@ def calibration_map(p: np.ndarray, y: np.ndarray, n_knots: int = 101) -> tuple[l
     reshapes the scale; a < 1 tempers overconfident estimates. A staircase (isotonic) map was
     tried and lost AIQ: its flat steps tie models that the raw estimates tell apart.
     """
-    z = _logit(p)
+    z = logit(p)
 
     def loss(ab: np.ndarray) -> float:
         return _log_loss(1 / (1 + np.exp(-(ab[0] * z + ab[1]))), y)
@@ -195,7 +266,7 @@ def calibration_map(p: np.ndarray, y: np.ndarray, n_knots: int = 101) -> tuple[l
     a, b = minimize(loss, x0=np.asarray([1.0, 0.0]), method="Nelder-Mead").x
     a = max(a, 1e-3)  # never reverse or flatten the ranking
     xs = np.linspace(0.0, 1.0, n_knots)
-    return xs.tolist(), (1 / (1 + np.exp(-(a * _logit(xs) + b)))).tolist()
+    return xs.tolist(), (1 / (1 + np.exp(-(a * logit(xs) + b)))).tolist()
 
 
 def fit_store(
@@ -244,15 +315,21 @@ def fit_store(
     priors = {"global": mu_global, "groups": group_fits[(t_g, s_g)]}
     weighted = {t: _weighted(rows, t) for t in {*TEMPERATURES, DEFAULT_TEMPERATURE}}
     losses = {
-        (name, t, tau): _log_loss(*_predict(weighted[t], mu, own[held], tau))
+        (name, t, tau): _log_loss(*_predict(_p_matrix(weighted[t], mu, tau), own[held]))
         for name, mu in priors.items()
         for t in TEMPERATURES
         for tau in PRIOR_STRENGTHS
     }
     name, temperature, tau = min(losses, key=losses.get)
     members = ensemble({t: min(PRIOR_STRENGTHS, key=lambda x: losses[(name, t, x)]) for t in TEMPERATURES})
-    predictions = [_predict(weighted[t], priors[name], own[held], x) for t, x in members]
-    p, y = np.mean([q for q, _ in predictions], axis=0), predictions[0][1]
+    cols = [j for j, m in enumerate(models) if m in registry.imputers]
+    omega = DEFAULT_IMPUTED_WEIGHT
+    if cols:  # partly profiled models: the weight of their imputed scores, then the rest with it
+        imputed = _imputed(rows, vectors[held], models, registry.imputers, {t for t, _ in members})
+        omega = _imputed_weight(weighted, imputed, priors[name], own[held], members, cols)
+        weighted = {t: _add(w, imputed[t], omega) if t in imputed else w for t, w in weighted.items()}
+    p_held = np.mean([_p_matrix(weighted[t], priors[name], x) for t, x in members], axis=0)
+    p, y = _predict(p_held, own[held])
     out_global = np.where(
         loo[:, :, sm.N_USAGE] > 0, loo[:, :, sm.OUT_SUM] / np.maximum(loo[:, :, sm.N_USAGE], 1.0), DEFAULT_OUTPUT_TOKENS
     )
@@ -260,12 +337,26 @@ def fit_store(
         groups.loo_tokens(held, vectors[held], own[held], out_global, t_g, s_g) if name == "groups" else out_global
     )
     xs, ys = calibration_map(p, y)
-    default = _log_loss(*_predict(weighted[DEFAULT_TEMPERATURE], mu_global, own[held], DEFAULT_PRIOR_STRENGTH))
+    usage_strength = _usage_strength(weighted[temperature], own[held], prior_out)
+    features = _features(
+        rows,
+        [metas[i] for i in held],
+        own[held],
+        p_held,
+        _out_matrix(weighted[temperature], prior_out, usage_strength),
+        temperature,
+        models,
+    )
+    default = _log_loss(
+        *_predict(_p_matrix(weighted[DEFAULT_TEMPERATURE], mu_global, DEFAULT_PRIOR_STRENGTH), own[held])
+    )
     return StoreFit(
         temperature=temperature,
         prior_strength=tau,
         members=members,
-        usage_prior_strength=_usage_strength(weighted[temperature], own[held], prior_out),
+        usage_prior_strength=usage_strength,
+        imputed_weight=omega,
+        features=features,
         groups=groups.prior(models, t_g, s_g) if name == "groups" else None,
         calibration_x=xs,
         calibration_y=ys,

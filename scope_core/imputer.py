@@ -19,11 +19,13 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit
 
-# L2 penalties (inverse of sklearn's C). The embedding's 384 weights, fitted on a few hundred anchors,
-# need far more shrinkage than the few score weights. Chosen for the smallest worst holdout AIQ drop
-# over routerbench-3k seeds 0-2 and mmlu-pro-29 seed 0 (benchmarks/quality.md; tried C 0.05-2).
-L2_SCORES = 1.0 / 1.0
-L2_EMBEDDING = 1.0 / 0.1
+# L2 penalties (inverse of sklearn's C), chosen per model by K-fold cross-validation (``choose_imputer``)
+# from these grids: the embedding's 384 weights, fitted on a few hundred anchors, need more shrinkage
+# than the few score weights, so its grid sits higher. The centres are ``fit_imputer``'s defaults.
+L2_SCORES_GRID = (0.25, 1.0, 4.0)
+L2_EMBEDDING_GRID = (2.5, 10.0, 40.0)
+L2_SCORES, L2_EMBEDDING = L2_SCORES_GRID[1], L2_EMBEDDING_GRID[1]
+FOLDS = 5
 
 
 @dataclass(frozen=True)
@@ -58,11 +60,18 @@ class Imputer:
         return cls(tuple(d["predictors"]), np.asarray(d["fill"]), np.asarray(d["w"]), np.asarray(d["we"]), d["b"])
 
 
-def fit_imputer(predictors: Sequence[str], scores: np.ndarray, embeddings: np.ndarray, y: np.ndarray) -> Imputer:
+def fit_imputer(
+    predictors: Sequence[str],
+    scores: np.ndarray,
+    embeddings: np.ndarray,
+    y: np.ndarray,
+    l2_scores: float = L2_SCORES,
+    l2_embedding: float = L2_EMBEDDING,
+) -> Imputer:
     """Fit on n prompts: ``scores`` (n x predictors, NaN where unknown), ``embeddings`` (n x d), ``y`` in [0, 1]."""
     fill = np.nan_to_num(np.nanmean(scores, axis=0), nan=0.5) if len(scores) else np.full(len(predictors), 0.5)
     x = np.hstack([np.where(np.isnan(scores), fill, scores), embeddings, np.ones((len(y), 1))])
-    penalty = np.concatenate([np.full(len(predictors), L2_SCORES), np.full(embeddings.shape[1], L2_EMBEDDING), [0.0]])
+    penalty = np.concatenate([np.full(len(predictors), l2_scores), np.full(embeddings.shape[1], l2_embedding), [0.0]])
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
         z = x @ w
@@ -73,3 +82,29 @@ def fit_imputer(predictors: Sequence[str], scores: np.ndarray, embeddings: np.nd
     w = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B").x
     n_pred = len(predictors)
     return Imputer(tuple(predictors), fill, w[:n_pred], w[n_pred:-1], float(w[-1]))
+
+
+def _log_loss(p: np.ndarray, y: np.ndarray) -> float:
+    p = np.clip(p, 1e-4, 1 - 1e-4)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def choose_imputer(
+    predictors: Sequence[str], scores: np.ndarray, embeddings: np.ndarray, y: np.ndarray, seed: int = 0
+) -> tuple[Imputer, tuple[float, float]]:
+    """``fit_imputer`` with the penalties of the grids that predict held-out prompts best (K-fold log loss),
+    and those penalties."""
+    fold = np.random.default_rng(seed).permutation(len(y)) % FOLDS
+
+    def held_out(l2s: float, l2e: float) -> float:
+        loss = 0.0
+        for k in range(FOLDS):
+            train, test = fold != k, fold == k
+            imputer = fit_imputer(predictors, scores[train], embeddings[train], y[train], l2s, l2e)
+            filled = np.where(np.isnan(scores[test]), imputer.fill, scores[test])
+            z = filled @ imputer.weights + embeddings[test] @ imputer.embedding_weights + imputer.bias
+            loss += _log_loss(expit(z), y[test]) * test.sum()
+        return loss
+
+    best = min(((a, b) for a in L2_SCORES_GRID for b in L2_EMBEDDING_GRID), key=lambda ab: held_out(*ab))
+    return fit_imputer(predictors, scores, embeddings, y, *best), best

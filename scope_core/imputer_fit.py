@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import summary as sm
-from .imputer import fit_imputer
+from .imputer import choose_imputer
 from .store import BehaviourStore
 
 MIN_OUTCOMES = 50  # fewer scored prompts than this: no imputer, the global mean is as good
@@ -38,7 +38,7 @@ def fit_store_imputers(store: BehaviourStore) -> list[str]:
         if not keep.any():
             continue
         predictors = [m for m, k in zip(others, keep, strict=True) if k]
-        store.put_imputer(model, fit_imputer(predictors, scores[:, keep], embeddings, y))
+        store.put_imputer(model, choose_imputer(predictors, scores[:, keep], embeddings, y)[0])
         fitted.append(model)
     return fitted
 

@@ -130,7 +130,7 @@ def test_the_ensemble_holds_every_temperature_once_and_the_prior_alone():
 
 def test_the_fits_vectorised_predictions_are_the_estimators_formula():
     from scope_core.estimators.knn import shrunk_p
-    from scope_core.fit_store import _predict, _weighted
+    from scope_core.fit_store import _p_matrix, _predict, _weighted
 
     rng = np.random.default_rng(3)
     rows, mus, owns = [], [], []
@@ -138,12 +138,48 @@ def test_the_fits_vectorised_predictions_are_the_estimators_formula():
         ev = np.zeros((7, 2, 6))
         ev[:, :, 0] = rng.integers(0, 2, size=(7, 2))  # some neighbours without scored evidence
         ev[:, :, 1] = ev[:, :, 0] * rng.random((7, 2))
-        rows.append((ev, np.sort(rng.random(7))[::-1]))
+        rows.append((ev, np.sort(rng.random(7))[::-1], np.full(7, 50.0)))
         mus.append(rng.random(2))
         own = np.zeros((2, 6))
         own[:, 0], own[:, 1] = 1.0, rng.integers(0, 2, size=2)
         owns.append(own)
     for t, tau in ((0.05, 0.0), (0.2, 4.0), (1.0, 1e6)):
-        p, y = _predict(_weighted(rows, t), np.asarray(mus), np.asarray(owns), tau)
-        expected = np.concatenate([shrunk_p(ev, sims, mu, t, tau)[0] for (ev, sims), mu in zip(rows, mus, strict=True)])
+        p, y = _predict(_p_matrix(_weighted(rows, t), np.asarray(mus), tau), np.asarray(owns))
+        expected = np.concatenate(
+            [shrunk_p(ev, sims, mu, t, tau)[0] for (ev, sims, _), mu in zip(rows, mus, strict=True)]
+        )
         assert p == pytest.approx(expected) and y == pytest.approx(np.concatenate([o[:, 1] for o in owns]))
+
+
+def _twin_store(store, n: int = 360, anchors: int = 90, seed: int = 0) -> None:
+    """30 tight clusters of prompts (more than the fit's k-means groups): 'a' is right on a random half of
+    them, 'b' at random; 'thin' copies 'a''s score on ``anchors`` prompts and has no other outcome."""
+    rng = np.random.default_rng(seed)
+    for name in ("a", "b", "thin"):
+        store.put_model(ModelSpec(name=name, input_price=1.0, output_price=1.0))
+    centres = rng.normal(size=(30, 16)).astype(np.float32)
+    good = rng.random(30) < 0.5
+    infos, outcomes = {}, []
+    for i in range(n):
+        text, cluster = f"prompt {i}", i % 30
+        vector = centres[cluster] / np.linalg.norm(centres[cluster]) + rng.normal(scale=0.02, size=16).astype(np.float32)
+        infos[text_hash(text)] = PromptInfo(text_hash(text), vector / np.linalg.norm(vector), 5, text, None)
+        scores = {"a": float(good[cluster] != (rng.random() < 0.1)), "b": float(rng.random() < 0.5)}
+        if i < anchors:
+            scores["thin"] = scores["a"]
+        outcomes += [Outcome(prompt=text, model=m, score=s, source="fixture") for m, s in scores.items()]
+    store.add(outcomes, infos)
+
+
+def test_the_imputed_scores_weight_is_fitted_on_the_partly_profiled_models_outcomes(store):
+    from scope_core.fit import DEFAULT_IMPUTED_WEIGHT
+    from scope_core.fit_store import IMPUTED_WEIGHTS
+    from scope_core.imputer_fit import fit_store_imputers
+
+    _twin_store(store)
+    assert fit_store_imputers(store) == ["thin"]
+    fit = fit_store(store, k=16, min_queries=100)
+    # the neighbours matter here (30 clusters, fewer groups), 'thin' has few neighbours of its own and its
+    # imputer (it copies 'a') is right: imputed scores count for more than one outcome each
+    assert all(x < 1e6 for _, x in fit.members[:-1])
+    assert fit.imputed_weight > DEFAULT_IMPUTED_WEIGHT and fit.imputed_weight in IMPUTED_WEIGHTS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from scope_core import KNNEstimator, ModelSpec, Outcome, Router
-from scope_core.imputer import Imputer, fit_imputer
+from scope_core.imputer import L2_EMBEDDING_GRID, Imputer, choose_imputer, fit_imputer
 
 FITTED_MATH = [f"Compute the derivative of x^{n} times cos(x) at x = {n}" for n in range(2, 42)]
 FITTED_CHAT = [f"Write a friendly birthday note for my colleague number {n}" for n in range(2, 42)]
@@ -23,6 +23,18 @@ def test_fit_imputer_learns_which_model_a_new_one_behaves_like():
     assert p[0] > 0.8 and p[1] < 0.2 and p[2] > 0.8
     again = Imputer.from_json(imputer.to_json())
     assert np.allclose(again.predict(scores[:5], emb[0]), imputer.predict(scores[:5], emb[0]))
+
+
+def test_choose_imputer_shrinks_the_embedding_weights_as_far_as_held_out_prompts_ask():
+    rng = np.random.default_rng(1)
+    emb = rng.normal(size=(300, 32))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    scores = rng.integers(0, 2, size=(300, 3)).astype(float)  # the other models say nothing here
+    # where the embedding decides the score, the weakest shrinkage wins; where it is noise, the strongest
+    signal = (emb[:, 0] > 0).astype(float)
+    assert choose_imputer(["a", "b", "c"], scores, emb, signal)[1][1] == L2_EMBEDDING_GRID[0]
+    noise = rng.integers(0, 2, 300).astype(float)
+    assert choose_imputer(["a", "b", "c"], scores, emb, noise)[1][1] == L2_EMBEDDING_GRID[-1]
 
 
 def _outcome(text: str, model: str, score: float) -> Outcome:

@@ -7,10 +7,12 @@ from typing import Any
 
 from .base import Estimator, LocalEstimator, QueryContext
 from .knn import KNNEstimator
+from .knn_features import KNNFeaturesEstimator
 from .reasoning import ReasoningEstimator
 
 ESTIMATORS: dict[str, Callable[[], Estimator]] = {
     "knn": KNNEstimator,
+    "knn-features": KNNFeaturesEstimator,
     "knn-plain": lambda: KNNEstimator(
         temperature=0.2, prior_strength=0.0, name="knn-plain", imputed_weight=0.0, calibrate=False, groups=False
     ),
@@ -41,6 +43,7 @@ __all__ = [
     "LLM_ESTIMATORS",
     "Estimator",
     "KNNEstimator",
+    "KNNFeaturesEstimator",
     "LocalEstimator",
     "QueryContext",
     "ReasoningEstimator",

@@ -9,7 +9,8 @@ import numpy as np
 
 from .. import summary as sm
 from ..decision import Estimate, Evidence
-from ..fit import StoreFit
+from ..fit import DEFAULT_IMPUTED_WEIGHT, StoreFit
+from ..imputer import Imputer
 from ..specs import ModelSpec
 from .base import LocalEstimator, QueryContext, evidence_matrix, prior_matrix
 
@@ -19,7 +20,6 @@ DEFAULT_PRIOR_STRENGTH = 8.0  # pseudo-outcomes behind the global mean where the
 DEFAULT_OUTPUT_TOKENS = 256.0  # output length for a model with no usage anywhere
 DEFAULT_USAGE_PRIOR_STRENGTH = 1.0  # pseudo-outcomes behind a model's mean output length without a fit
 GLOBAL_PRIOR_STRENGTH = 20.0  # pseudo-outcomes at the population mean behind each model's global mean
-IMPUTED_WEIGHT = 1.0  # pseudo-outcomes an imputed score counts for on a neighbour: one real outcome's worth
 
 
 def similarity_weights(similarities: np.ndarray, temperature: float, scored: np.ndarray | None = None) -> np.ndarray:
@@ -68,6 +68,19 @@ def shrunk_p(
     return np.clip(p, 0.0, 1.0), denom, n_w, w
 
 
+def imputed_scores(
+    own_scored: np.ndarray, others: np.ndarray, imputer: Imputer, embedding: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(missing, p): the neighbours where a model has no scored evidence (``own_scored``, shape (k,)) but
+    its imputer's predictors do (``others``, (k, predictors, width)), and the imputed P(correct) there."""
+    scored = others[:, :, sm.N_SCORED]
+    missing = (own_scored == 0) & (scored > 0).any(axis=1)
+    if not missing.any():
+        return missing, np.zeros(0)
+    scores = np.where(scored > 0, others[:, :, sm.SCORE_SUM] / np.maximum(scored, 1e-12), np.nan)
+    return missing, imputer.predict(scores[missing], embedding)
+
+
 def add_imputed(ev: np.ndarray, query: QueryContext, names: Sequence[str], weight: float) -> None:
     """Where a candidate with an imputer has no scored evidence on a neighbour that other models
     answered, add ``weight`` pseudo-outcomes at the imputed P(correct) (in place)."""
@@ -78,13 +91,9 @@ def add_imputed(ev: np.ndarray, query: QueryContext, names: Sequence[str], weigh
         if imputer is None:
             continue
         others = evidence_matrix(query.neighbours, imputer.predictors)
-        scored = others[:, :, sm.N_SCORED]
-        missing = (ev[:, i, sm.N_SCORED] == 0) & (scored > 0).any(axis=1)
-        if not missing.any():
-            continue
-        scores = np.where(scored > 0, others[:, :, sm.SCORE_SUM] / np.maximum(scored, 1e-12), np.nan)
+        missing, p = imputed_scores(ev[:, i, sm.N_SCORED], others, imputer, query.embedding)
         ev[missing, i, sm.N_SCORED] += weight
-        ev[missing, i, sm.SCORE_SUM] += weight * imputer.predict(scores[missing], query.embedding)
+        ev[missing, i, sm.SCORE_SUM] += weight * p
 
 
 class KNNEstimator(LocalEstimator):
@@ -101,7 +110,8 @@ class KNNEstimator(LocalEstimator):
     Output lengths (hence cost) are shrunk the same way, toward the model's group (or global) mean
     length, with ``usage_prior_strength`` pseudo-outcomes.
     A partly profiled model with an imputer (``scope_core.imputer``) gets ``imputed_weight``
-    pseudo-outcomes on each neighbour it never answered; 0 turns imputation off.
+    pseudo-outcomes on each neighbour it never answered (None: the fit's, chosen by leave-one-out, else
+    one real outcome's worth); 0 turns imputation off.
     """
 
     def __init__(
@@ -111,7 +121,7 @@ class KNNEstimator(LocalEstimator):
         name: str = "knn",
         *,
         usage_prior_strength: float | None = None,
-        imputed_weight: float = IMPUTED_WEIGHT,
+        imputed_weight: float | None = None,
         calibrate: bool = True,
         groups: bool = True,
     ) -> None:
@@ -138,17 +148,31 @@ class KNNEstimator(LocalEstimator):
             return [self.settings(fit)]
         return fit.members
 
+    def imputation_weight(self, fit: StoreFit | None) -> float:
+        """Pseudo-outcomes per imputed score: this estimator's own, else the fit's, else the default."""
+        if self.imputed_weight is not None:
+            return self.imputed_weight
+        return fit.imputed_weight if fit else DEFAULT_IMPUTED_WEIGHT
+
     def usage_strength(self, fit: StoreFit | None) -> float:
         """Pseudo-outcomes behind the prior output length: this estimator's own, else the fit's, else the default."""
         if self.usage_prior_strength is not None:
             return self.usage_prior_strength
         return fit.usage_prior_strength if fit else DEFAULT_USAGE_PRIOR_STRENGTH
 
+    def refine(
+        self, query: QueryContext, names: Sequence[str], p: np.ndarray, out: np.ndarray, weights: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The final P(correct) and output tokens from the neighbour estimates: the fit's calibration map."""
+        if self.calibrate and query.fit is not None:
+            p = query.fit.calibrate(p)
+        return p, out
+
     def estimate(self, query: QueryContext, candidates: Sequence[ModelSpec]) -> list[Estimate]:
         names = [c.name for c in candidates]
         nb = query.neighbours
         ev = evidence_matrix(nb, names)  # (k, m, width)
-        add_imputed(ev, query, names, self.imputed_weight)
+        add_imputed(ev, query, names, self.imputation_weight(query.fit))
         prior = prior_matrix(query.priors, names)  # (m, width)
         temperature, tau = self.settings(query.fit)
         mu = global_means(query.priors, prior)
@@ -162,15 +186,13 @@ class KNNEstimator(LocalEstimator):
         runs = {m: shrunk_p(ev, nb.similarities, mu, *m) for m in dict.fromkeys([(temperature, tau), *members])}
         p, denom = (np.mean([runs[m][i] for m in members], axis=0) for i in (0, 1))
         n_w, w = runs[(temperature, tau)][2:]
-        if self.calibrate and query.fit is not None:
-            p = query.fit.calibrate(p)
-        # spread of the Beta posterior Beta(p * (denom + 1), (1 - p) * (denom + 1))
-        p_std = np.sqrt(np.maximum(p * (1 - p), 1e-4) / (denom + 2.0))
-
         # output and extra input tokens: same shrinkage, toward the model's group (else global) means
         u_w = w @ ev[:, :, sm.N_USAGE]
         tau_u = max(self.usage_strength(query.fit), 1e-9)
         out = (w @ ev[:, :, sm.OUT_SUM] + tau_u * out_prior) / (u_w + tau_u)
+        p, out = self.refine(query, names, p, out, w)
+        # spread of the Beta posterior Beta(p * (denom + 1), (1 - p) * (denom + 1))
+        p_std = np.sqrt(np.maximum(p * (1 - p), 1e-4) / (denom + 2.0))
         # recorded input tokens minus the prompt's own count: template or few-shot overhead
         extra_nb = (
             w @ (ev[:, :, sm.IN_SUM] - ev[:, :, sm.N_USAGE] * nb.tokens[:, None]) if nb.ids else np.zeros(len(names))

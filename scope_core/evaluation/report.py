@@ -91,6 +91,12 @@ class EvalReport(BaseModel):
         default=None,
         description="routing on each task's true per-model test accuracy and mean cost, nothing per prompt",
     )
+    compared: dict[str, Curve] = Field(
+        default_factory=dict, description="other estimators on the router's own query contexts (run_eval compare=)"
+    )
+    compared_cost_mdape: dict[str, dict[str, float | None]] = Field(
+        default_factory=dict, description="per compared estimator: Calibration.cost_mdape"
+    )
     calibration: Calibration
     budget_replays: list[BudgetReplay] = Field(
         default_factory=list, description="the router's test stream replayed in order under a BudgetGovernor"

@@ -102,6 +102,7 @@ def run_eval(
     budgets: Sequence[float] = (),
     fast: bool = False,
     progress: bool = False,
+    compare: Sequence[str] = (),
 ) -> EvalReport:
     """Evaluate a router against single models, the oracle and baselines.
 
@@ -113,6 +114,8 @@ def run_eval(
     stream is replayed in order under a ``BudgetGovernor`` with that budget (``report.budget_replays``).
     ``fast``: the fit and the routing search neighbours in a ``MemoryIndex`` snapshot of the train
     store (exact, in memory) instead of Chroma.
+    ``compare``: more estimators (by name) estimated on the router's own query contexts, so their curves
+    (``report.compared``) differ from the router's by the estimator alone.
     """
     started = time.perf_counter()
     timings: dict[str, float] = {}
@@ -155,7 +158,7 @@ def run_eval(
         candidates = [[m for j, m in enumerate(models) if not np.isnan(scores[i, j])] for i in range(len(test_ids))]
         t = time.perf_counter()
         main = router.estimator.name
-        extra = {} if main == "knn-plain" else {"knn-plain": get_estimator("knn-plain")}
+        extra = {name: get_estimator(name) for name in ("knn-plain", *compare) if name != main}
         routed = route_prompts(router, texts, candidates, extra=extra, progress=progress)
         timings["route_s"] = time.perf_counter() - t
 
@@ -222,6 +225,10 @@ def run_eval(
         zero_router=zero,
         router=curves[main],
         baselines={name: curves[name] for name in ("knn-plain", "logistic", "task-router")},
+        compared={name: curves[name] for name in compare if name != main},
+        compared_cost_mdape={
+            name: _calibration(routed[name], scores, costs, models).cost_mdape for name in compare if name != main
+        },
         task_oracle=curves["task-oracle"],
         calibration=_calibration(routed[main], scores, costs, models),
         budget_replays=replays,
