@@ -13,8 +13,7 @@ held-out log loss, in steps:
 3. the estimate is the mean over an ensemble (``ensemble``): each temperature of the grid with
    its best prior strength, and the prior mean alone;
 4. where partly profiled models have imputers, the pseudo-outcomes each imputed score counts for,
-   on those models' held-out pairs (their imputers saw the held-out prompt's own outcome: a small
-   leak in the imputer's favour).
+   on those models' held-out pairs, imputed by imputers refitted without the held-out prompt's fold.
 
 A Platt map fitted on the ensemble's held-out predictions is the calibration. The output
 lengths' prior strength is chosen the same way, by the held-out mean absolute log error of the
@@ -44,7 +43,7 @@ from .features import FeatureFit, logit, prompt_features
 from .fit import DEFAULT_IMPUTED_WEIGHT, StoreFit
 from .fit_features import fit_features, pairs_of
 from .groups import GroupPrior, centroids, group_labels, group_means, memberships
-from .imputer import Imputer
+from .imputer import Imputer, fit_imputer
 from .memory_index import MemoryIndex, NeighbourIndex
 from .store import BehaviourStore
 
@@ -55,6 +54,7 @@ MEMBERSHIP_TEMPERATURES = (0.01, 0.02, 0.05, 0.1)
 GROUP_STRENGTHS = (1.0, 4.0, 16.0, 64.0)
 USAGE_STRENGTHS = (0.25, 1.0, 4.0, 16.0, 64.0)
 IMPUTED_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+IMPUTER_FOLDS = 5
 MIN_IMPUTED_PAIRS = 30  # held-out scored pairs of models with an imputer needed to choose their weight
 _EPS = 1e-4
 
@@ -163,16 +163,45 @@ def _predict(p: np.ndarray, own: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return p[has], own[:, :, sm.SCORE_SUM][has] / own[:, :, sm.N_SCORED][has]
 
 
-def _imputed(rows, vectors: np.ndarray, models: list[str], imputers: dict[str, Imputer], temperatures):
+def _out_of_fold(
+    held: np.ndarray, vectors: np.ndarray, own: np.ndarray, models: list[str], imputers: dict[str, Imputer], seed: int
+) -> dict[str, dict[int, Imputer]]:
+    """Per model with an imputer: for each held-out row where the model has an outcome, its imputer refitted
+    (same predictors and penalties) without that prompt's fold, so the weight is chosen on outcomes no
+    imputer saw. Rows where the model has no outcome keep the stored imputer (they carry no pairs of it)."""
+    col = {m: j for j, m in enumerate(models)}
+    position = {int(g): r for r, g in enumerate(held)}
+    out: dict[str, dict[int, Imputer]] = {}
+    for name, imputer in imputers.items():
+        if name not in col or any(p not in col for p in imputer.predictors):
+            continue
+        i, cols = col[name], [col[p] for p in imputer.predictors]
+        rows = np.flatnonzero(own[:, i, sm.N_SCORED] > 0)
+        scores = np.where(own[rows][:, cols, sm.N_SCORED] > 0, own[rows][:, cols, sm.SCORE_SUM], np.nan)
+        scores = scores / np.maximum(own[rows][:, cols, sm.N_SCORED], 1e-12)
+        y = own[rows, i, sm.SCORE_SUM] / own[rows, i, sm.N_SCORED]
+        fold = np.random.default_rng(seed).permutation(len(rows)) % IMPUTER_FOLDS
+        out[name] = {}
+        for f in range(IMPUTER_FOLDS):
+            train = fold != f
+            refit = fit_imputer(imputer.predictors, scores[train], vectors[rows][train], y[train], *imputer.penalties)
+            out[name] |= {position[int(g)]: refit for g in rows[~train] if int(g) in position}
+    return out
+
+
+def _imputed(rows, vectors: np.ndarray, models: list[str], imputers: dict[str, Imputer], refits, temperatures):
     """{temperature: (prompts, models, 2)}: per held-out prompt, the similarity-weighted [count, score sum]
     of the imputed pseudo-outcomes (weight 1) on neighbours a model with an imputer never answered
-    (``add_imputed``)."""
+    (``add_imputed``), imputed by the out-of-fold imputers ``refits`` (``_out_of_fold``)."""
     col = {m: j for j, m in enumerate(models)}
-    usable = {col[n]: imp for n, imp in imputers.items() if n in col and all(p in col for p in imp.predictors)}
     out = {t: np.zeros((len(rows), len(models), 2)) for t in temperatures}
     for r, ((ev, sims, _), vector) in enumerate(zip(rows, vectors, strict=True)):
-        found = [(i, *imputed_scores(ev[:, i, sm.N_SCORED], ev[:, [col[p] for p in imp.predictors]], imp, vector))
-                 for i, imp in usable.items()]  # fmt: skip
+        found = []
+        for name, by_row in refits.items():
+            imp, i = by_row.get(r, imputers[name]), col[name]
+            found.append(
+                (i, *imputed_scores(ev[:, i, sm.N_SCORED], ev[:, [col[p] for p in imp.predictors]], imp, vector))
+            )
         for t in temperatures:
             w = _weights(ev, sims, t)
             for i, missing, p in found:
@@ -325,7 +354,8 @@ def fit_store(
     cols = [j for j, m in enumerate(models) if m in registry.imputers]
     omega = DEFAULT_IMPUTED_WEIGHT
     if cols:  # partly profiled models: the weight of their imputed scores, then the rest with it
-        imputed = _imputed(rows, vectors[held], models, registry.imputers, {t for t, _ in members})
+        refits = _out_of_fold(held, vectors, own, models, registry.imputers, seed)
+        imputed = _imputed(rows, vectors[held], models, registry.imputers, refits, {t for t, _ in members})
         omega = _imputed_weight(weighted, imputed, priors[name], own[held], members, cols)
         weighted = {t: _add(w, imputed[t], omega) if t in imputed else w for t, w in weighted.items()}
     p_held = np.mean([_p_matrix(weighted[t], priors[name], x) for t, x in members], axis=0)

@@ -37,6 +37,7 @@ class Imputer:
     weights: np.ndarray  # one per predictor
     embedding_weights: np.ndarray
     bias: float
+    penalties: tuple[float, float] = (L2_SCORES, L2_EMBEDDING)  # the L2 penalties it was fitted with
 
     def predict(self, scores: np.ndarray, embedding: np.ndarray) -> np.ndarray:
         """P(correct) per row of ``scores`` (rows x predictors, NaN where unknown) for prompts near ``embedding``."""
@@ -51,13 +52,15 @@ class Imputer:
                 "w": self.weights.tolist(),
                 "we": self.embedding_weights.tolist(),
                 "b": self.bias,
+                "l2": list(self.penalties),
             }
         )
 
     @classmethod
     def from_json(cls, text: str) -> Imputer:
         d = json.loads(text)
-        return cls(tuple(d["predictors"]), np.asarray(d["fill"]), np.asarray(d["w"]), np.asarray(d["we"]), d["b"])
+        l2 = tuple(d.get("l2", (L2_SCORES, L2_EMBEDDING)))
+        return cls(tuple(d["predictors"]), np.asarray(d["fill"]), np.asarray(d["w"]), np.asarray(d["we"]), d["b"], l2)
 
 
 def fit_imputer(
@@ -81,7 +84,7 @@ def fit_imputer(
 
     w = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B").x
     n_pred = len(predictors)
-    return Imputer(tuple(predictors), fill, w[:n_pred], w[n_pred:-1], float(w[-1]))
+    return Imputer(tuple(predictors), fill, w[:n_pred], w[n_pred:-1], float(w[-1]), (l2_scores, l2_embedding))
 
 
 def _log_loss(p: np.ndarray, y: np.ndarray) -> float:

@@ -162,7 +162,9 @@ def _twin_store(store, n: int = 360, anchors: int = 90, seed: int = 0) -> None:
     infos, outcomes = {}, []
     for i in range(n):
         text, cluster = f"prompt {i}", i % 30
-        vector = centres[cluster] / np.linalg.norm(centres[cluster]) + rng.normal(scale=0.02, size=16).astype(np.float32)
+        vector = centres[cluster] / np.linalg.norm(centres[cluster]) + rng.normal(scale=0.02, size=16).astype(
+            np.float32
+        )
         infos[text_hash(text)] = PromptInfo(text_hash(text), vector / np.linalg.norm(vector), 5, text, None)
         scores = {"a": float(good[cluster] != (rng.random() < 0.1)), "b": float(rng.random() < 0.5)}
         if i < anchors:
