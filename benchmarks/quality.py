@@ -22,6 +22,7 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from scope_core.estimators import DEFAULT_ESTIMATOR
 from scope_core.evaluation import EvalReport, run_eval
 from scope_core.evaluation.metrics import cost_to_reach
 from scope_core.evaluation.plot import plot_reliability, plot_report
@@ -32,7 +33,7 @@ DATA_ROOT = HERE.parent.parent / "shared" / "data"
 CACHE = Path.home() / ".cache" / "scope-router" / "quality"
 BUDGETS = (0.1, 0.25, 0.5)
 ANCHORS = 250
-COMPARE = ("knn-features",)  # estimators also run on each full-data run's own query contexts
+COMPARE = ("knn", "knn-features")  # estimators also run on each full-data run's own query contexts
 HOLDOUT = {
     "routerbench-3k": ("gpt-4-1106-preview", "zero-one-ai/Yi-34B-Chat", "mistralai/mixtral-8x7b-chat"),
     "mmlu-pro-29": ("gemini-1.5-pro-002", "DeepSeek-Coder-V2", "Meta-Llama-3_1-70B-Instruct"),
@@ -390,7 +391,9 @@ CHOICES = [
     "Every number the estimator uses is fitted per store by leave-one-out on the store's own outcomes",
     "(`scope_core/fit_store.py`): the group prior's membership temperature and strength, whether the group",
     "prior beats the global one, the similarity temperature, the prior strengths and the output lengths' prior",
-    "strength, and the calibration map. What was decided by hand, and on what evidence:",
+    "strength, the calibration map, the weight of imputed scores and `knn-features`' feature map; the imputers'",
+    "L2 penalties are chosen per model by 5-fold cross-validation (`scope_core/imputer.py`). What was decided",
+    "by hand, and on what evidence:",
     "",
     "| choice | decided on | checked on | effect |",
     "|---|---|---|---|",
@@ -542,7 +545,7 @@ def write_plots(reports: dict[RunSpec, EvalReport], folder: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-root", type=Path, default=DATA_ROOT)
-    parser.add_argument("--estimator", default="knn")
+    parser.add_argument("--estimator", default=DEFAULT_ESTIMATOR)
     parser.add_argument("--k", type=int, default=None, help="neighbours per query (default: the Router's default)")
     parser.add_argument("--force", action="store_true", help="re-run even when a cached report exists")
     parser.add_argument("--cached-only", action="store_true", help="never run; report what is cached")

@@ -20,6 +20,7 @@ from . import summary as sm
 from .data import load_dataset
 from .embedder import default_embedder
 from .errors import ScopeError
+from .estimators import DEFAULT_ESTIMATOR
 from .fit import StoreFit
 from .money import usd
 from .router import DEFAULT_K, Router
@@ -41,7 +42,7 @@ StorePromptsOption = Annotated[
 ]
 
 
-def _router(store: str | None, estimator: str = "knn", *, store_prompts: bool = True) -> Router:
+def _router(store: str | None, estimator: str = DEFAULT_ESTIMATOR, *, store_prompts: bool = True) -> Router:
     return Router(
         BehaviourStore.open(store, store_prompts=store_prompts),
         estimator=estimator,
@@ -126,7 +127,7 @@ def route(
     alpha: Annotated[float | None, typer.Option(help="0 = cheapest, 1 = most accurate")] = None,
     max_cost: Annotated[float | None, typer.Option(help="USD cap on the predicted call cost")] = None,
     min_accuracy: Annotated[float | None, typer.Option(help="cheapest model predicted to reach it")] = None,
-    estimator: EstimatorOption = "knn",
+    estimator: EstimatorOption = DEFAULT_ESTIMATOR,
     as_json: Annotated[bool, typer.Option("--json", help="print the decision summary as JSON")] = False,
 ):
     """Show each model's estimate for a prompt and the model the policy chooses."""
@@ -239,7 +240,7 @@ def evaluate(
     seed: Annotated[int, typer.Option(help="shuffles the prompts")] = 0,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the full report here")] = None,
     plot: Annotated[Path | None, typer.Option(help="write the cost-accuracy plot here (PNG)")] = None,
-    estimator: EstimatorOption = "knn",
+    estimator: EstimatorOption = DEFAULT_ESTIMATOR,
     holdout_models: Annotated[
         str | None, typer.Option(help="comma-separated models that keep train outcomes on anchors only")
     ] = None,

@@ -31,7 +31,7 @@ from .errors import (
     UnknownModelError,
     UnknownRunError,
 )
-from .estimators import LLM_ESTIMATORS, Estimator, QueryContext, get_estimator
+from .estimators import DEFAULT_ESTIMATOR, LLM_ESTIMATORS, Estimator, QueryContext, get_estimator
 from .fit import StoreFit
 from .fit_store import fit_store
 from .health import HealthTracker
@@ -98,7 +98,7 @@ class Router:
         self,
         store: BehaviourStore | None = None,
         *,
-        estimator: Estimator | str = "knn",
+        estimator: Estimator | str = DEFAULT_ESTIMATOR,
         embedder: Embedder | object | None = None,
         policy: Policy | None = None,
         k: int = DEFAULT_K,

@@ -111,7 +111,7 @@ def test_eval_writes_report_and_plot(workdir):
     out = scope("eval", "outcomes.csv", "--json", "r.json", "--plot", "r.png", "--quiet")
     assert "AIQ" in out and "oracle" in out
     report = EvalReport.model_validate_json((workdir / "r.json").read_text())
-    assert report.n_test == 12 and report.estimator == "knn"
+    assert report.n_test == 12 and report.estimator == "knn-features"
     assert (workdir / "r.png").read_bytes()[:4] == b"\x89PNG"
 
 

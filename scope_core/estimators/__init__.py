@@ -10,6 +10,7 @@ from .knn import KNNEstimator
 from .knn_features import KNNFeaturesEstimator
 from .reasoning import ReasoningEstimator
 
+DEFAULT_ESTIMATOR = "knn-features"  # won the paired comparisons of benchmarks/quality.md
 ESTIMATORS: dict[str, Callable[[], Estimator]] = {
     "knn": KNNEstimator,
     "knn-features": KNNFeaturesEstimator,
@@ -39,6 +40,7 @@ def get_estimator(name: str, **options: Any) -> Estimator:
 
 
 __all__ = [
+    "DEFAULT_ESTIMATOR",
     "ESTIMATORS",
     "LLM_ESTIMATORS",
     "Estimator",

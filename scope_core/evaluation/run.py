@@ -18,7 +18,7 @@ import numpy as np
 from ..anchors import select_anchors
 from ..data import Dataset, load_dataset
 from ..embedder import Embedder, default_embedder
-from ..estimators import Estimator, get_estimator
+from ..estimators import DEFAULT_ESTIMATOR, Estimator, get_estimator
 from ..memory_index import MemoryIndex
 from ..router import DEFAULT_K, Router
 from ..store import BehaviourStore
@@ -92,7 +92,7 @@ def run_eval(
     *,
     train_frac: float = 0.5,
     seed: int = 0,
-    estimator: str | Callable[[BehaviourStore], Estimator] = "knn",
+    estimator: str | Callable[[BehaviourStore], Estimator] = DEFAULT_ESTIMATOR,
     holdout_models: Sequence[str] = (),
     anchors: int = 250,
     alphas: Sequence[float] | None = None,
