@@ -66,7 +66,7 @@ def test_cli_eval_estimator_errors_are_clear(workdir, monkeypatch):  # noqa: F81
         return result.output
 
     assert "needs --estimator-llm" in fails("--estimator", "reasoning")
-    assert "not 'knn'" in fails("--estimator-llm", "http://localhost:1/v1#m")
+    assert "not 'knn-features'" in fails("--estimator-llm", "http://localhost:1/v1#m")
     assert "URL#MODEL" in fails("--estimator", "reasoning", "--estimator-llm", "http://localhost:1/v1")
     assert "INPUT,OUTPUT" in fails(
         "--estimator", "reasoning", "--estimator-llm", "http://x/v1#m", "--estimator-price", "1"
