@@ -229,7 +229,7 @@ def compared_section(reports: dict[RunSpec, EvalReport]) -> list[str]:
     for r in reports.values():
         for name, curve in r.compared.items():
             mdape = (_median(r.calibration.cost_mdape.values()), _median(r.compared_cost_mdape[name].values()))
-            row = [r.data, str(r.seed), name, _num(r.router.aiq), _num(curve.aiq), f"{curve.aiq - r.router.aiq:+.4f}"]
+            row = [r.data, str(r.seed), name, _num(r.router.aiq), _num(curve.aiq), f"{r.router.aiq - curve.aiq:+.4f}"]
             row += [_num(r.router.max_accuracy), _num(curve.max_accuracy), _num(r.calibration.ece, 3)]
             rows.append([*row, _num(curve.ece, 3), _mdape(mdape[0]), _mdape(mdape[1])])
     if not rows:
@@ -245,7 +245,7 @@ def compared_section(reports: dict[RunSpec, EvalReport]) -> list[str]:
         'where "no features" is one of the choices (`scope_core/fit_features.py`). Median over models of the cost MdAPE.',
         "",
     ]
-    header = ["data set", "seed", "estimator", f"AIQ {est}", "AIQ", "difference", f"max acc. {est}", "max acc."]
+    header = ["data set", "seed", "estimator", f"AIQ {est}", "AIQ", f"{est} minus it", f"max acc. {est}", "max acc."]
     header += [f"ECE {est}", "ECE", f"cost MdAPE {est}", "cost MdAPE"]
     return intro + _table(header, rows)
 
@@ -414,7 +414,25 @@ CHOICES = [
     "(+0.0005 on s2); by the held-out routing AIQ it picked 16 / 128 / 128 and lost 0.0005 on s0; on mmlu-pro-29 s0 "
     "k = 32 / 64 lose 0.0022 / 0.0017 against 128 |",
     "",
-    "Tried this round and not taken (`scope eval --fast`-equivalent runs: exact neighbours, same splits; AIQ of the",
+    "Changed this round (fast runs: `run_eval(fast=True)`, exact neighbours, same splits):",
+    "",
+    "| change | decided on | checked on | effect |",
+    "|---|---|---|---|",
+    "| `knn-features` is the default estimator: the knn estimate plus prompt length and length relative to the "
+    'neighbours, fitted per store by 5-fold cross-validation with "no features" among the choices | nothing tuned: '
+    "the features are the ones the quality issue measured on both data sets | both data sets, the same neighbours "
+    "(table above) | routerbench-3k: the fit keeps no features, AIQ within 0.0002 (its own calibration fit); "
+    "mmlu-pro-29: AIQ -0.0002 .. +0.0004 over two regenerations of this report, cost MdAPE 2.6% -> 2.5% |",
+    "| imputer L2 penalties chosen per model by 5-fold cross-validation from (0.25, 1, 4) x (2.5, 10, 40), "
+    "instead of the fixed (1, 10) | the fixed pair had been picked on the holdout AIQ of routerbench-3k s0-2 and "
+    "mmlu-pro-29 s0 | routerbench-3k s0 / s1 holdout (fast runs) | AIQ 0.8551 -> 0.8503 / 0.8448 -> 0.8454: the "
+    "fixed pair was chosen on these very runs |",
+    "| the imputed scores' weight (pseudo-outcomes per imputed score) fitted by leave-one-out on the partly profiled "
+    "models' held-out outcomes, imputed by imputers refitted out of fold, grid 0 .. 4 (was 1) | nothing tuned | "
+    "the same runs | with the cross-validated penalties: 0.8503 -> 0.8517 / 0.8454 -> 0.8458; every run in "
+    "*Unseen models* below |",
+    "",
+    "Tried in the previous round and not taken (`scope eval --fast`-equivalent runs: exact neighbours, same splits; AIQ of the",
     "router against the estimator above on the same run):",
     "",
     "| idea | routerbench-3k s0 / s1 / s2 | mmlu-pro-29 s0 | why not |",
