@@ -16,9 +16,10 @@ ridge-shrunk deviation per model (a model unseen at fit time gets the shared slo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 FEATURES = ("relative length", "length")
 _EPS = 1e-4
@@ -40,6 +41,8 @@ def prompt_features(input_tokens: float, neighbour_tokens: np.ndarray, weights: 
 
 class FeatureFit(BaseModel):
     """The fitted feature map of P(correct) and output length (see the module docstring)."""
+
+    model_config = ConfigDict(frozen=True)
 
     center: list[float] = Field(description="mean of each feature over the held-out prompts")
     scale: list[float] = Field(description="standard deviation of each feature (features are standardised)")
@@ -63,15 +66,21 @@ class FeatureFit(BaseModel):
     def standardise(self, x: np.ndarray) -> np.ndarray:
         return (x - np.asarray(self.center)) / np.asarray(self.scale)
 
-    def _slopes(self, shared: list[float], per_model: dict[str, list[float]], models: Sequence[str]) -> np.ndarray:
-        base = np.asarray(shared)
-        return np.stack([base + np.asarray(per_model.get(m, np.zeros_like(base))) for m in models])
+    @cached_property
+    def _p_slopes(self) -> dict[str, np.ndarray]:
+        return {m: np.asarray(self.p_shared) + d for m, d in self.p_model.items()}
+
+    @cached_property
+    def _out_slopes(self) -> dict[str, np.ndarray]:
+        return {m: np.asarray(self.out_shared) + d for m, d in self.out_model.items()}
 
     def p_correct(self, p_knn: np.ndarray, x: np.ndarray, models: Sequence[str]) -> np.ndarray:
         """P(correct) of ``models`` from their knn estimates and the prompt's raw features ``x``."""
-        z = self.a * logit(p_knn) + self.b + self._slopes(self.p_shared, self.p_model, models) @ self.standardise(x)
-        return 1.0 / (1.0 + np.exp(-z))
+        shared = np.asarray(self.p_shared)
+        slopes = np.stack([self._p_slopes.get(m, shared) for m in models])
+        return 1.0 / (1.0 + np.exp(-(self.a * logit(p_knn) + self.b + slopes @ self.standardise(x))))
 
     def output_factor(self, x: np.ndarray, models: Sequence[str]) -> np.ndarray:
         """Multiplier of each model's knn output length for a prompt with raw features ``x``."""
-        return np.exp(self._slopes(self.out_shared, self.out_model, models) @ self.standardise(x))
+        shared = np.asarray(self.out_shared)
+        return np.exp(np.stack([self._out_slopes.get(m, shared) for m in models]) @ self.standardise(x))

@@ -43,7 +43,7 @@ from .features import FeatureFit, logit, prompt_features
 from .fit import DEFAULT_IMPUTED_WEIGHT, StoreFit
 from .fit_features import fit_features, pairs_of
 from .groups import GroupPrior, centroids, group_labels, group_means, memberships
-from .imputer import Imputer, fit_imputer
+from .imputer import Imputer, fit_imputer, log_loss
 from .memory_index import MemoryIndex, NeighbourIndex
 from .store import BehaviourStore
 
@@ -56,12 +56,6 @@ USAGE_STRENGTHS = (0.25, 1.0, 4.0, 16.0, 64.0)
 IMPUTED_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 IMPUTER_FOLDS = 5
 MIN_IMPUTED_PAIRS = 30  # held-out scored pairs of models with an imputer needed to choose their weight
-_EPS = 1e-4
-
-
-def _log_loss(p: np.ndarray, y: np.ndarray) -> float:
-    p = np.clip(p, _EPS, 1 - _EPS)
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
 def _summaries(metas: Sequence[dict[str, object]], models: list[str]) -> np.ndarray:
@@ -219,7 +213,7 @@ def _imputed_weight(weighted, imputed, mu: np.ndarray, own: np.ndarray, members,
 
     def loss(omega: float) -> float:
         p = np.mean([_p_matrix(_add(weighted[t], imputed[t], omega), mu, x) for t, x in members], axis=0)
-        return _log_loss(p[has], y)
+        return log_loss(p[has], y)
 
     return min(IMPUTED_WEIGHTS, key=loss)
 
@@ -290,7 +284,7 @@ def calibration_map(p: np.ndarray, y: np.ndarray, n_knots: int = 101) -> tuple[l
     z = logit(p)
 
     def loss(ab: np.ndarray) -> float:
-        return _log_loss(1 / (1 + np.exp(-(ab[0] * z + ab[1]))), y)
+        return log_loss(1 / (1 + np.exp(-(ab[0] * z + ab[1]))), y)
 
     a, b = minimize(loss, x0=np.asarray([1.0, 0.0]), method="Nelder-Mead").x
     a = max(a, 1e-3)  # never reverse or flatten the ranking
@@ -340,15 +334,18 @@ def fit_store(
         for t in MEMBERSHIP_TEMPERATURES
         for s in GROUP_STRENGTHS
     }
-    t_g, s_g = min(group_fits, key=lambda ts: _log_loss(group_fits[ts][y_of[0]], y_of[1][y_of[0]]))
+    t_g, s_g = min(group_fits, key=lambda ts: log_loss(group_fits[ts][y_of[0]], y_of[1][y_of[0]]))
     priors = {"global": mu_global, "groups": group_fits[(t_g, s_g)]}
     weighted = {t: _weighted(rows, t) for t in {*TEMPERATURES, DEFAULT_TEMPERATURE}}
     losses = {
-        (name, t, tau): _log_loss(*_predict(_p_matrix(weighted[t], mu, tau), own[held]))
+        (name, t, tau): log_loss(*_predict(_p_matrix(weighted[t], mu, tau), own[held]))
         for name, mu in priors.items()
         for t in TEMPERATURES
         for tau in PRIOR_STRENGTHS
     }
+    default = log_loss(
+        *_predict(_p_matrix(weighted[DEFAULT_TEMPERATURE], mu_global, DEFAULT_PRIOR_STRENGTH), own[held])
+    )
     name, temperature, tau = min(losses, key=losses.get)
     members = ensemble({t: min(PRIOR_STRENGTHS, key=lambda x: losses[(name, t, x)]) for t in TEMPERATURES})
     cols = [j for j, m in enumerate(models) if m in registry.imputers]
@@ -377,9 +374,6 @@ def fit_store(
         temperature,
         models,
     )
-    default = _log_loss(
-        *_predict(_p_matrix(weighted[DEFAULT_TEMPERATURE], mu_global, DEFAULT_PRIOR_STRENGTH), own[held])
-    )
     return StoreFit(
         temperature=temperature,
         prior_strength=tau,
@@ -392,6 +386,6 @@ def fit_store(
         calibration_y=ys,
         n_queries=len(rows),
         n_pairs=len(p),
-        log_loss=_log_loss(p, y),
+        log_loss=log_loss(p, y),
         log_loss_default=default,
     )

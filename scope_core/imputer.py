@@ -87,7 +87,8 @@ def fit_imputer(
     return Imputer(tuple(predictors), fill, w[:n_pred], w[n_pred:-1], float(w[-1]), (l2_scores, l2_embedding))
 
 
-def _log_loss(p: np.ndarray, y: np.ndarray) -> float:
+def log_loss(p: np.ndarray, y: np.ndarray) -> float:
+    """Mean log loss of predictions ``p`` against scores ``y`` in [0, 1], p clipped to [1e-4, 1 - 1e-4]."""
     p = np.clip(p, 1e-4, 1 - 1e-4)
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
@@ -106,7 +107,7 @@ def choose_imputer(
             imputer = fit_imputer(predictors, scores[train], embeddings[train], y[train], l2s, l2e)
             filled = np.where(np.isnan(scores[test]), imputer.fill, scores[test])
             z = filled @ imputer.weights + embeddings[test] @ imputer.embedding_weights + imputer.bias
-            loss += _log_loss(expit(z), y[test]) * test.sum()
+            loss += log_loss(expit(z), y[test]) * test.sum()
         return loss
 
     best = min(((a, b) for a in L2_SCORES_GRID for b in L2_EMBEDDING_GRID), key=lambda ab: held_out(*ab))

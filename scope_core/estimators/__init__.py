@@ -10,7 +10,7 @@ from .knn import KNNEstimator
 from .knn_features import KNNFeaturesEstimator
 from .reasoning import ReasoningEstimator
 
-DEFAULT_ESTIMATOR = "knn-features"  # won the paired comparisons of benchmarks/quality.md
+DEFAULT_ESTIMATOR = "knn-features"  # ties knn on AIQ, lower cost error where features fit (benchmarks/quality.md)
 ESTIMATORS: dict[str, Callable[[], Estimator]] = {
     "knn": KNNEstimator,
     "knn-features": KNNFeaturesEstimator,
