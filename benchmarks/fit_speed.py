@@ -13,7 +13,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from scope_core import BehaviourStore, Router, load_dataset
-from scope_core.embedder import default_embedder
+from scope_core.text.embedder import default_embedder
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ import time
 from llama_index.core.base.llms.types import ChatMessage
 
 from scope_core import BehaviourStore, Outcome, Router, default_embedder
+from scope_core.text.checks import query_text
 from scope_llamaindex import ScopeLLM, capture_calls, llm_candidate
 from scope_llamaindex.testing import ScriptedLLM
 
@@ -37,7 +38,7 @@ def setup(record: bool, seeds: int) -> tuple[Router, ScopeLLM, ScriptedLLM]:
         llm_candidate("cheap", cheap, 0.1, 0.4),
         llm_candidate("strong", strong, 3.0, 15.0),
     ]
-    llm = ScopeLLM(router, pool, record=record)
+    llm = ScopeLLM(candidates=pool, router=router, record=record)
     texts = [f"Explain proof number {i} of the textbook in two lines." for i in range(seeds)]
     router.record(
         [
@@ -103,7 +104,7 @@ def main() -> None:
     for record in (False, True):
         router, llm, cheap = setup(record, args.seeds)
         n = args.calls if not record else max(args.calls // 3, 20)
-        router.embed_texts([router.text_of(conversation(i)[-1].content) for i in range(2 * n)])  # warm cache
+        router.embed_texts([query_text(conversation(i)[-1].content) for i in range(2 * n)])  # warm cache
         candidate_ms = time_candidate(cheap, 50)
         run_sync(llm, 10, 10_000)  # warm-up
         label = "recording" if record else "no recording"

@@ -26,7 +26,7 @@ from scope_core.estimators import DEFAULT_ESTIMATOR
 from scope_core.evaluation import EvalReport, run_eval
 from scope_core.evaluation.metrics import cost_to_reach
 from scope_core.evaluation.plot import plot_reliability, plot_report
-from scope_core.router import DEFAULT_K
+from scope_core.routing.router import DEFAULT_K
 
 HERE = Path(__file__).resolve().parent
 DATA_ROOT = HERE.parent.parent / "shared" / "data"

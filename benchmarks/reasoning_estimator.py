@@ -29,8 +29,8 @@ from pathlib import Path
 
 from scope_core import BehaviourStore, Router, default_embedder, load_dataset
 from scope_core.estimators import ReasoningEstimator
-from scope_core.estimators.reasoning_local import StandInServer
-from scope_core.estimators.reasoning_openai import openai_compatible_llm
+from scope_core.estimators.reasoning.local import StandInServer
+from scope_core.estimators.reasoning.openai_llm import openai_compatible_llm
 from scope_core.evaluation.split import sample_prompts, split_prompts
 
 
@@ -91,7 +91,7 @@ def main() -> None:
             llm = openai_compatible_llm(f"{server.url}#Cooolder/SCOPE", no_cot=args.no_cot)
 
             def router(concurrency: int) -> Router:
-                estimator = ReasoningEstimator(llm, store, max_concurrency=concurrency, no_cot=args.no_cot)
+                estimator = ReasoningEstimator(llm, max_concurrency=concurrency, no_cot=args.no_cot)
                 return Router(store, estimator=estimator, embedder=embedder, cache_ttl_s=3600.0)
 
             _sync(router(16), test[:2])  # warm-up: embeddings, HTTP connections

@@ -26,8 +26,8 @@ os.environ.setdefault("SCOPE_JOURNAL_DIR", tempfile.mkdtemp(prefix="scope-bench-
 
 from benchmarks.concurrency import accept_latency, measure  # noqa: E402
 from scope_core import BehaviourStore, ModelSpec, Router, Turn, default_embedder, load_dataset  # noqa: E402
-from scope_core import summary as sm  # noqa: E402
 from scope_core.errors import ScopeError  # noqa: E402
+from scope_core.store import summary as sm  # noqa: E402
 from tests.chroma_server import ChromaServer  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "routerbench-3k"

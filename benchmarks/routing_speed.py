@@ -37,9 +37,9 @@ from scope_core import (
     default_embedder,
     load_dataset,
 )
-from scope_core import summary as sm
-from scope_core.router import DEFAULT_K
-from scope_core.store import PromptInfo
+from scope_core.routing.router import DEFAULT_K
+from scope_core.store import summary as sm
+from scope_core.store.records import PromptInfo
 
 MODELS = [ModelSpec(name=f"model-{i:02d}", input_price=0.1 * (i + 1), output_price=0.3 * (i + 1)) for i in range(14)]
 QUERIES = [

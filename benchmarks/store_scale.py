@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.routing_speed import MODELS  # noqa: E402
 from scope_core import BehaviourStore, ColdStartWarning, Router  # noqa: E402
-from scope_core.store import PromptInfo  # noqa: E402
+from scope_core.store.records import PromptInfo  # noqa: E402
 
 DIM = 384
 BATCH = 2000

@@ -11,7 +11,7 @@ model is tried again, and once it answers it is back.
 from __future__ import annotations
 
 from scope_core import BehaviourStore, Candidate, ModelSpec, Outcome, Router
-from scope_core.health import HealthTracker
+from scope_core.routing.health import HealthTracker
 from scope_langchain import ScopeChatModel
 from scope_langchain.testing import ScriptedChatModel
 

@@ -32,8 +32,8 @@ def script(messages: list[ChatMessage], tools: list[str]) -> tuple[str, list[dic
 async def main() -> None:
     router = Router(BehaviourStore.ephemeral())
     llm = ScopeLLM(
-        router,
-        [
+        router=router,
+        candidates=[
             llm_candidate("small", ScriptedLLM(model="small", reply=script), 0.15, 0.6),
             llm_candidate("large", ScriptedLLM(model="large", reply=script, tool_format="kwargs"), 2.5, 10.0),
         ],

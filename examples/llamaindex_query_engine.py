@@ -18,8 +18,8 @@ from scope_llamaindex.testing import ScriptedLLM
 def main() -> None:
     router = Router(BehaviourStore.ephemeral())  # Router.open("~/.scope/store") keeps what it learns
     llm = ScopeLLM(
-        router,
-        [
+        router=router,
+        candidates=[
             llm_candidate("small", ScriptedLLM(model="small"), 0.15, 0.6),
             llm_candidate("large", ScriptedLLM(model="large"), 2.5, 10.0),
         ],

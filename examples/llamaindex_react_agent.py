@@ -36,7 +36,7 @@ async def main() -> None:
         llm_candidate("small", ScriptedLLM(model="small", reply=script), 0.15, 0.6),
         llm_candidate("large", ScriptedLLM(model="large", reply=script), 2.5, 10.0),
     ]
-    agent = ReActAgent(tools=[multiply], llm=ScopeLLM(router, candidates, alpha=0.7))
+    agent = ReActAgent(tools=[multiply], llm=ScopeLLM(candidates=candidates, router=router, alpha=0.7))
     with capture_calls() as calls:
         result = await agent.run(user_msg="What is 6 times 7?")
     print("answer:", str(result).strip())

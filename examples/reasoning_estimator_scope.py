@@ -18,8 +18,8 @@ from contextlib import nullcontext
 
 from scope_core import BehaviourStore, ModelSpec, Outcome, Router
 from scope_core.estimators import ReasoningEstimator
-from scope_core.estimators.reasoning_local import StandInServer
-from scope_core.estimators.reasoning_openai import openai_compatible_llm
+from scope_core.estimators.reasoning.local import StandInServer
+from scope_core.estimators.reasoning.openai_llm import openai_compatible_llm
 
 MINI = ModelSpec(name="gpt-4o-mini", input_price=0.15, output_price=0.6)
 LARGE = ModelSpec(name="gpt-4o", input_price=2.5, output_price=10.0)
@@ -52,7 +52,7 @@ if __name__ == "__main__":
         llm = openai_compatible_llm(f"{base}#{os.environ.get('SCOPE_MODEL', 'Cooolder/SCOPE')}", no_cot=no_cot)
         store = seeded_store()
         # a self-hosted estimator has no per-token price; set input_price/output_price for a paid one
-        router = Router(store, estimator=ReasoningEstimator(llm, store, no_cot=no_cot, retrieval_weight=0.2))
+        router = Router(store, estimator=ReasoningEstimator(llm, no_cot=no_cot, retrieval_weight=0.2))
         print(f"estimator LLM at {base}{' (local stand-in)' if not url else ''}")
         for query in QUERIES:
             decision = router.route(query, alpha=0.8)

@@ -3,13 +3,12 @@
 Test doubles (ScriptedChatModel) live in ``scope_langchain.testing``, imported only where used.
 """
 
-from scope_core.candidate import Candidate
 from scope_core.errors import AllCandidatesFailedError
-
-from .callbacks import ScopeFeedbackHandler
-from .chat_model import ScopeChatModel
-from .messages import to_turns
-from .replay import ReplayChatModel, replay_candidates
+from scope_core.routing.candidate import Candidate
+from scope_langchain.callbacks import ScopeFeedbackHandler
+from scope_langchain.chat_model import ScopeChatModel
+from scope_langchain.messages import to_turns
+from scope_langchain.replay import ReplayChatModel, replay_candidates
 
 __all__ = [
     "AllCandidatesFailedError",

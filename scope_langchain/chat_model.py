@@ -19,17 +19,15 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from scope_core import BudgetGovernor, ModelSpec, Router
-from scope_core.call import Attempt, RoutedCall, routing_overrides
-from scope_core.candidate import Candidate, as_candidates
-from scope_core.routing_text import RoutingMode
-
-from .delegate import Delegate, Request, delegate_for, passed_on, standard_params_applied
-from .messages import needs, to_turns
-from .structured import METHODS, Method, json_parser, json_request, tool_parser, with_parser
-from .usage import counted, output_text, reported
+from scope_core.routing.call import Attempt, RoutedCall
+from scope_core.routing.candidate import Candidate, as_candidates, candidates_router
+from scope_core.routing.policy import RouteOptions
+from scope_langchain.delegate import Delegate, Request, delegate_for, passed_on, standard_params_applied
+from scope_langchain.messages import needs, to_turns
+from scope_langchain.structured import METHODS, Method, json_parser, json_request, tool_parser, with_parser
+from scope_langchain.usage import counted, output_text, reported
 
 STRUCTURED_KEY = "structured_output"
-_SETTINGS = ("alpha", "max_cost", "min_accuracy", "budget", "routing_mode")  # instance defaults of ROUTING_KEYS
 _FORWARDED_PARAMS = ("temperature", "max_tokens", "timeout", "max_retries")
 
 Evaluator = Callable[[Sequence[BaseMessage], AIMessage], float | None]
@@ -43,27 +41,24 @@ class ScopeChatModel(BaseChatModel):
     (``router.start``): the chosen candidate answers, a failing candidate is replaced by the next
     best, and every attempt is recorded in the router's store by the core.
 
-    Per-call overrides, as call kwargs (or ``bind``): ``scope_core.call.ROUTING_KEYS`` (``alpha``,
-    ``max_cost``, ``min_accuracy``, ``allowed``, ``required``, ``budget``, ``model``, ``routing_mode``);
-    per run config, use ``configurable_fields``. ``response_metadata["scope"]`` describes the call.
+    Routing options (``scope_core.RouteOptions``: ``alpha``, ``max_cost``, ``min_accuracy``, ``allowed``,
+    ``required``, ``model``, ``budget``, ``routing_mode``) are set for every call with ``routing`` (or as keyword
+    arguments of the constructor) and per call as call kwargs (or ``bind``); a misspelt one raises
+    ``InvalidInputError``. ``response_metadata["scope"]`` describes the call.
 
     Example: ``ScopeChatModel(candidates=[ChatOpenAI(model="gpt-4o-mini"), ...], alpha=0.7).invoke("2 + 2?")``
     (a bare chat model's spec is looked up, ``Candidate.of``; pass ``Candidate(model=..., spec=...)`` to type it).
     """
 
     candidates: list[Candidate] = Field(min_length=1, description="the chat models to route among")
-    router: Router | None = Field(default=None, description="the router; built on `store` when omitted")
-    store: str | None = Field(
+    router: Router | None = Field(default=None, description="the router; opened on `location` when omitted")
+    location: str | None = Field(
         default_factory=from_env("SCOPE_STORE", default=None),
-        description="store path or http://host:port used when no router is given (default $SCOPE_STORE)",
+        description="store path or http://host:port of the router opened when none is given (default $SCOPE_STORE)",
     )
-    store_prompts: bool = Field(default=True, description="keep prompt texts in the store opened from `store`")
+    store_prompts: bool = Field(default=True, description="keep prompt texts in the store opened at `location`")
     model_name: str = "scope-router"
-    alpha: float | None = Field(default=None, ge=0.0, le=1.0, description="0 = cheapest, 1 = most accurate")
-    max_cost: float | None = Field(default=None, gt=0.0, description="USD cap on a call's predicted cost")
-    min_accuracy: float | None = Field(default=None, ge=0.0, le=1.0)
-    budget: BudgetGovernor | None = Field(default=None, description="paces spend over a stream of calls")
-    routing_mode: RoutingMode | None = Field(default=None, description="how the routing text is built")
+    routing: RouteOptions = Field(default_factory=RouteOptions, description="routing options of every call")
     text_builder: Callable[[Sequence[BaseMessage]], str] | None = Field(
         default=None, description="custom routing text of a conversation (overrides routing_mode)"
     )
@@ -81,6 +76,11 @@ class ScopeChatModel(BaseChatModel):
     _models: dict[str, BaseChatModel] = PrivateAttr(default_factory=dict)
     _specs: dict[str, ModelSpec] = PrivateAttr(default_factory=dict)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _fold_routing(cls, data: Any) -> Any:
+        return RouteOptions.fold(data)
+
     @field_validator("candidates", mode="before")
     @classmethod
     def _coerce_candidates(cls, value: Any) -> list[Candidate]:
@@ -90,14 +90,14 @@ class ScopeChatModel(BaseChatModel):
             raise ValueError(f"candidate(s) {wrong} are not LangChain chat models")
         return candidates
 
+    @field_validator("routing", mode="before")
+    @classmethod
+    def _coerce_routing(cls, value: Any) -> RouteOptions:
+        return RouteOptions.build(value)
+
     @model_validator(mode="after")
     def _connect(self) -> ScopeChatModel:
-        if self.router is None:
-            self.router = Router.open(self.store, store_prompts=self.store_prompts)
-        known = self.router.models()
-        for c in self.candidates:
-            if known.get(c.name) != c.spec:
-                self.router.register_model(c.spec)
+        self.router = candidates_router(self.router, self.location, self.store_prompts, self.candidates)
         params = {k: getattr(self, k) for k in _FORWARDED_PARAMS}
         self._models = {c.name: standard_params_applied(c.model, params) for c in self.candidates}
         self._specs = {c.name: c.spec for c in self.candidates}
@@ -110,7 +110,7 @@ class ScopeChatModel(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"model_name": self.model_name, "candidates": sorted(self._specs), "alpha": self.alpha}
+        return {"model_name": self.model_name, "candidates": sorted(self._specs), **self.routing.constraints()}
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         """The run starts before routing: it names a forced ``model``, else the router (the reply names the chosen)."""
@@ -123,6 +123,7 @@ class ScopeChatModel(BaseChatModel):
 
     def _get_invocation_params(self, stop: list[str] | None = None, **kwargs: Any) -> dict[str, Any]:
         params = super()._get_invocation_params(stop=stop, **kwargs)
+        params["routing"] = self.routing.constraints()
         if isinstance(params.get("budget"), BudgetGovernor):
             params["budget"] = {"spent": params["budget"].spent, "alpha": params["budget"].alpha}
         return params
@@ -166,24 +167,24 @@ class ScopeChatModel(BaseChatModel):
     # -- one routed call: start it in the core, run its attempts, report how each ended ----------
     def _plan(
         self, messages: list[BaseMessage], run_manager: RunManager, kwargs: dict[str, Any]
-    ) -> tuple[str | list, dict[str, Any], Callable[[Attempt], Delegate]]:
-        """The query, ``Router.start``'s options, and each attempt's candidate bound to the call's request."""
-        overrides = routing_overrides({k: getattr(self, k) for k in _SETTINGS}, kwargs)
+    ) -> tuple[str | list, RouteOptions, dict[str, Any], Callable[[Attempt], Delegate]]:
+        """The query, the call's options, ``Router.start``'s other arguments, and each attempt's candidate bound to
+        the call's request."""
+        options = RouteOptions.take(kwargs, self.routing)
         request = Request(
             kwargs.pop("tools", None), kwargs.pop("tool_choice", None), kwargs.pop(STRUCTURED_KEY, None), kwargs
         )
-        required = needs(messages, overrides.get("required"), request.tools, request.structured)
-        run_id = str(run_manager.run_id) if run_manager is not None else uuid.uuid4().hex
-        options = {**overrides, "required": required, "pool": self._specs, "run_id": run_id}
-        options["fallback_on"] = self.fallback_on
+        options = options.model_copy(
+            update={"required": frozenset(needs(messages, options.required, request.tools, request.structured))}
+        )
+        run_id = str(run_manager.run_id) if run_manager is not None else str(uuid.uuid4())
+        call = {"pool": self._specs, "run_id": run_id, "fallback_on": self.fallback_on}
 
         def delegate(attempt: Attempt) -> Delegate:
             return delegate_for(self._models[attempt.model], request)
 
-        if self.text_builder is None:
-            return to_turns(messages), options, delegate
-        text = self.text_builder(messages)
-        return text, {**options, "text": text}, delegate
+        query = to_turns(messages) if self.text_builder is None else self.text_builder(messages)
+        return query, options, call, delegate
 
     def _answered(
         self, call: RoutedCall, attempt: Attempt, reply: AIMessage, messages: list[BaseMessage]
@@ -193,7 +194,7 @@ class ScopeChatModel(BaseChatModel):
         evaluator = self.evaluator
         score = (lambda: evaluator(messages, reply)) if evaluator is not None else None
         usage = reported(reply)
-        scope = call.succeeded(attempt, usage, text=output_text(reply), score=score)
+        scope = call.succeeded(attempt, usage, reply_text=output_text(reply), score=score)
         return {"model_name": attempt.model, "scope": scope}, counted(scope) if usage.output_tokens is None else None
 
     def _reply(self, call: RoutedCall, attempt: Attempt, reply: AIMessage, messages: list[BaseMessage]) -> ChatResult:
@@ -206,10 +207,11 @@ class ScopeChatModel(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=message)], llm_output={"model_name": attempt.model})
 
     def _closing(
-        self, call: RoutedCall, attempt: Attempt, full: AIMessageChunk | None, messages: list[BaseMessage]
+        self, call: RoutedCall, full: AIMessageChunk | None, messages: list[BaseMessage]
     ) -> ChatGenerationChunk:
         """A stream's last chunk: model name, the call's ``scope``, and usage if the candidate sent none."""
-        meta, usage = self._answered(call, attempt, full or AIMessageChunk(content=""), messages)
+        assert call.current is not None  # the stream ended whole
+        meta, usage = self._answered(call, call.current, full or AIMessageChunk(content=""), messages)
         last = AIMessageChunk(content="", response_metadata=meta, usage_metadata=usage, chunk_position="last")
         return ChatGenerationChunk(message=last)
 
@@ -220,8 +222,8 @@ class ScopeChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        query, options, delegate = self._plan(messages, run_manager, kwargs)
-        call = self.router.start(query, **options)
+        query, options, keys, delegate = self._plan(messages, run_manager, kwargs)
+        call = self.router.start(query, options, **keys)
         attempt, reply = call.run(lambda a: delegate(a).generate(messages, stop or self.stop))
         return self._reply(call, attempt, reply, messages)
 
@@ -232,8 +234,8 @@ class ScopeChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        query, options, delegate = self._plan(messages, run_manager, kwargs)
-        call = await self.router.astart(query, **options)
+        query, options, keys, delegate = self._plan(messages, run_manager, kwargs)
+        call = await self.router.astart(query, options, **keys)
         attempt, reply = await call.arun(lambda a: delegate(a).agenerate(messages, stop or self.stop))
         return self._reply(call, attempt, reply, messages)
 
@@ -244,20 +246,14 @@ class ScopeChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        query, options, delegate = self._plan(messages, run_manager, kwargs)
-        call = self.router.start(query, **options)
-        for attempt in call:
-            full = None
-            try:
-                for chunk in delegate(attempt).stream(messages, stop or self.stop):
-                    chunk = passed_on(chunk)
-                    full = chunk if full is None else full + chunk
-                    yield ChatGenerationChunk(message=chunk)
-            except Exception as exc:
-                call.failed(attempt, exc, fall_back=full is None)  # once part of the answer is out, no fallback
-                continue
-            yield self._closing(call, attempt, full, messages)
-            return
+        query, options, keys, delegate = self._plan(messages, run_manager, kwargs)
+        call = self.router.start(query, options, **keys)
+        full: AIMessageChunk | None = None
+        for chunk in call.stream(lambda a: delegate(a).stream(messages, stop or self.stop)):
+            chunk = passed_on(chunk)
+            full = chunk if full is None else full + chunk
+            yield ChatGenerationChunk(message=chunk)
+        yield self._closing(call, full, messages)
 
     async def _astream(
         self,
@@ -266,20 +262,14 @@ class ScopeChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        query, options, delegate = self._plan(messages, run_manager, kwargs)
-        call = await self.router.astart(query, **options)
-        for attempt in call:
-            full = None
-            try:
-                async for chunk in delegate(attempt).astream(messages, stop or self.stop):
-                    chunk = passed_on(chunk)
-                    full = chunk if full is None else full + chunk
-                    yield ChatGenerationChunk(message=chunk)
-            except Exception as exc:
-                call.failed(attempt, exc, fall_back=full is None)
-                continue
-            yield self._closing(call, attempt, full, messages)
-            return
+        query, options, keys, delegate = self._plan(messages, run_manager, kwargs)
+        call = await self.router.astart(query, options, **keys)
+        full: AIMessageChunk | None = None
+        async for chunk in call.astream(lambda a: delegate(a).astream(messages, stop or self.stop)):
+            chunk = passed_on(chunk)
+            full = chunk if full is None else full + chunk
+            yield ChatGenerationChunk(message=chunk)
+        yield self._closing(call, full, messages)
 
     # -- feedback --------------------------------------------------------------------------------
     def feedback(self, run_id: str | uuid.UUID, score: float) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage, ChatMessage
 
 from scope_core import Capability, Turn
-from scope_core.routing_text import turn_text
+from scope_core.text.turns import turn_text
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool", "function": "tool"}
 _CHAT_ROLES = {"user": "user", "assistant": "assistant", "system": "system", "developer": "system", "tool": "tool"}

@@ -14,7 +14,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
 from scope_core import Dataset, text_hash
-from scope_core.candidate import Candidate
+from scope_core.routing.candidate import Candidate
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,8 @@ from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from pydantic import ConfigDict, Field
 
-from scope_core.tokens import count_tokens
-
-from .structured import json_parser, with_parser
+from scope_core.text.tokens import count_tokens
+from scope_langchain.structured import json_parser, with_parser
 
 Messages = list[BaseMessage]
 Stop = list[str] | None

@@ -9,7 +9,7 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from langchain_core.messages.ai import UsageMetadata
 
-from scope_core.call import Usage
+from scope_core.routing.call import Usage
 
 
 def output_text(message: AIMessage) -> str:

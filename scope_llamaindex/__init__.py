@@ -3,20 +3,17 @@
 Test doubles (ScriptedLLM) live in ``scope_llamaindex.testing``, imported only where used.
 """
 
-from scope_core.call import ROUTING_KEYS
-from scope_core.candidate import Candidate
 from scope_core.errors import AllCandidatesFailedError
-
-from .candidates import llm_candidate
-from .embedding import ScopeEmbedding
-from .events import ScopeCallEndEvent, capture_calls
-from .llm import ScopeLLM
-from .messages import MODEL_KEY, RUN_KEY, SCOPE_KEY, to_turns
-from .selector import ScopeSelector
+from scope_core.routing.candidate import Candidate
+from scope_llamaindex.candidates import llm_candidate
+from scope_llamaindex.embedding import ScopeEmbedding
+from scope_llamaindex.events import ScopeCallEndEvent, capture_calls
+from scope_llamaindex.llm import ScopeLLM
+from scope_llamaindex.messages import MODEL_KEY, RUN_KEY, SCOPE_KEY, to_turns
+from scope_llamaindex.selector import ScopeSelector
 
 __all__ = [
     "MODEL_KEY",
-    "ROUTING_KEYS",
     "RUN_KEY",
     "SCOPE_KEY",
     "AllCandidatesFailedError",

@@ -6,7 +6,7 @@ from llama_index.core.llms import LLM
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 
 from scope_core import Capability, ModelSpec
-from scope_core.candidate import Candidate
+from scope_core.routing.candidate import Candidate
 
 
 def supports_tools(llm: LLM) -> bool:

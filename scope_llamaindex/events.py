@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from llama_index.core.instrumentation import get_dispatcher
 from llama_index.core.instrumentation.events import BaseEvent
 from pydantic import Field
 
 from scope_core import Decision
+from scope_core.routing.call import Ended, RoutedCall
 
 
 class ScopeCallEndEvent(BaseEvent):
@@ -31,6 +33,7 @@ class ScopeCallEndEvent(BaseEvent):
         return "ScopeCallEndEvent"
 
 
+_dispatcher = get_dispatcher(__name__)
 _captured: ContextVar[list[ScopeCallEndEvent] | None] = ContextVar("scope_captured_calls", default=None)
 
 
@@ -45,8 +48,11 @@ def capture_calls() -> Iterator[list[ScopeCallEndEvent]]:
         _captured.reset(token)
 
 
-def note_call(event: ScopeCallEndEvent) -> None:
-    """Add a finished call to the innermost ``capture_calls`` block, if any."""
+def call_ended(call: RoutedCall, ended: Ended) -> None:
+    """A routed call's attempt ended: a ``ScopeCallEndEvent``, emitted and added to the innermost
+    ``capture_calls`` block, if any (a routed call's ``on_end``)."""
+    event = ScopeCallEndEvent(routing_text=call.text, decision=call.decision, **vars(ended))
     calls = _captured.get()
     if calls is not None:
         calls.append(event)
+    _dispatcher.event(event)

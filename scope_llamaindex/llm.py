@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -16,28 +17,24 @@ from llama_index.core.base.llms.types import (
     LLMMetadata,
     MessageRole,
 )
-from llama_index.core.instrumentation import get_dispatcher
 from llama_index.core.llms import LLM
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
-from scope_core import BudgetGovernor, Capability, Router, UnknownModelError
-from scope_core.call import Attempt, Ended, RoutedCall, routing_overrides
-from scope_core.candidate import CandidatesInput, as_candidates
-from scope_core.routing_text import RoutingMode
-
-from .candidates import supports_tools
-from .events import ScopeCallEndEvent, note_call
-from .messages import SCOPE_KEY, has_images, producer, tag, to_turns, untagged
-from .usage import output_text, reported_usage
+from scope_core import Capability, Router, UnknownModelError
+from scope_core.routing.call import Attempt, RoutedCall
+from scope_core.routing.candidate import Candidate, as_candidates, candidates_router
+from scope_core.routing.policy import RouteOptions
+from scope_llamaindex.candidates import supports_tools
+from scope_llamaindex.events import call_ended
+from scope_llamaindex.messages import SCOPE_KEY, has_images, producer, tag, to_turns, untagged
+from scope_llamaindex.usage import output_text, reported_usage
 
 if TYPE_CHECKING:
     from llama_index.core.tools import BaseTool
 
 _CALL, _TOOL_ARGS = "scope_call", "scope_tool_args"  # carry a routed call from _prepare_chat_with_tools to chat
-_SETTINGS = ("alpha", "max_cost", "min_accuracy", "budget", "routing_mode")  # instance defaults of ROUTING_KEYS
-_dispatcher = get_dispatcher(__name__)
 R = TypeVar("R", ChatResponse, CompletionResponse)
 
 
@@ -59,91 +56,110 @@ class ScopeLLM(FunctionCallingLLM):
     """Routes each chat/complete call (streaming, async and function calling included) to one candidate LLM.
 
     ``scope_core`` routes the call (``router.start``), records every attempt and falls back along the
-    ranking on an error of ``fallback_on``; this class only translates. Per-call keyword arguments:
-    ``scope_core.call.ROUTING_KEYS``. An answer's ``additional_kwargs["scope"]`` (a stream's last chunk)
-    describes the call; ``additional_kwargs["scope_run_id"]`` is the id for ``feedback(run_id, score)``.
-    Each attempt also emits a ``ScopeCallEndEvent`` (see ``capture_calls``).
+    ranking on an error of ``fallback_on``; this class only translates. Routing options
+    (``scope_core.RouteOptions``) are set for every call with ``routing`` (or as constructor keyword arguments)
+    and per call as keyword arguments; a misspelt one raises ``InvalidInputError``. An answer's
+    ``additional_kwargs["scope"]`` (a stream's last chunk) describes the call;
+    ``additional_kwargs["scope_run_id"]`` is the id for ``feedback(run_id, score)``. Each attempt also emits a
+    ``ScopeCallEndEvent`` (see ``capture_calls``).
+
+    Example: ``ScopeLLM(candidates=[llm_candidate("fast", fast_llm, 0.1, 0.4), ...], router=router, alpha=0.7)``.
     """
 
-    router: Router = Field(exclude=True)
-    candidates: dict[str, LLM] = Field(exclude=True, description="name -> LlamaIndex LLM")
-    alpha: float | None = Field(
-        default=None, ge=0.0, le=1.0, description="0 = cheapest, 1 = most accurate; None = router policy"
+    candidates: list[Candidate] = Field(exclude=True, min_length=1, description="the LLMs to route among")
+    router: Router | None = Field(default=None, exclude=True, description="the router; opened on `location` if omitted")
+    location: str | None = Field(
+        default_factory=lambda: os.environ.get("SCOPE_STORE"),
+        description="store path or http://host:port of the router opened when none is given (default $SCOPE_STORE)",
     )
-    max_cost: float | None = Field(default=None, gt=0.0, description="USD cap on a call's predicted cost")
-    min_accuracy: float | None = Field(default=None, ge=0.0, le=1.0)
-    allowed: frozenset[str] | None = Field(default=None, description="only these candidates (None = all)")
-    budget: BudgetGovernor | None = Field(default=None, exclude=True)
-    routing_mode: RoutingMode | None = Field(default=None, description="how the routing text is built")
+    store_prompts: bool = Field(default=True, description="keep prompt texts in the store opened at `location`")
+    routing: RouteOptions = Field(default_factory=RouteOptions, exclude=True, description="options of every call")
     fallback_on: tuple[type[BaseException], ...] = Field(default=(Exception,), exclude=True)
     record: bool = Field(default=True, description="store every call's outcome in the router's store")
 
-    def __init__(self, router: Router, candidates: CandidatesInput, **kwargs: Any) -> None:
-        pool = as_candidates(candidates)
-        for candidate in pool:
-            router.register_model(candidate.spec)
-        super().__init__(router=router, candidates={c.name: c.model for c in pool}, **kwargs)
-        unknown = sorted(set(self.allowed or ()) - set(self.candidates))
-        if unknown:
-            raise UnknownModelError(f"allowed names {unknown} are not candidates: {sorted(self.candidates)}")
+    @model_validator(mode="before")
+    @classmethod
+    def _fold_routing(cls, data: Any) -> Any:
+        return RouteOptions.fold(data)
+
+    @field_validator("candidates", mode="before")
+    @classmethod
+    def _coerce_candidates(cls, value: Any) -> list[Candidate]:
+        """Accept ``[Candidate, ...]``, ``[(llm, spec), ...]``, ``{name: (llm, spec)}`` or LLMs."""
+        candidates = as_candidates(value)
+        if wrong := [c.name for c in candidates if not isinstance(c.model, LLM)]:
+            raise ValueError(f"candidate(s) {wrong} are not LlamaIndex LLMs")
+        return candidates
+
+    @field_validator("routing", mode="before")
+    @classmethod
+    def _coerce_routing(cls, value: Any) -> RouteOptions:
+        return RouteOptions.build(value)
+
+    @model_validator(mode="after")
+    def _connect(self) -> ScopeLLM:
+        self.router = candidates_router(self.router, self.location, self.store_prompts, self.candidates)
+        if unknown := sorted(set(self.routing.allowed or ()) - set(self._llms)):
+            raise UnknownModelError(f"allowed names {unknown} are not candidates: {sorted(self._llms)}")
+        return self
 
     @classmethod
     def class_name(cls) -> str:
         return "ScopeLLM"
 
+    @property
+    def _llms(self) -> dict[str, LLM]:
+        return {c.name: c.model for c in self.candidates}
+
     def _pool(self) -> list[str]:
-        return [n for n in self.candidates if self.allowed is None or n in self.allowed]
+        allowed = self.routing.allowed
+        return [c.name for c in self.candidates if allowed is None or c.name in allowed]
 
     @property
     def metadata(self) -> LLMMetadata:
         """The pool's truth: the widest context window, function calling if any allowed candidate has it."""
-        pool, specs = self._pool(), self.router.models()
+        pool, specs, llms = self._pool(), {c.name: c.spec for c in self.candidates}, self._llms
         widest = max(pool, key=lambda n: specs[n].context_window)
         return LLMMetadata(
             context_window=specs[widest].context_window,
-            num_output=self.candidates[widest].metadata.num_output,
-            is_chat_model=any(self.candidates[n].metadata.is_chat_model for n in pool),
-            is_function_calling_model=any(supports_tools(self.candidates[n]) for n in pool),
+            num_output=llms[widest].metadata.num_output,
+            is_chat_model=any(llms[n].metadata.is_chat_model for n in pool),
+            is_function_calling_model=any(supports_tools(llms[n]) for n in pool),
             model_name="scope-router",
         )
 
     # -- one routed call: start it in the core, run its attempts, report how each ended ----------
     def _plan(self, kwargs: dict[str, Any], messages: list[ChatMessage] | None, prompt: str | None, tools: bool):
-        """The query (prompt or turns) and ``Router.start``'s options (the routing keys popped from kwargs)."""
-        overrides = routing_overrides({k: getattr(self, k) for k in _SETTINGS}, kwargs)
-        required = {Capability(c) for c in overrides.get("required") or ()}
+        """The query (prompt or turns), the call's options (the routing keys popped from kwargs) and
+        ``Router.start``'s other arguments."""
+        options = RouteOptions.take(kwargs, self.routing)
+        required = set(options.required or ())
         required |= {Capability.TOOLS} if tools else set()
         required |= {Capability.VISION} if messages is not None and has_images(messages) else set()
-        options = {**overrides, "required": required, "pool": self._pool(), "fallback_on": self.fallback_on}
+        options = options.model_copy(update={"required": frozenset(required)})
         query = prompt if messages is None else to_turns(messages)
-        return query, {**options, "record": self.record, "on_end": self._ended}
+        keys = {"pool": self._pool(), "fallback_on": self.fallback_on, "record": self.record, "on_end": call_ended}
+        return query, options, keys
 
     def _start(self, kwargs: dict[str, Any], messages=None, prompt=None, tools=False) -> RoutedCall:
-        query, options = self._plan(kwargs, messages, prompt, tools)
-        return self.router.start(query, **options)
+        query, options, keys = self._plan(kwargs, messages, prompt, tools)
+        return self.router.start(query, options, **keys)
 
     async def _astart(self, kwargs: dict[str, Any], messages=None, prompt=None, tools=False) -> RoutedCall:
-        query, options = self._plan(kwargs, messages, prompt, tools)
-        return await self.router.astart(query, **options)
-
-    @staticmethod
-    def _ended(call: RoutedCall, ended: Ended) -> None:
-        """Each attempt's end as a LlamaIndex instrumentation event (and in ``capture_calls``)."""
-        event = ScopeCallEndEvent(routing_text=call.text, decision=call.decision, **vars(ended))
-        note_call(event)
-        _dispatcher.event(event)
+        query, options, keys = self._plan(kwargs, messages, prompt, tools)
+        return await self.router.astart(query, options, **keys)
 
     @staticmethod
     def _answered(call: RoutedCall, attempt: Attempt, response: R) -> R:
         """Tell the call it succeeded; the response (a stream's last chunk) carries the call's metadata."""
-        scope = call.succeeded(attempt, reported_usage(response), text=output_text(response))
+        scope = call.succeeded(attempt, reported_usage(response), reply_text=output_text(response))
         tag(response, attempt.model, call.run_id, **{SCOPE_KEY: scope})
         return response
 
     def _invoke(self, attempt: Attempt, method: str, given: dict[str, Any], tool_args: dict[str, Any] | None) -> Any:
         """Call the attempt's candidate: the chosen one with the call as prepared, a fallback with function
         calling re-prepared for itself."""
-        llm = self.candidates[attempt.model]
+        llm = self._llms[attempt.model]
         if attempt.index > 0 and tool_args is not None:
             given = llm._prepare_chat_with_tools_compat(**tool_args)  # type: ignore[attr-defined]
         return getattr(llm, method)(**given)
@@ -157,37 +173,21 @@ class ScopeLLM(FunctionCallingLLM):
         return self._answered(call, attempt, response)
 
     def _stream(self, call: RoutedCall, method: str, given: dict[str, Any], tools: dict | None = None) -> Iterator:
-        """Falls back while no chunk is out; every chunk names its model, the last gains the call's metadata."""
-        for attempt in call:
-            last = None
-            try:
-                for last in self._invoke(attempt, method, given, tools):
-                    tag(last, attempt.model, call.run_id)
-                    yield last
-                if last is None:
-                    raise ValueError(f"{attempt.model} streamed no chunk")
-            except Exception as exc:
-                call.failed(attempt, exc, fall_back=last is None)
-                continue
-            self._answered(call, attempt, last)
-            return
+        """Every chunk names its model; the last gains the call's metadata."""
+        last = None
+        for last in call.stream(lambda a: self._invoke(a, method, given, tools)):
+            tag(last, call.current.model, call.run_id)
+            yield last
+        self._answered(call, call.current, last)
 
     async def _astream(
         self, call: RoutedCall, method: str, given: dict[str, Any], tools: dict | None = None
     ) -> AsyncIterator:
-        for attempt in call:
-            last = None
-            try:
-                async for last in await self._invoke(attempt, method, given, tools):
-                    tag(last, attempt.model, call.run_id)
-                    yield last
-                if last is None:
-                    raise ValueError(f"{attempt.model} streamed no chunk")
-            except Exception as exc:
-                call.failed(attempt, exc, fall_back=last is None)
-                continue
-            self._answered(call, attempt, last)
-            return
+        last = None
+        async for last in call.astream(lambda a: self._invoke(a, method, given, tools)):
+            tag(last, call.current.model, call.run_id)
+            yield last
+        self._answered(call, call.current, last)
 
     # -- chat and complete -----------------------------------------------------------------------
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
@@ -250,7 +250,7 @@ class ScopeLLM(FunctionCallingLLM):
             "tool_required": tool_required,
             **kwargs,
         }
-        chosen = self.candidates[call.decision.chosen]
+        chosen = self._llms[call.decision.chosen]
         prepared = chosen._prepare_chat_with_tools_compat(**tool_args)  # type: ignore[attr-defined]
         return {**prepared, _CALL: call, _TOOL_ARGS: tool_args}
 
@@ -269,9 +269,9 @@ class ScopeLLM(FunctionCallingLLM):
     ) -> ChatResponse:
         kwargs.pop(_CALL, None)
         model = producer(response)
-        if model not in self.candidates:
+        if model not in self._llms:
             return response
-        return self.candidates[model]._validate_chat_with_tools_response(  # type: ignore[attr-defined]
+        return self._llms[model]._validate_chat_with_tools_response(  # type: ignore[attr-defined]
             response, tools, allow_parallel_tool_calls=allow_parallel_tool_calls, **kwargs
         )
 
@@ -280,8 +280,8 @@ class ScopeLLM(FunctionCallingLLM):
     ) -> list[ToolSelection]:
         """Parsed by the candidate that produced the response (named by its tag)."""
         model = producer(response)
-        if model in self.candidates:
-            return self.candidates[model].get_tool_calls_from_response(  # type: ignore[attr-defined]
+        if model in self._llms:
+            return self._llms[model].get_tool_calls_from_response(  # type: ignore[attr-defined]
                 response, error_on_no_tool_call=error_on_no_tool_call, **kwargs
             )
         if error_on_no_tool_call:

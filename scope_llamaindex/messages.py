@@ -8,7 +8,7 @@ from typing import Any
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, CompletionResponse, ImageBlock, ToolCallBlock
 
 from scope_core import Turn
-from scope_core.routing_text import turn_text
+from scope_core.text.turns import turn_text
 
 MODEL_KEY = "scope_model"  # additional_kwargs key: the candidate that produced a response
 RUN_KEY = "scope_run_id"  # additional_kwargs key: the id to pass to router.feedback(run_id, score)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,30 +10,24 @@ from llama_index.core.prompts.mixin import PromptDictType
 from llama_index.core.schema import QueryBundle
 from llama_index.core.tools.types import ToolMetadata
 
-from scope_core import Decision, Router
-
-from .events import ScopeCallEndEvent, note_call
+from scope_core import Router
+from scope_core.routing.call import RoutedCall
+from scope_core.routing.policy import RouteOptions
+from scope_llamaindex.events import call_ended
 
 
 class ScopeSelector(BaseSelector):
     """Each choice is a model in the router's registry, named by its tool name.
 
     Register one ModelSpec per query engine (prices: what a query through it costs); the router then
-    predicts each engine's quality on the query from past outcomes. With ``record`` every selection is
-    stored under a run id (see ``capture_calls``) so ``router.feedback(run_id, score)`` teaches it.
+    predicts each engine's quality on the query from past outcomes. Routing options (``RouteOptions``) apply to
+    every selection. With ``record`` every selection is a routed call recorded under a run id (see
+    ``capture_calls``) so ``router.feedback(run_id, score)`` teaches it.
     """
 
-    def __init__(
-        self,
-        router: Router,
-        *,
-        alpha: float | None = None,
-        max_cost: float | None = None,
-        min_accuracy: float | None = None,
-        record: bool = True,
-    ) -> None:
+    def __init__(self, router: Router, *, record: bool = True, **routing: Any) -> None:
         self.router, self.record = router, record
-        self.overrides = {"alpha": alpha, "max_cost": max_cost, "min_accuracy": min_accuracy}
+        self.routing = RouteOptions.build(routing)
 
     def _get_prompts(self) -> dict[str, Any]:
         return {}
@@ -49,21 +42,19 @@ class ScopeSelector(BaseSelector):
             raise ValueError("ScopeSelector needs named choices (the tool names of registered models)")
         return names  # type: ignore[return-value]
 
-    def _result(self, decision: Decision, names: list[str], text: str) -> SelectorResult:
-        if self.record:
-            run_id = uuid.uuid4().hex
-            self.router.record_call(decision, text, decision.chosen, run_id=run_id, wait=False)
-            note_call(
-                ScopeCallEndEvent(run_id=run_id, model=decision.chosen, routing_text=text, decision=decision, attempt=0)
-            )
-        return SelectorResult(selections=[SingleSelection(index=names.index(decision.chosen), reason=decision.reason)])
+    def _result(self, call: RoutedCall, names: list[str]) -> SelectorResult:
+        """The chosen engine; the selection itself is the call's one attempt (the engine's answer is not seen)."""
+        call.succeeded(next(iter(call)))
+        chosen = call.decision.chosen
+        return SelectorResult(selections=[SingleSelection(index=names.index(chosen), reason=call.decision.reason)])
+
+    def _keys(self, names: list[str]) -> dict[str, Any]:
+        return {"pool": names, "record": self.record, "on_end": call_ended}
 
     def _select(self, choices: Sequence[ToolMetadata], query: QueryBundle) -> SelectorResult:
         names = self._names(choices)
-        decision = self.router.route(query.query_str, allowed=names, **self.overrides)
-        return self._result(decision, names, query.query_str)
+        return self._result(self.router.start(query.query_str, self.routing, **self._keys(names)), names)
 
     async def _aselect(self, choices: Sequence[ToolMetadata], query: QueryBundle) -> SelectorResult:
         names = self._names(choices)
-        decision = await self.router.aroute(query.query_str, allowed=names, **self.overrides)
-        return self._result(decision, names, query.query_str)
+        return self._result(await self.router.astart(query.query_str, self.routing, **self._keys(names)), names)

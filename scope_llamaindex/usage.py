@@ -7,7 +7,7 @@ from typing import Any
 
 from llama_index.core.base.llms.types import ChatResponse, CompletionResponse
 
-from scope_core.call import Usage
+from scope_core.routing.call import Usage
 
 _PAIRS = (("prompt_tokens", "completion_tokens"), ("input_tokens", "output_tokens"))
 

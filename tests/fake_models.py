@@ -9,7 +9,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from scope_core.anchors import MULTIPLE_CHOICE_INSTRUCTION, shipped_anchors
+from scope_core.profiling.anchors import MULTIPLE_CHOICE_INSTRUCTION, shipped_anchors
 
 GOLD = {a.prompt: (a.subject, a.gold) for a in shipped_anchors()}
 

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from scope_core.store import Neighbourhood
+from scope_core.store.records import Neighbourhood
 
 TARGET = re.compile(r"### Target Model\n(.+)\n")
 

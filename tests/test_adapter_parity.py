@@ -13,8 +13,8 @@ from langchain_core.messages import HumanMessage
 from llama_index.core.base.llms.types import ChatMessage
 
 from scope_core import BehaviourStore, BudgetExhaustedError, BudgetGovernor, ModelSpec, Router, text_hash
-from scope_core.candidate import Candidate
 from scope_core.errors import AllCandidatesFailedError, UnknownRunError
+from scope_core.routing.candidate import Candidate
 from scope_langchain import ScopeChatModel
 from scope_langchain.testing import ScriptedChatModel
 from scope_llamaindex import SCOPE_KEY, ScopeLLM
@@ -56,7 +56,7 @@ class LlamaIndexSide:
     def __init__(self, router: Router) -> None:
         self.router = router
         self.models = {s.name: ScriptedLLM(model=s.name, report_usage=False) for s in SPECS}
-        self.llm = ScopeLLM(router, [Candidate(model=self.models[s.name], spec=s) for s in SPECS])
+        self.llm = ScopeLLM(candidates=[Candidate(model=self.models[s.name], spec=s) for s in SPECS], router=router)
 
     def fail(self, name: str) -> None:
         self.models[name].error = ConnectionError(f"{name} is down")

@@ -14,9 +14,9 @@ import pytest
 from langchain_core.messages import AIMessage
 from llama_index.core.base.llms.types import CompletionResponse
 
-from scope_core.anchors import load_anchors, select_anchors, shipped_anchors
 from scope_core.errors import DataFormatError
-from scope_core.profile_answer import reply_usage
+from scope_core.profiling.anchors import load_anchors, select_anchors, shipped_anchors
+from scope_core.profiling.answer import reply_usage
 
 from .conftest import data_path
 
@@ -40,11 +40,11 @@ def test_shipped_anchors_cover_every_subject_with_gold_letters():
 
 def test_pyproject_ships_the_anchor_files():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    patterns = config["tool"]["setuptools"]["package-data"]["scope_core.anchors"]
+    patterns = config["tool"]["setuptools"]["package-data"]["scope_core.profiling.anchors"]
     for name in ("anchors.jsonl.gz", "README.md", "LICENSE"):
-        assert (ROOT / "scope_core" / "anchors" / name).is_file()
+        assert (ROOT / "scope_core" / "profiling" / "anchors" / name).is_file()
         assert any(fnmatch(name, p) for p in patterns), name
-    assert "MIT" in (ROOT / "scope_core" / "anchors" / "LICENSE").read_text()
+    assert "MIT" in (ROOT / "scope_core" / "profiling" / "anchors" / "LICENSE").read_text()
 
 
 @pytest.mark.data

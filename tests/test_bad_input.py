@@ -6,7 +6,7 @@ import pytest
 
 from scope_core import ModelSpec, Router, Turn, text_hash
 from scope_core.errors import InvalidInputError
-from scope_core.validate import MAX_PROMPT_CHARS
+from scope_core.text.checks import MAX_PROMPT_CHARS
 
 
 def _counts(router: Router) -> tuple[int, int]:
@@ -78,10 +78,12 @@ def test_store_prompts_false_is_reachable_from_scope_chat_model(tmp_path, monkey
     from scope_langchain import ScopeChatModel
     from scope_langchain.testing import ScriptedChatModel
 
-    monkeypatch.setattr("scope_core.router.default_embedder", lambda: embedder)
+    monkeypatch.setattr("scope_core.routing.router.default_embedder", lambda: embedder)
     spec = ModelSpec(name="small", input_price=0.1, output_price=0.4)
     chat = ScopeChatModel(
-        store=str(tmp_path / "store"), store_prompts=False, candidates=[Candidate(model=ScriptedChatModel(), spec=spec)]
+        location=str(tmp_path / "store"),
+        store_prompts=False,
+        candidates=[Candidate(model=ScriptedChatModel(), spec=spec)],
     )
     chat.invoke("My account number is 12345, what is my balance?")
     chat.flush()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scope_core import BudgetExhaustedError, BudgetGovernor, Estimate, ModelSpec, NoCandidateError, Policy, Router
-from scope_core.policy import choose
+from scope_core import BudgetExhaustedError, BudgetGovernor, Estimate, ModelSpec, NoCandidateError, RouteOptions, Router
+from scope_core.routing.policy import choose
 
 # three models: cheap and weak, mid, dear and strong (per-call costs in USD)
 SPECS = {n: ModelSpec(name=n, input_price=1.0, output_price=1.0) for n in ("cheap", "mid", "dear")}
@@ -39,7 +39,7 @@ def replay(governor: BudgetGovernor, calls) -> tuple[float, list[float]]:
     alphas = []
     for call in calls:
         try:
-            policy = Policy(**governor.overrides())
+            policy = RouteOptions(**governor.overrides())
             estimates = [
                 Estimate(model=m, p_correct=p, p_std=0.1, input_tokens=1, output_tokens=1, cost_usd=c)
                 for m, (p, c, _) in call.items()

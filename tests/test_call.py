@@ -3,8 +3,8 @@
 import pytest
 
 from scope_core import BudgetGovernor, ModelSpec, Router
-from scope_core.call import Usage
 from scope_core.errors import AllCandidatesFailedError
+from scope_core.routing.call import Usage
 
 SPECS = [
     ModelSpec(name="cheap", input_price=0.1, output_price=0.2),
@@ -57,7 +57,7 @@ def test_run_reports_each_attempt_and_counts_unreported_tokens(router: Router) -
         return "four, of course"
 
     attempt, reply = call.run(invoke)
-    outcome = call.succeeded(attempt, text=reply)
+    outcome = call.succeeded(attempt, reply_text=reply)
     router.flush()
     first, second = call.decision.ranking
     assert [(e.model, e.run_id, e.error) for e in ended] == [

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import scope_core.embedder
+import scope_core.text.embedder
 from scope_core import BehaviourStore
 from scope_core.cli import app
 from scope_core.evaluation import EvalReport
@@ -19,7 +19,7 @@ PRICES = {"small": (0.1, 0.2), "medium": (1.0, 2.0), "large": (10.0, 30.0)}
 MATH_QUERY = "Compute the integral of x^40 times sin(x) from 0 to pi"
 
 SOLVER = """
-from scope_core.anchors import MULTIPLE_CHOICE_INSTRUCTION, shipped_anchors
+from scope_core.profiling.anchors import MULTIPLE_CHOICE_INSTRUCTION, shipped_anchors
 
 GOLD = {a.prompt: a for a in shipped_anchors()}
 
@@ -38,7 +38,7 @@ def lenient(reply, gold):
 @pytest.fixture
 def workdir(tmp_path, monkeypatch) -> Path:
     """A long CSV of outcomes (math: only 'large' always right; greetings: all right), cwd = tmp_path."""
-    monkeypatch.setattr(scope_core.embedder, "DEFAULT_CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(scope_core.text.embedder, "DEFAULT_CACHE_DIR", tmp_path / "cache")
     monkeypatch.chdir(tmp_path)
     rows = []
     for i in range(12):
@@ -75,7 +75,7 @@ def test_ingest_models_stats_route(workdir):
     assert all(m in listing for m in PRICES)
     stats = scope("stats", "--store", store)
     assert "prompts: 24  outcomes: 72" in stats
-    assert "fit: none" in stats and "fit: none" in scope("fit", "--store", store)  # 24 prompts: too few to fit
+    assert "knn defaults" in stats and "knn defaults" in scope("fit", "--store", store)  # 24 prompts: too few to fit
     mean_score = {
         m: next(line for line in stats.splitlines() if f" {m} " in line).split("│")[5].strip() for m in PRICES
     }

@@ -7,9 +7,9 @@ import warnings
 import pytest
 
 from scope_core import BehaviourStore, ModelSpec, Outcome, Router
-from scope_core.coverage import evidence_coverage
 from scope_core.errors import ColdStartWarning, UnknownRunError
 from scope_core.money import usd
+from scope_core.store.coverage import evidence_coverage
 
 from .conftest import GREET, record_scores
 

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from scope_core import BehaviourStore, ModelSpec, Outcome, Router
-from scope_core import summary as sm
 from scope_core.errors import UnknownModelError
+from scope_core.store import summary as sm
 
 from .test_exact_priors import exact_priors
 from .test_store_server import letter_counts

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from scope_core import BehaviourStore, DataFormatError, Router, load_dataset
-from scope_core.data import fit_prices
+from scope_core.data.dataset import fit_prices
 
 from .conftest import data_path
 
@@ -91,7 +91,7 @@ def test_a_bad_file_leaves_the_store_untouched(tmp_path, embedder):
 
 
 def test_fit_prices_recovers_a_price_table():
-    from scope_core.data import OutcomeRow
+    from scope_core.data.dataset import OutcomeRow
 
     rows = [OutcomeRow("p", "m", 1.0, i, 2 * i + 5, (i * 3.0 + (2 * i + 5) * 15.0) / 1e6) for i in range(1, 50)]
     assert fit_prices(rows)["m"] == pytest.approx((3.0, 15.0), rel=1e-6)

@@ -59,7 +59,7 @@ def test_missing_model_folder_is_a_clear_error_not_a_download(tmp_path):
 
 
 def test_onnx_default_gives_sentence_transformers_vectors(embedder):
-    from scope_core.onnx_embedder import OnnxSentenceEmbedder
+    from scope_core.text.onnx_embedder import OnnxSentenceEmbedder
 
     assert isinstance(embedder.inner, OnnxSentenceEmbedder)
     texts = ["hi", "Compute the integral of x^2 sin(x) " * 60, "Which is larger, 9.11 or 9.9?", "ok " * 5]
@@ -71,8 +71,8 @@ def test_onnx_default_gives_sentence_transformers_vectors(embedder):
 
 
 def test_onnx_export_is_done_once_per_machine(embedder, tmp_path):
-    from scope_core.embedder import DEFAULT_CACHE_DIR, minilm_path
-    from scope_core.onnx_embedder import export_onnx
+    from scope_core.text.embedder import DEFAULT_CACHE_DIR, minilm_path
+    from scope_core.text.onnx_embedder import export_onnx
 
     first = export_onnx(minilm_path(), DEFAULT_CACHE_DIR, "all-MiniLM-L6-v2")
     stamp = first.stat().st_mtime_ns
@@ -81,7 +81,7 @@ def test_onnx_export_is_done_once_per_machine(embedder, tmp_path):
 
 
 def test_failed_onnx_falls_back_to_sentence_transformers(monkeypatch, caplog):
-    from scope_core import embedder as module
+    from scope_core.text import embedder as module
 
     def broken(*args, **kwargs):
         raise RuntimeError("onnxruntime missing")
@@ -93,7 +93,7 @@ def test_failed_onnx_falls_back_to_sentence_transformers(monkeypatch, caplog):
 
 
 def test_onnx_refuses_a_model_it_would_pool_wrongly(tmp_path):
-    from scope_core.onnx_embedder import OnnxSentenceEmbedder
+    from scope_core.text.onnx_embedder import OnnxSentenceEmbedder
 
     (tmp_path / "1_Pooling").mkdir()
     (tmp_path / "modules.json").write_text('[{"type": "sentence_transformers.models.Transformer"}]')

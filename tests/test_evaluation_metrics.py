@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from scope_core.data import Dataset, OutcomeRow, PromptRow
-from scope_core.decision import Estimate
+from scope_core.data.dataset import Dataset, OutcomeRow, PromptRow
+from scope_core.estimators.estimate import Estimate
 from scope_core.evaluation import alpha_sweep
 from scope_core.evaluation.baselines import cluster_labels, oracle_point, single_models, task_means, task_router
 from scope_core.evaluation.metrics import (
@@ -22,7 +22,7 @@ from scope_core.evaluation.metrics import (
 )
 from scope_core.evaluation.split import restrict_models, split_prompts
 from scope_core.evaluation.sweep import Routed, choices_at
-from scope_core.policy import Policy, choose
+from scope_core.routing.policy import RouteOptions, choose
 from scope_core.specs import ModelSpec
 
 
@@ -197,5 +197,5 @@ def test_vectorised_replay_agrees_with_policy_choose():
     alphas = alpha_sweep()
     chosen = choices_at(routed, specs, alphas, models)
     for a_i, alpha in enumerate(alphas):
-        expected = [choose(r.estimates, specs, Policy(alpha=alpha), r.cost_ref).chosen for r in routed]
+        expected = [choose(r.estimates, specs, RouteOptions(alpha=alpha), r.cost_ref).chosen for r in routed]
         assert [models[j] for j in chosen[a_i]] == expected

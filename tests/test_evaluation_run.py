@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from scope_core import default_embedder
-from scope_core.data import Dataset, OutcomeRow, PromptRow
+from scope_core.data.dataset import Dataset, OutcomeRow, PromptRow
 from scope_core.evaluation import EvalReport, aiq, run_eval
 from scope_core.evaluation.plot import plot_report
 from scope_core.evaluation.sweep import operating_points, route_prompts

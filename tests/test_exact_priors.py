@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from scope_core import BehaviourStore, ModelSpec, Outcome, Router
-from scope_core import summary as sm
-from scope_core.store_guard import StoreGuard
+from scope_core.store import summary as sm
+from scope_core.store.guard import StoreGuard
 
 from .chroma_server import ChromaServer
 from .test_store_server import letter_counts

@@ -1,4 +1,4 @@
-"""fit_store: leave-one-out choice of the knn settings and the calibration map, saved in the registry."""
+"""fit_settings: leave-one-out choice of the knn settings and the calibration map, saved in the registry."""
 
 from __future__ import annotations
 
@@ -7,12 +7,17 @@ import pytest
 
 from scope_core import ModelSpec, Outcome
 from scope_core.estimators import KNNEstimator, get_estimator
-from scope_core.fit import StoreFit
-from scope_core.fit_store import calibration_map, fit_store
+from scope_core.estimators.knn.fit import calibration_map, fit_settings
+from scope_core.estimators.knn.settings import KNNFit, KNNSettings
 from scope_core.outcome import text_hash
-from scope_core.store import PromptInfo
+from scope_core.store.records import PromptInfo
 
 from .test_estimators import PRIORS, SPECS, context, summary
+
+
+def with_fit(ctx, settings: KNNSettings):
+    """The query context of a store holding this knn fit."""
+    return ctx.__class__(**{**ctx.__dict__, "fits": {"knn": KNNFit(settings=settings).model_dump_json()}})
 
 
 def clustered_store(store, n: int = 240, noise: float = 0.1, seed: int = 0, tasks: bool = False) -> None:
@@ -36,7 +41,7 @@ def clustered_store(store, n: int = 240, noise: float = 0.1, seed: int = 0, task
 
 def test_fit_finds_the_groups_and_calibrates(store):
     clustered_store(store)
-    fit = fit_store(store, k=16, min_queries=100)
+    fit = fit_settings(store, {}, k=16, min_queries=100)
     assert fit is not None and fit.n_queries >= 200 and fit.n_pairs == 2 * fit.n_queries
     # no task labels: k-means clusters are the groups, and each cluster's mean says almost everything
     # here, so the group prior wins and beats the defaults (global means) held out
@@ -51,29 +56,30 @@ def test_fit_finds_the_groups_and_calibrates(store):
 
 def test_small_store_keeps_the_defaults(store):
     clustered_store(store, n=40)
-    assert fit_store(store, k=16) is None
+    assert fit_settings(store, {}, k=16) is None
 
 
 def test_fit_is_saved_in_the_registry_and_never_taken_for_a_model(store):
     clustered_store(store, n=20)
-    fit = StoreFit(
+    fit = KNNSettings(
         temperature=0.1, prior_strength=2.0, calibration_x=[0.0, 1.0], calibration_y=[0.2, 0.8],
         n_queries=1, n_pairs=2, log_loss=0.5, log_loss_default=0.6,
     )  # fmt: skip
-    store.put_fit(fit)
+    store.put_fit("knn", KNNFit(settings=fit).model_dump_json())
     registry = store.registry()
-    assert registry.fit == fit and set(registry.specs) == {"a", "b"} and set(registry.priors) == {"a", "b"}
+    assert KNNEstimator().load_fit(registry.fits["knn"]).settings == fit
+    assert set(registry.specs) == {"a", "b"} and set(registry.priors) == {"a", "b"}
     with pytest.raises(ValueError, match="reserved"):
         store.put_model(ModelSpec(name="__fit__", input_price=1, output_price=1))
 
 
 def test_knn_uses_the_store_fit_unless_told_otherwise():
-    fit = StoreFit(
+    fit = KNNSettings(
         temperature=0.5, prior_strength=0.0, calibration_x=[0.0, 1.0], calibration_y=[0.25, 0.75],
         n_queries=1, n_pairs=1, log_loss=0.5, log_loss_default=0.6,
     )  # fmt: skip
     ctx = context([(0.9, {"a": summary(1.0), "b": summary(0.0)})], PRIORS)
-    fitted = ctx.__class__(**{**ctx.__dict__, "fit": fit})
+    fitted = with_fit(ctx, fit)
     # no shrinkage (the fit's tau=0): p is the neighbour's score, then mapped 1 -> 0.75, 0 -> 0.25
     p = {e.model: e.p_correct for e in KNNEstimator().estimate(fitted, SPECS)}
     assert p == pytest.approx({"a": 0.75, "b": 0.25})
@@ -99,7 +105,7 @@ def test_calibration_map_tempers_overconfidence_and_keeps_the_order():
 def test_task_labels_are_the_groups_and_move_the_estimate(store):
     """Labelled prompts group by task; a query near task 0's prompts gets 'a''s task-0 mean as its prior."""
     clustered_store(store, noise=0.0, tasks=True)
-    fit = fit_store(store, k=16, min_queries=100)
+    fit = fit_settings(store, {}, k=16, min_queries=100)
     assert fit.groups is not None and fit.groups.source == "task" and fit.groups.names == ["task-0", "task-1"]
     query = np.eye(16)[0]
     mu, tokens = fit.groups.priors(query, ["a", "b", "new"], np.asarray([0.5, 0.5, 0.4]), np.full(3, 100.0))
@@ -109,12 +115,12 @@ def test_task_labels_are_the_groups_and_move_the_estimate(store):
 
 def test_knn_averages_the_fits_ensemble():
     members = [(0.1, 0.0), (1.0, 1e6)]  # the neighbour alone, and the prior mean alone
-    fit = StoreFit(
+    fit = KNNSettings(
         temperature=0.1, prior_strength=0.0, members=members,
         n_queries=1, n_pairs=1, log_loss=0.5, log_loss_default=0.6,
     )  # fmt: skip
     ctx = context([(0.9, {"a": summary(1.0), "b": summary(0.0)})], PRIORS)
-    fitted = ctx.__class__(**{**ctx.__dict__, "fit": fit})
+    fitted = with_fit(ctx, fit)
     alone = {m: {e.model: e.p_correct for e in KNNEstimator(temperature=t, prior_strength=x).estimate(fitted, SPECS)}
              for m, (t, x) in zip(("nb", "prior"), members, strict=True)}  # fmt: skip
     mean = {e.model: e.p_correct for e in KNNEstimator().estimate(fitted, SPECS)}
@@ -123,14 +129,14 @@ def test_knn_averages_the_fits_ensemble():
 
 
 def test_the_ensemble_holds_every_temperature_once_and_the_prior_alone():
-    from scope_core.fit_store import GROUP_ONLY, ensemble
+    from scope_core.estimators.knn.fit import GROUP_ONLY, ensemble
 
     assert ensemble({0.1: 4.0, 0.5: GROUP_ONLY, 1.0: 16.0}) == [(0.1, 4.0), (1.0, GROUP_ONLY), (1.0, 16.0)]
 
 
 def test_the_fits_vectorised_predictions_are_the_estimators_formula():
-    from scope_core.estimators.knn import shrunk_p
-    from scope_core.fit_store import _p_matrix, _predict, _weighted
+    from scope_core.estimators.knn.estimator import shrunk_p
+    from scope_core.estimators.knn.fit import _p_matrix, _predict, _weighted
 
     rng = np.random.default_rng(3)
     rows, mus, owns = [], [], []
@@ -174,13 +180,14 @@ def _twin_store(store, n: int = 360, anchors: int = 90, seed: int = 0) -> None:
 
 
 def test_the_imputed_scores_weight_is_fitted_on_the_partly_profiled_models_outcomes(store):
-    from scope_core.fit import DEFAULT_IMPUTED_WEIGHT
-    from scope_core.fit_store import IMPUTED_WEIGHTS
-    from scope_core.imputer_fit import fit_store_imputers
+    from scope_core.estimators.knn.fit import IMPUTED_WEIGHTS
+    from scope_core.estimators.knn.imputer_fit import fit_imputers
+    from scope_core.estimators.knn.settings import DEFAULT_IMPUTED_WEIGHT
 
     _twin_store(store)
-    assert fit_store_imputers(store) == ["thin"]
-    fit = fit_store(store, k=16, min_queries=100)
+    imputers = fit_imputers(store)
+    assert list(imputers) == ["thin"]
+    fit = fit_settings(store, imputers, k=16, min_queries=100)
     # the neighbours matter here (30 clusters, fewer groups), 'thin' has few neighbours of its own and its
     # imputer (it copies 'a') is right: imputed scores count for more than one outcome each
     assert all(x < 1e6 for _, x in fit.members[:-1])

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from scope_core import BehaviourStore, DataFormatError, Router, Turn, load_dataset
 from scope_core.errors import InvalidInputError
-from scope_core.validate import MAX_PROMPT_CHARS
+from scope_core.text.checks import MAX_PROMPT_CHARS, query_text
 
 from .test_store_server import letter_counts
 
@@ -109,7 +109,7 @@ TURNS = st.lists(
 @given(st.one_of(TURNS, TEXT, st.lists(st.one_of(TEXT, st.integers(), st.none()), max_size=3), st.binary(max_size=5)))
 def test_routing_text_of_any_query_is_usable_text_or_an_input_error(query):
     try:
-        text = ROUTER.text_of(query)
+        text = query_text(query)
     except InvalidInputError:
         return
     assert text.strip() and len(text) <= MAX_PROMPT_CHARS
@@ -117,4 +117,4 @@ def test_routing_text_of_any_query_is_usable_text_or_an_input_error(query):
     for mode in ("last_user", "conversation"):
         if not isinstance(query, str):
             with contextlib.suppress(InvalidInputError):  # e.g. an empty last user message
-                ROUTER.text_of(query, mode).encode("utf-8")
+                query_text(query, mode).encode("utf-8")

@@ -10,7 +10,7 @@ from llama_index.core.base.llms.types import ChatMessage, ImageBlock, TextBlock
 
 from scope_core import Turn, routing_text
 from scope_core.errors import InvalidInputError
-from scope_core.validate import check_turns
+from scope_core.text.checks import check_turns
 from scope_langchain.messages import to_turns as langchain_turns
 from scope_llamaindex.messages import to_turns as llamaindex_turns
 

@@ -1,6 +1,6 @@
 import pytest
 
-from scope_core import graders
+from scope_core.profiling import graders
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 import pytest
 
-from scope_core.health import HealthTracker
+from scope_core.routing.health import HealthTracker
 
 
 def test_fails_cools_down_then_recovers():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scope_core import Router
-from scope_core.health import HealthTracker
+from scope_core.routing.health import HealthTracker
 
 from .conftest import MATH, seed_outcomes
 

@@ -7,7 +7,7 @@ from langchain_core.messages import HumanMessage
 from llama_index.core.base.llms.types import ChatMessage, ImageBlock
 
 from scope_core import BehaviourStore, Candidate, Capability, ModelSpec, NoCandidateError, Router
-from scope_core.routing_text import IMAGE_PLACEHOLDER
+from scope_core.text.turns import IMAGE_PLACEHOLDER
 from scope_langchain import ScopeChatModel
 from scope_langchain.messages import to_turns as langchain_turns
 from scope_langchain.testing import ScriptedChatModel
@@ -35,8 +35,8 @@ def test_both_adapters_route_an_image_only_message_to_a_vision_model(embedder, s
         candidates=[Candidate(model=ScriptedChatModel(model=s.name), spec=s) for s in specs],
     )
     li = ScopeLLM(
-        Router(BehaviourStore.ephemeral(), embedder=embedder),
-        [Candidate(model=ScriptedLLM(model=s.name), spec=s) for s in specs],
+        router=Router(BehaviourStore.ephemeral(), embedder=embedder),
+        candidates=[Candidate(model=ScriptedLLM(model=s.name), spec=s) for s in specs],
     )
     ask_lc = lambda: lc.invoke([HumanMessage([{"type": "image", "url": PNG}])]).response_metadata["scope"]  # noqa: E731
     ask_li = lambda: li.chat([ChatMessage(role="user", blocks=[ImageBlock(url=PNG)])]).additional_kwargs[SCOPE_KEY]  # noqa: E731

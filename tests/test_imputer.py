@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from scope_core import KNNEstimator, ModelSpec, Outcome, Router
-from scope_core.imputer import L2_EMBEDDING_GRID, Imputer, choose_imputer, fit_imputer
+from scope_core.estimators.knn.imputer import L2_EMBEDDING_GRID, Imputer
+from scope_core.estimators.knn.imputer_fit import choose_imputer, fit_imputer
 
 FITTED_MATH = [f"Compute the derivative of x^{n} times cos(x) at x = {n}" for n in range(2, 42)]
 FITTED_CHAT = [f"Write a friendly birthday note for my colleague number {n}" for n in range(2, 42)]
@@ -21,7 +24,7 @@ def test_fit_imputer_learns_which_model_a_new_one_behaves_like():
     imputer = fit_imputer(["twin", "other"], scores, emb, y=twin)
     p = imputer.predict(np.array([[1.0, 0.0], [0.0, 1.0], [1.0, np.nan]]), emb[0])
     assert p[0] > 0.8 and p[1] < 0.2 and p[2] > 0.8
-    again = Imputer.from_json(imputer.to_json())
+    again = Imputer.from_dict(json.loads(json.dumps(imputer.to_dict())))
     assert np.allclose(again.predict(scores[:5], emb[0]), imputer.predict(scores[:5], emb[0]))
 
 
@@ -52,9 +55,10 @@ def test_a_model_profiled_on_anchors_is_estimated_from_its_twin_where_it_has_no_
     router.record([_outcome(t, "newbie", float(t in FITTED_CHAT)) for t in FITTED_MATH + FITTED_CHAT])
     router.record([_outcome(t, "rookie", 1.0) for t in FITTED_MATH + FITTED_CHAT])  # profiled on the same anchors
 
-    assert router.fit_imputers() == ["newbie", "rookie"]  # small and large answered every prompt: no imputer
+    fit = router.fit()
+    assert sorted(fit.imputers) == ["newbie", "rookie"]  # small and large answered every prompt: no imputer
     # rookie is known on every anchor but missing on most neighbours: it must not predict newbie
-    assert store.imputers()["newbie"].predictors == ("large", "small")
+    assert fit.imputers["newbie"].predictors == ("large", "small")
     query = "Evaluate the definite integral of 77 x^2 ln(x) from 1 to e"
     imputed = router.route(query, alpha=1.0).estimate_for("newbie").p_correct
     router.estimator = KNNEstimator(imputed_weight=0.0)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from scope_core import BehaviourStore, ModelSpec, Router, load_dataset
-from scope_core import summary as sm
+from scope_core.store import summary as sm
 
 from .test_data import write_long_csv
 

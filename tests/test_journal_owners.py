@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scope_core.journal import Entry, Journal
+from scope_core.store.journal import Entry, Journal
 
 
 def test_a_live_owners_entries_stay_its_own_and_a_closed_ones_are_adopted_in_order(tmp_path):

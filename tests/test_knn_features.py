@@ -7,10 +7,11 @@ import pytest
 
 from scope_core import Outcome
 from scope_core.estimators import get_estimator
-from scope_core.fit_features import fit_features, pairs_of
-from scope_core.fit_store import fit_store
+from scope_core.estimators.knn.features_fit import fit_features, pairs_of
+from scope_core.estimators.knn.fit import fit_settings
+from scope_core.estimators.knn.settings import KNNFit
 from scope_core.outcome import text_hash
-from scope_core.store import PromptInfo
+from scope_core.store.records import PromptInfo
 
 from .test_estimators import SPECS, context, summary
 
@@ -69,7 +70,7 @@ def _length_store(store, n: int = 320, seed: int = 0) -> None:
 
 def test_knn_features_tells_long_prompts_apart_where_the_neighbours_cannot(store):
     _length_store(store)
-    fit = fit_store(store, k=16, min_queries=100)
+    fit = fit_settings(store, {}, k=16, min_queries=100)
     assert fit is not None and fit.features is not None
     assert fit.features.log_loss < fit.features.log_loss_without - 0.1
     # a query among mixed short and long neighbours: knn cannot tell, knn-features reads the length
@@ -79,7 +80,7 @@ def test_knn_features_tells_long_prompts_apart_where_the_neighbours_cannot(store
     tokens = np.asarray([10.0 if j % 2 == 0 else 200.0 for j in range(8)])
     estimates = {}
     for length in (10, 200):
-        ctx = base.__class__(**{**base.__dict__, "fit": fit, "input_tokens": length, "embedding": np.eye(16)[0],
+        ctx = base.__class__(**{**base.__dict__, "fits": {"knn": KNNFit(settings=fit).model_dump_json()}, "input_tokens": length, "embedding": np.eye(16)[0],
                                 "neighbours": base.neighbours.__class__(**{**base.neighbours.__dict__, "tokens": tokens})})  # fmt: skip
         for name in ("knn", "knn-features"):
             estimates[(name, length)] = {e.model: e for e in get_estimator(name).estimate(ctx, SPECS)}

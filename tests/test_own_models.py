@@ -7,9 +7,9 @@ from langchain.agents import create_agent
 from langchain_core.tools import tool
 
 from scope_core import BehaviourStore, Capability, Router
-from scope_core.anchors import shipped_anchors
-from scope_core.profile import profile_model
-from scope_core.spec_lookup import spec_for
+from scope_core.profiling.anchors import shipped_anchors
+from scope_core.profiling.lookup import spec_for
+from scope_core.profiling.profile import profile_model
 from scope_langchain import ScopeChatModel, ScopeFeedbackHandler
 
 from .fake_models import SubjectExpert

@@ -10,9 +10,9 @@ import pytest
 from llama_index.core.llms.mock import MockLLM
 
 from scope_core import BehaviourStore, ModelSpec, Router
-from scope_core import summary as sm
-from scope_core.anchors import MULTIPLE_CHOICE_INSTRUCTION, shipped_anchors
-from scope_core.profile import aprofile_model, done_anchors, estimate_cost, profile_model
+from scope_core.profiling.anchors import MULTIPLE_CHOICE_INSTRUCTION, shipped_anchors
+from scope_core.profiling.profile import aprofile_model, done_anchors, estimate_cost, profile_model
+from scope_core.store import summary as sm
 
 from .fake_models import SubjectExpert, anchor_reply
 
@@ -109,7 +109,7 @@ def test_bad_settings_are_refused(fresh):
 
 def test_scope_core_profiling_imports_no_framework():
     code = (
-        "import sys, scope_core.cli, scope_core.profile, scope_core.spec_lookup; "
+        "import sys, scope_core.cli, scope_core.profiling.profile, scope_core.profiling.lookup; "
         "print([m for m in sys.modules if m.split('.')[0] in ('langchain', 'langchain_core', 'llama_index')])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -17,7 +17,7 @@ from llama_index.core.llms import CustomLLM
 from llama_index.core.llms.callbacks import llm_completion_callback
 
 from scope_core import BehaviourStore, ModelSpec, Router
-from scope_core.estimators import ReasoningEstimator
+from scope_core.estimators import ReasoningEstimator, get_estimator
 from scope_langchain import ScopeChatModel
 from scope_llamaindex import ScopeLLM, llm_candidate
 
@@ -62,7 +62,7 @@ def seeded(embedder):
 
 
 def routers(store: BehaviourStore, embedder, script: ScriptedReasoner) -> dict[str, Router]:
-    reasoning = ReasoningEstimator(script, store, output_price=1.0)
+    reasoning = ReasoningEstimator(script, output_price=1.0)
     return {
         "reasoning": Router(store, estimator=reasoning, embedder=embedder, cache_ttl_s=0.0),
         "knn": Router(store, estimator="knn", embedder=embedder, cache_ttl_s=0.0),
@@ -99,7 +99,7 @@ async def test_scope_llm_routes_with_the_reasoning_estimator(seeded):
             llm_candidate("cheap", Labelled(label="cheap"), input_price=0.1, output_price=0.4),
             llm_candidate("strong", Labelled(label="strong"), input_price=5.0, output_price=15.0),
         ]
-        llm = ScopeLLM(router, pool, alpha=0.9)
+        llm = ScopeLLM(candidates=pool, router=router, alpha=0.9)
         answers[name] = llm.complete(QUERY).text
         chat = await llm.achat([ChatMessage(role="user", content=QUERY)])
         assert chat.message.content == answers[name]
@@ -107,10 +107,12 @@ async def test_scope_llm_routes_with_the_reasoning_estimator(seeded):
     assert asked(script) == ["cheap", "strong"]
 
 
-def test_reasoning_by_name_gets_the_llm_and_the_routers_store(seeded):
+def test_reasoning_by_name_takes_its_llm_and_reads_the_routers_store(seeded):
     store, embedder = seeded
     script = ScriptedReasoner({})
-    router = Router(store, estimator="reasoning", estimator_llm=script, embedder=embedder, cache_ttl_s=0.0)
-    assert isinstance(router.estimator, ReasoningEstimator) and router.estimator.store is store
+    router = Router(store, estimator=get_estimator("reasoning", llm=script), embedder=embedder, cache_ttl_s=0.0)
+    assert isinstance(router.estimator, ReasoningEstimator)
+    router.route(QUERY)
+    assert script.prompts and all(QUERY in p for p in script.prompts)  # question texts read from this store
     with pytest.raises(ValueError, match="needs llm="):
         Router(store, estimator="reasoning", embedder=embedder)

@@ -12,10 +12,11 @@ from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableLambda
 
 from scope_core import BehaviourStore, Router, ScopeError
-from scope_core.decision import Estimate
+from scope_core.errors import InvalidInputError
 from scope_core.estimators import KNNEstimator, QueryContext, ReasoningEstimator, get_estimator
-from scope_core.estimators.reasoning import blend
-from scope_core.estimators.reasoning_parse import PARTIAL, Prediction
+from scope_core.estimators.estimate import Estimate
+from scope_core.estimators.reasoning.estimator import blend
+from scope_core.estimators.reasoning.parse import PARTIAL, Prediction
 from scope_core.specs import ModelSpec
 
 from .conftest import MATH, record_scores
@@ -29,7 +30,7 @@ CONTRARY = {"small": verdict(400, True), "medium": verdict(300, True), "large": 
 
 def reasoning_router(router: Router, llm, **kwargs) -> Router:
     """The fixture router (small/medium/large, maths only 'large' right) with a reasoning estimator."""
-    router.estimator = ReasoningEstimator(llm, router.store, **kwargs)
+    router.estimator = ReasoningEstimator(llm, **kwargs)
     return router
 
 
@@ -210,32 +211,38 @@ def test_a_model_without_evidence_keeps_its_knn_estimate(router):
 
 def test_clear_errors_when_it_cannot_run(store, embedder):
     no_text = BehaviourStore.ephemeral(store_prompts=False)
+    nb = neighbourhood([("p0", 0.9, {"m": [1.0, 1.0, 1.0, 40.0, 30.0, 0.0]})])
+    ctx = QueryContext(QUERY, np.zeros(4, dtype=np.float32), 20, nb, {}, store=no_text)
     try:
         with pytest.raises(ScopeError, match="store_prompts=False"):
-            ReasoningEstimator(lambda p: "", no_text)
+            ReasoningEstimator(lambda p: "").estimate(ctx, [SPEC])
     finally:
         no_text.drop()
-    with pytest.raises(ValueError, match="needs llm="):
+    with pytest.raises(InvalidInputError, match="needs llm="):
         get_estimator("reasoning")
-    with pytest.raises(ValueError, match="needs llm="):
+    with pytest.raises(InvalidInputError, match="needs llm="):
         Router(store, estimator="reasoning", embedder=embedder)
+    with pytest.raises(InvalidInputError, match="takes no llm"):
+        get_estimator("knn", llm=lambda p: "")
     with pytest.raises(TypeError, match="callable"):
-        ReasoningEstimator(42, store)
+        ReasoningEstimator(42)
     with pytest.raises(ValueError, match="retrieval_weight"):
-        ReasoningEstimator(lambda p: "", store, retrieval_weight=1.5)
-    assert get_estimator("reasoning", llm=lambda p: "", store=store, k=3).k == 3
+        ReasoningEstimator(lambda p: "", retrieval_weight=1.5)
+    assert get_estimator("reasoning", llm=lambda p: "", k=3).k == 3
 
 
 def test_store_failure_or_missing_texts_fall_back_instead_of_failing():
     nb = neighbourhood([(f"p{i}", 0.9 - i / 100, {"m": [1.0, 1.0, 1.0, 40.0, 30.0, 0.0]}) for i in range(6)])
-    ctx = QueryContext(QUERY, np.zeros(4, dtype=np.float32), 20, nb, {"m": [6.0, 6.0, 6.0, 240.0, 180.0, 0.0]})
-    script = ScriptedReasoner({"m": verdict(1, False)})
     store = BehaviourStore.ephemeral()
-    (absent,) = ReasoningEstimator(script, store).estimate(ctx, [SPEC])  # the store holds none of these prompts
+    ctx = QueryContext(
+        QUERY, np.zeros(4, dtype=np.float32), 20, nb, {"m": [6.0, 6.0, 6.0, 240.0, 180.0, 0.0]}, store=store
+    )
+    script = ScriptedReasoner({"m": verdict(1, False)})
+    (absent,) = ReasoningEstimator(script).estimate(ctx, [SPEC])  # the store holds none of these prompts
     assert absent.fallback == "knn: no neighbour with a stored question and an outcome of this model"
     for suffix in ("prompts", "outcomes", "models"):  # the store goes away under the estimator
         store.client.delete_collection(f"{store.name}-{suffix}")
-    (failed,) = ReasoningEstimator(script, store).estimate(ctx, [SPEC])
+    (failed,) = ReasoningEstimator(script).estimate(ctx, [SPEC])
     assert failed.fallback.startswith("knn: store error:") and not script.prompts
     assert failed.p_correct == pytest.approx(KNNEstimator().estimate(ctx, [SPEC])[0].p_correct)
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from scope_core.cli import app
 from scope_core.estimators import ReasoningEstimator
-from scope_core.estimators.reasoning_local import StandInServer, heuristic_reply
+from scope_core.estimators.reasoning.local import StandInServer, heuristic_reply
 from scope_core.evaluation import EvalReport, run_eval
 
 from .test_cli import workdir  # noqa: F401 - the CLI's data folder fixture
@@ -26,9 +26,7 @@ def test_run_eval_charges_the_estimators_own_cost_to_the_router_only(embedder):
         calls.append(prompt)
         return heuristic_reply(prompt)
 
-    report = run_eval(
-        synthetic(8), embedder=embedder, estimator=lambda store: ReasoningEstimator(llm, store, input_price=1.0)
-    )
+    report = run_eval(synthetic(8), embedder=embedder, estimator=ReasoningEstimator(llm, input_price=1.0))
     check_structure(report)
     assert report.estimator == "reasoning" and len(calls) == 3 * report.n_test
     assert report.estimator_tokens > 0 and report.estimator_cost_usd == pytest.approx(
@@ -65,8 +63,8 @@ def test_cli_eval_estimator_errors_are_clear(workdir, monkeypatch):  # noqa: F81
         assert result.exit_code == 1
         return result.output
 
-    assert "needs --estimator-llm" in fails("--estimator", "reasoning")
-    assert "not 'knn-features'" in fails("--estimator-llm", "http://localhost:1/v1#m")
+    assert "needs llm" in fails("--estimator", "reasoning") and "--estimator-llm" in fails("--estimator", "reasoning")
+    assert "'knn-features' estimator takes no llm" in fails("--estimator-llm", "http://localhost:1/v1#m")
     assert "URL#MODEL" in fails("--estimator", "reasoning", "--estimator-llm", "http://localhost:1/v1")
     assert "INPUT,OUTPUT" in fails(
         "--estimator", "reasoning", "--estimator-llm", "http://x/v1#m", "--estimator-price", "1"

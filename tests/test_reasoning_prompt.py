@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from scope_core.estimators.reasoning_parse import LOOSE, PARTIAL, STRICT, parse_prediction
-from scope_core.estimators.reasoning_prompt import ELISION, build_prompt, examples_for, truncate
-from scope_core.tokens import count_tokens
+from scope_core.estimators.reasoning.parse import LOOSE, PARTIAL, STRICT, parse_prediction
+from scope_core.estimators.reasoning.prompt import ELISION, build_prompt, examples_for, truncate
+from scope_core.text.tokens import count_tokens
 
 from .reasoning_support import neighbourhood
 

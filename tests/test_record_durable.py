@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from scope_core import BehaviourStore, ModelSpec, Outcome, Router
-from scope_core import summary as sm
-from scope_core.journal import Journal
+from scope_core.store import summary as sm
+from scope_core.store.journal import Journal
 
 from .test_exact_priors import exact_priors
 from .test_store_server import letter_counts

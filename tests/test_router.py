@@ -8,6 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from scope_core import Capability, NoCandidateError, Outcome, Router, ScopeError, Turn, UnknownModelError
+from scope_core.errors import InvalidInputError
+from scope_core.text.checks import query_text
 
 from .conftest import GREET, MATH
 
@@ -55,8 +57,10 @@ def test_required_capability_and_allowed_models(router: Router):
 def test_bad_requests_are_refused_with_clear_errors(router: Router):
     with pytest.raises(ValueError, match="empty"):
         router.route("   ")
-    with pytest.raises(ValidationError, match="alpha"):
+    with pytest.raises(InvalidInputError, match="alpha"):
         router.route("hello", alpha=1.5)
+    with pytest.raises(InvalidInputError, match="alpha: Input should be a finite number"):
+        router.route("hello", alpha=float("nan"))
     with pytest.raises(UnknownModelError, match="nope"):
         router.route("hello", allowed={"nope"})
 
@@ -67,7 +71,7 @@ def test_conversation_routes_on_latest_tool_results(router: Router):
         Turn("assistant", "", tool_calls=("calculator",)),
         Turn("tool", "Compute the integral of x^20 times sin(x) from 0 to pi"),
     ]
-    assert "Tool results" in router.text_of(turns)
+    assert "Tool results" in query_text(turns)
     assert router.route(turns, alpha=1.0).chosen == "large"
     assert router.route(turns[:1], alpha=0.5).chosen == "small"
     assert router.route(turns, alpha=0.9).chosen == "large"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scope_core.routing_text import Turn, focus, routing_text
+from scope_core.text.turns import Turn, focus, routing_text
 
 CHAT = [
     Turn("system", "You are helpful."),

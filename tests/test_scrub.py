@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scope_core.call import error_text
+from scope_core.routing.call import error_text
 from scope_core.scrub import REDACTED, scrub
 
 
@@ -45,7 +45,7 @@ def test_error_text_of_an_adapter_failure_is_scrubbed():
 def test_logged_messages_and_tracebacks_are_scrubbed(caplog):
     import logging
 
-    import scope_core.router  # noqa: F401  (installs the filter, as any use of the router does)
+    import scope_core.routing.router  # noqa: F401  (installs the filter, as any use of the router does)
 
     log = logging.getLogger("scope_core")
     caplog.set_level(logging.INFO, logger="scope_core")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scope_core import Capability
-from scope_core.spec_lookup import UnknownModelPriceError, spec_for
+from scope_core.profiling.lookup import UnknownModelPriceError, spec_for
 
 from .fake_models import SubjectExpert
 

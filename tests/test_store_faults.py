@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from scope_core import ModelSpec, Outcome, Router
-from scope_core.call import Usage
 from scope_core.errors import StoreUnavailableError
-from scope_core.journal import Journal
+from scope_core.routing.call import Usage
+from scope_core.store.journal import Journal
 
 from .chroma_server import ChromaServer
 from .test_store_server import letter_counts

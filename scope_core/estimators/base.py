@@ -1,4 +1,4 @@
-"""The Estimator protocol and the query context every estimator receives."""
+"""The Estimator protocol, the query context every estimator receives, and the optional fitting protocol."""
 
 from __future__ import annotations
 
@@ -6,29 +6,34 @@ import asyncio
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
-from .. import summary as sm
-from ..decision import Estimate
-from ..fit import StoreFit
-from ..imputer import Imputer
-from ..specs import ModelSpec
-from ..store import Neighbourhood
+from scope_core.estimators.estimate import Estimate
+from scope_core.specs import ModelSpec
+from scope_core.store import summary as sm
+from scope_core.store.records import Neighbourhood, NeighbourIndex
+
+if TYPE_CHECKING:
+    from scope_core.store.behaviour import BehaviourStore
 
 
 @dataclass(frozen=True)
 class QueryContext:
-    """Everything known about a query before any model runs."""
+    """Everything known about a query before any model runs.
+
+    ``fits``: every estimator fit saved in the store, as JSON by fit name (an estimator reads its own,
+    ``FittedEstimator``); ``store``: where the evidence lives, for estimators that read more of it (prompt texts).
+    """
 
     text: str
     embedding: np.ndarray
     input_tokens: int
     neighbours: Neighbourhood
     priors: Mapping[str, sm.Summary]
-    imputers: Mapping[str, Imputer] = field(default_factory=dict)
-    fit: StoreFit | None = None
+    fits: Mapping[str, str] = field(default_factory=dict)
+    store: BehaviourStore | None = None
 
 
 @runtime_checkable
@@ -44,6 +49,29 @@ class Estimator(Protocol):
     def estimate(self, query: QueryContext, candidates: Sequence[ModelSpec]) -> list[Estimate]: ...
 
     async def aestimate(self, query: QueryContext, candidates: Sequence[ModelSpec]) -> list[Estimate]: ...
+
+
+class Fit(Protocol):
+    """What an estimator fitted on a store: saved as JSON, described in one line (``scope fit``, ``scope stats``)."""
+
+    def model_dump_json(self) -> str: ...
+
+    def describe(self) -> str: ...
+
+
+@runtime_checkable
+class FittedEstimator(Protocol):
+    """An estimator that fits itself on a store's outcomes (``router.fit()``, after an ingest or a profile).
+
+    Its fit is saved in the store's registry under ``fit_name`` (estimators sharing a fit share the name) and
+    reaches every process's queries in ``QueryContext.fits``; ``load_fit`` reads it back.
+    """
+
+    fit_name: str
+
+    def fit(self, store: BehaviourStore, *, k: int, index: NeighbourIndex | None = None) -> Fit | None: ...
+
+    def load_fit(self, saved: str) -> Fit: ...
 
 
 class LocalEstimator:

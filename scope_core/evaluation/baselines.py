@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .report import OperatingPoint, SingleModel
+from scope_core.evaluation.report import OperatingPoint, SingleModel
 
 
 def single_models(scores: np.ndarray, costs: np.ndarray, models: Sequence[str]) -> list[SingleModel]:

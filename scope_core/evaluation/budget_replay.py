@@ -14,12 +14,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ..budget import BudgetExhaustedError, BudgetGovernor
-from ..errors import NoCandidateError
-from ..policy import Policy, choose
-from ..specs import ModelSpec
-from .report import BudgetReplay
-from .sweep import Routed
+from scope_core.errors import NoCandidateError
+from scope_core.evaluation.report import BudgetReplay
+from scope_core.evaluation.sweep import Routed
+from scope_core.routing.budget import BudgetExhaustedError, BudgetGovernor
+from scope_core.routing.policy import RouteOptions, choose
+from scope_core.specs import ModelSpec
 
 
 def replay_budget(
@@ -43,7 +43,7 @@ def replay_budget(
     right, over_cap, chosen = 0.0, False, Counter()
     for i, r in enumerate(routed):
         try:
-            policy = Policy(**governor.overrides())
+            policy = RouteOptions(**governor.overrides())
             model = choose(r.estimates, specs, policy, r.cost_ref).chosen
         except (BudgetExhaustedError, NoCandidateError):
             continue

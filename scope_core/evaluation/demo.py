@@ -9,12 +9,12 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from ..data import Dataset
-from ..policy import Policy, choose
-from ..router import Router
-from ..routing_text import focus
-from .split import split_prompts
-from .sweep import operating_points, route_prompts
+from scope_core.data.dataset import Dataset
+from scope_core.evaluation.split import split_prompts
+from scope_core.evaluation.sweep import operating_points, route_prompts
+from scope_core.routing.policy import RouteOptions, choose
+from scope_core.routing.router import Router
+from scope_core.text.turns import focus
 
 
 def _short(model: str) -> str:
@@ -58,7 +58,7 @@ def run_demo(
     for column in ("prompt", "chosen", "p(correct)", "est. cost", "score"):
         table.add_column(column, no_wrap=True)
     for text, r, row in list(zip(texts, routed, scores, strict=True))[:shown]:
-        choice = choose(r.estimates, specs, Policy(alpha=alpha), r.cost_ref)
+        choice = choose(r.estimates, specs, RouteOptions(alpha=alpha), r.cost_ref)
         e = next(e for e in r.estimates if e.model == choice.chosen)
         table.add_row(
             _one_line(focus(text)),  # the part the router embeds, not a few-shot head

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .metrics import envelope_at
-from .report import EvalReport
+from scope_core.evaluation.metrics import envelope_at
+from scope_core.evaluation.report import EvalReport
 
 
 def plot_report(report: EvalReport, path: str | Path, dpi: int = 120) -> Path:

@@ -10,24 +10,39 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ..anchors import select_anchors
-from ..data import Dataset, load_dataset
-from ..embedder import Embedder, default_embedder
-from ..estimators import DEFAULT_ESTIMATOR, Estimator, get_estimator
-from ..memory_index import MemoryIndex
-from ..router import DEFAULT_K, Router
-from ..store import BehaviourStore
-from . import metrics
-from .baselines import cluster_labels, logistic_p, oracle_point, single_models, task_means, task_router
-from .budget_replay import replay_budget
-from .report import Calibration, Curve, EvalReport, OperatingPoint, ReliabilityBin
-from .split import restrict_models, sample_prompts, split_prompts
-from .sweep import Routed, alpha_sweep, estimate_matrix, estimator_costs, operating_points, route_prompts, with_p
+from scope_core.data.dataset import Dataset, load_dataset
+from scope_core.estimators import DEFAULT_ESTIMATOR, Estimator, get_estimator
+from scope_core.evaluation import metrics
+from scope_core.evaluation.baselines import (
+    cluster_labels,
+    logistic_p,
+    oracle_point,
+    single_models,
+    task_means,
+    task_router,
+)
+from scope_core.evaluation.budget_replay import replay_budget
+from scope_core.evaluation.report import Calibration, Curve, EvalReport, OperatingPoint, ReliabilityBin
+from scope_core.evaluation.split import restrict_models, sample_prompts, split_prompts
+from scope_core.evaluation.sweep import (
+    Routed,
+    alpha_sweep,
+    estimate_matrix,
+    estimator_costs,
+    operating_points,
+    route_prompts,
+    with_p,
+)
+from scope_core.profiling.anchors import select_anchors
+from scope_core.routing.router import DEFAULT_K, Router
+from scope_core.store.behaviour import BehaviourStore
+from scope_core.store.memory_index import MemoryIndex
+from scope_core.text.embedder import Embedder, default_embedder
 
 
 def _curve(name: str, points: list[OperatingPoint], report_range: tuple[float, float, float], ece=None) -> Curve:
@@ -92,7 +107,7 @@ def run_eval(
     *,
     train_frac: float = 0.5,
     seed: int = 0,
-    estimator: str | Callable[[BehaviourStore], Estimator] = DEFAULT_ESTIMATOR,
+    estimator: str | Estimator = DEFAULT_ESTIMATOR,
     holdout_models: Sequence[str] = (),
     anchors: int = 250,
     alphas: Sequence[float] | None = None,
@@ -106,8 +121,7 @@ def run_eval(
 ) -> EvalReport:
     """Evaluate a router against single models, the oracle and baselines.
 
-    ``estimator``: a name (``scope_core.estimators``), or a function of the evaluation's store returning
-    the estimator (an LLM estimator reads the store: ``lambda store: ReasoningEstimator(llm, store)``).
+    ``estimator``: a name (``scope_core.estimators``) or an estimator (e.g. ``ReasoningEstimator(llm)``).
     What the estimator itself spends (``Estimate.estimator_cost_usd``) is added to the router's costs.
 
     ``budgets``: fractions of the best single model's total test cost; for each, the router's test
@@ -136,8 +150,7 @@ def run_eval(
 
     store = BehaviourStore.ephemeral()
     try:
-        own = estimator(store) if callable(estimator) else estimator
-        router = Router(store, estimator=own, embedder=embedder, k=k, cache_ttl_s=3600.0)
+        router = Router(store, estimator=estimator, embedder=embedder, k=k, cache_ttl_s=3600.0)
         t = time.perf_counter()
         train_x = router.embed_texts([text_of[i] for i in train_ids])
         test_x = router.embed_texts([text_of[i] for i in test_ids])

@@ -6,7 +6,7 @@ from collections.abc import Collection
 
 import numpy as np
 
-from ..data import Dataset
+from scope_core.data.dataset import Dataset
 
 
 def split_prompts(dataset: Dataset, train_frac: float, seed: int) -> tuple[list[str], list[str]]:

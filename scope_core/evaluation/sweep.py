@@ -19,13 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..decision import Estimate
-from ..errors import NoCandidateError
-from ..estimators import Estimator, LocalEstimator, QueryContext
-from ..policy import Policy, eligibility
-from ..router import Router
-from ..specs import ModelSpec
-from .report import OperatingPoint
+from scope_core.errors import NoCandidateError
+from scope_core.estimators import Estimator, LocalEstimator, QueryContext
+from scope_core.estimators.estimate import Estimate
+from scope_core.evaluation.report import OperatingPoint
+from scope_core.routing.policy import RouteOptions, eligibility
+from scope_core.routing.router import Router
+from scope_core.specs import ModelSpec
 
 
 def alpha_sweep() -> list[float]:
@@ -123,7 +123,7 @@ def choices_at(
     p, cost = estimate_matrix(routed, models, "p_correct"), estimate_matrix(routed, models, "cost_usd")
     eligible = np.zeros(p.shape, dtype=bool)
     for i, r in enumerate(routed):
-        for e in eligibility(r.estimates, specs, Policy())[0]:
+        for e in eligibility(r.estimates, specs, RouteOptions())[0]:
             eligible[i, col[e.model]] = True
     if not eligible.any(axis=1).all():
         raise NoCandidateError("a test prompt has no eligible candidate")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from .report import EvalReport
+from scope_core.evaluation.report import EvalReport
 
 
 def _money(x: float | None) -> str:

@@ -46,8 +46,8 @@ def test_per_call_overrides_as_kwargs_bindings_and_configurable_fields(lc_router
     llm = scope_model(lc_router, alpha=0.8)
     assert llm.invoke(HARD_QUERY, alpha=0.0).response_metadata["model_name"] == "cheap"
     assert llm.bind(alpha=0.0).invoke(HARD_QUERY).response_metadata["model_name"] == "cheap"
-    configurable = llm.configurable_fields(alpha=ConfigurableField(id="alpha"))
-    configured = configurable.invoke(HARD_QUERY, config={"configurable": {"alpha": 0.0}})
+    configurable = llm.configurable_fields(routing=ConfigurableField(id="routing"))
+    configured = configurable.invoke(HARD_QUERY, config={"configurable": {"routing": {"alpha": 0.0}}})
     assert configured.response_metadata["model_name"] == "cheap"
     assert configurable.invoke(HARD_QUERY).response_metadata["model_name"] == "strong"
     assert llm.invoke(EASY_QUERY, model="strong").response_metadata["model_name"] == "strong"

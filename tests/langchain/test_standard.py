@@ -40,7 +40,7 @@ class _ScopeParams:
 class TestScopeChatModelUnit(_ScopeParams, ChatModelUnitTests):
     @property
     def init_from_env_params(self) -> tuple[dict, dict, dict]:
-        return {"SCOPE_STORE": ":memory:"}, {"candidates": _candidates()}, {"store": ":memory:"}
+        return {"SCOPE_STORE": ":memory:"}, {"candidates": _candidates()}, {"location": ":memory:"}
 
 
 class TestScopeChatModelIntegration(_ScopeParams, ChatModelIntegrationTests):

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from scope_core import BehaviourStore, Router
-from scope_core.candidate import Candidate
+from scope_core.routing.candidate import Candidate
 from scope_llamaindex import ScopeLLM, llm_candidate
 from scope_llamaindex.testing import ScriptedLLM
 
@@ -39,7 +39,7 @@ def make_llm(router: Router, cheap: ScriptedLLM, strong: ScriptedLLM) -> Callabl
             llm_candidate("cheap", cheap, 0.1, 0.4),
             llm_candidate("strong", strong, 3.0, 15.0),
         ]
-        return ScopeLLM(router, pool, **kwargs)
+        return ScopeLLM(candidates=pool, router=router, **kwargs)
 
     return make
 

@@ -8,6 +8,7 @@ from typing import Any
 from llama_index.core.agent.workflow import AgentWorkflow, FunctionAgent, ReActAgent
 from llama_index.core.base.llms.types import ChatMessage, ToolCallBlock
 
+from scope_core.text.checks import query_text
 from scope_llamaindex import ScopeLLM, capture_calls, llm_candidate, to_turns
 from scope_llamaindex.testing import ScriptedLLM
 
@@ -47,15 +48,15 @@ async def test_two_calls_of_one_agent_run_go_where_the_store_says(router, seed):
     planner = ScriptedLLM(model="planner", reply=weather_agent_reply, tool_format="blocks")
     reader = ScriptedLLM(model="reader", reply=weather_agent_reply, tool_format="kwargs")
     llm = ScopeLLM(
-        router,
-        [
+        router=router,
+        candidates=[
             llm_candidate("planner", planner, 1.0, 1.0),
             llm_candidate("reader", reader, 1.0, 1.0),
         ],
     )
     # questions: the planner is right; reading tool results: the reader is right
     seed([question(c) for c in SEEN_CITIES], {"planner": 1.0, "reader": 0.0})
-    seed([router.text_of(to_turns(tool_step_conversation(c))) for c in SEEN_CITIES], {"planner": 0.0, "reader": 1.0})
+    seed([query_text(to_turns(tool_step_conversation(c))) for c in SEEN_CITIES], {"planner": 0.0, "reader": 1.0})
 
     agent = FunctionAgent(tools=[get_weather], llm=llm)
     with capture_calls() as calls:
@@ -102,8 +103,8 @@ async def test_agent_workflow_picks_the_agent_the_pool_supports(router):
         ),
     )
     text_llm = ScriptedLLM(model="text", reply=react_reply, function_calling=False)
-    with_tools = ScopeLLM(router, [llm_candidate("tools", tools_llm, 1.0, 1.0)])
-    text_only = ScopeLLM(router, [llm_candidate("text", text_llm, 1.0, 1.0)])
+    with_tools = ScopeLLM(candidates=[llm_candidate("tools", tools_llm, 1.0, 1.0)], router=router)
+    text_only = ScopeLLM(candidates=[llm_candidate("text", text_llm, 1.0, 1.0)], router=router)
 
     workflow = AgentWorkflow.from_tools_or_functions([multiply], llm=with_tools)
     assert isinstance(workflow.agents[workflow.root_agent], FunctionAgent)

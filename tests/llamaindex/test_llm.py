@@ -58,10 +58,10 @@ def test_metadata_tells_the_truth_about_the_allowed_pool(router):
         llm_candidate("plain", plain, 0.1, 0.1),
         llm_candidate("tools", tools, 1.0, 1.0),
     ]
-    both = ScopeLLM(router, pool)
+    both = ScopeLLM(candidates=pool, router=router)
     assert both.metadata.is_function_calling_model
     assert both.metadata.context_window == 32_000
-    only_plain = ScopeLLM(router, pool, allowed=["plain"])
+    only_plain = ScopeLLM(candidates=pool, router=router, allowed=["plain"])
     assert not only_plain.metadata.is_function_calling_model
     assert only_plain.metadata.context_window == 4_000
 
@@ -70,15 +70,15 @@ def test_metadata_tells_the_truth_about_the_allowed_pool(router):
 def test_bad_settings_are_refused_at_construction(router, bad):
     pool = [llm_candidate("plain", ScriptedLLM(model="plain"), 0.1, 0.1)]
     with pytest.raises(ValueError, match=next(iter(bad))):
-        ScopeLLM(router, pool, **bad)
+        ScopeLLM(candidates=pool, router=router, **bad)
 
 
 def test_a_prompt_too_long_for_a_candidate_excludes_it(router):
     small = ScriptedLLM(model="small", window=400)
     large = ScriptedLLM(model="large", window=10_000)
     llm = ScopeLLM(
-        router,
-        [
+        router=router,
+        candidates=[
             llm_candidate("small", small, 0.1, 0.1),
             llm_candidate("large", large, 5.0, 5.0),
         ],

@@ -63,8 +63,8 @@ def test_tool_calls_only_go_to_function_calling_candidates(router):
     plain = ScriptedLLM(model="plain", function_calling=False)
     tools = ScriptedLLM(model="tools", reply=calls_multiply)
     llm = ScopeLLM(
-        router,
-        [
+        router=router,
+        candidates=[
             llm_candidate("plain", plain, 0.01, 0.01),
             llm_candidate("tools", tools, 5.0, 5.0),
         ],

@@ -1,0 +1,120 @@
+"""Ingest: a data set's models registered and its outcomes stored, idempotently, then the estimator refitted.
+
+A model already registered keeps its spec unless ``update_prices`` (or the data set declares its prices in
+models.json): fitted prices never replace registered ones. An ingest that fails before storing any outcome
+leaves the registry as it was. Prompts whose summaries disagree with their outcome records (an ingest killed
+midway) are re-derived, and then the priors rebuilt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from scope_core.errors import StoreUnavailableError
+from scope_core.outcome import text_hash
+from scope_core.specs import ModelSpec
+from scope_core.store.records import PromptInfo
+
+if TYPE_CHECKING:
+    from scope_core.data.dataset import Dataset
+    from scope_core.routing.router import Router
+
+log = logging.getLogger("scope_core")
+
+
+def ingest(
+    router: Router,
+    dataset: Dataset,
+    *,
+    progress: bool = True,
+    batch_prompts: int = 512,
+    update_prices: bool = False,
+    fit: bool = True,
+) -> int:
+    """Store ``dataset`` through ``router`` (its store, embedder and token counter); returns records changed.
+    Then refits the router's estimator (``fit``) unless nothing changed and the store holds its fit already."""
+    from tqdm.auto import tqdm
+
+    store = router.store
+    registered = store.models()
+    added = _register_models(router, dataset, registered, update_prices)
+    inconsistent = store.inconsistent_found
+    by_prompt = dataset.outcomes_by_prompt()
+    changed, written = 0, False
+    try:
+        with tqdm(
+            total=len(dataset.outcomes), desc=f"ingest {dataset.name}", unit="outcome", disable=not progress
+        ) as bar:
+            for start in range(0, len(dataset.prompts), batch_prompts):
+                rows = dataset.prompts[start : start + batch_prompts]
+                texts = {text_hash(p.text): (p.text, p.task) for p in rows}
+                outcomes = [o for p in rows for o in dataset.to_outcomes(p, by_prompt.get(p.id, []))]
+                changed += store.add(outcomes, _prompt_infos(router, texts))
+                written = True
+                bar.update(len(outcomes))
+    except BaseException:
+        if not written:
+            _restore_registry(router, added, registered)
+        raise
+    if store.inconsistent_found > inconsistent:  # an earlier ingest died midway: its priors may be short
+        log.warning(
+            "scope-router: %d prompt summaries were out of line; priors rebuilt",
+            store.inconsistent_found - inconsistent,
+        )
+        store.rebuild_priors()
+    router.view.invalidate()
+    fit_name = getattr(router.estimator, "fit_name", None)
+    if fit and (changed or fit_name not in store.registry().fits):  # a re-ingest that changed nothing keeps the fit
+        router.fit()
+    return changed
+
+
+def _prompt_infos(router: Router, texts: dict[str, tuple[str, str | None]]) -> dict[str, PromptInfo]:
+    """PromptInfo for each {hash: (text, task)} the store does not hold yet, embedded in one batch."""
+    known = router.store.known_prompts(list(texts))
+    new = [h for h in texts if h not in known]
+    if not new:
+        return {}
+    vectors = router.embed_texts([texts[h][0] for h in new])
+    return {
+        h: PromptInfo(h, v, router.count_tokens(texts[h][0]), texts[h][0], texts[h][1])
+        for h, v in zip(new, vectors, strict=True)
+    }
+
+
+def _register_models(
+    router: Router, dataset: Dataset, registered: dict[str, ModelSpec], update_prices: bool
+) -> list[str]:
+    """Register the data set's new models, and update known ones only where allowed; returns names written."""
+    written = []
+    for name, spec in dataset.specs.items():
+        current = registered.get(name)
+        if current is not None and current == spec:
+            continue
+        if current is not None and not (update_prices or name in dataset.declared):
+            if (current.input_price, current.output_price) != (spec.input_price, spec.output_price):
+                log.info(
+                    "scope-router: %s keeps its registered prices $%g/$%g (the data set's fitted $%g/$%g "
+                    "apply only with update_prices)",
+                    name,
+                    current.input_price,
+                    current.output_price,
+                    spec.input_price,
+                    spec.output_price,
+                )
+            continue
+        router.register_model(spec)
+        written.append(name)
+    return written
+
+
+def _restore_registry(router: Router, written: list[str], before: dict[str, ModelSpec]) -> None:
+    """Undo ``_register_models``: earlier specs back, new models removed."""
+    with contextlib.suppress(StoreUnavailableError):
+        for name in written:
+            if name in before:
+                router.store.put_model(before[name])
+        router.store.remove_models([n for n in written if n not in before])
+    router.view.invalidate()

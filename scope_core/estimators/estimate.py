@@ -1,0 +1,34 @@
+"""What an estimator predicts for one candidate on one query, before any model runs, and the evidence it rests on."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Evidence(BaseModel):
+    """The stored outcomes an estimate rests on."""
+
+    neighbour_ids: list[str] = Field(default_factory=list)
+    similarities: list[float] = Field(default_factory=list)
+    effective_n: float = 0.0
+
+
+class Estimate(BaseModel):
+    """Prediction for one candidate model on one query, made before any model runs."""
+
+    model: str
+    p_correct: float
+    p_std: float
+    input_tokens: float
+    output_tokens: float
+    cost_usd: float
+    evidence: Evidence = Field(default_factory=Evidence)
+    estimator_tokens: int = Field(default=0, description="tokens the estimator itself spent on this estimate")
+    estimator_cost_usd: float = Field(default=0.0, description="USD the estimator itself spent on this estimate")
+    confidence: float | None = Field(
+        default=None, description="an LLM estimator's trust in its parsed prediction (1 strict, lower when partial)"
+    )
+    fallback: str | None = Field(default=None, description="why a stand-in estimate (e.g. knn) was used, if it was")
+    cold_start: bool = Field(
+        default=False, description="no scored outcome of this model anywhere: p_correct is a default, not evidence"
+    )

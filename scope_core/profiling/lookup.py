@@ -1,0 +1,99 @@
+"""ModelSpec looked up, not typed: prices from ``genai-prices``, capabilities from a LangChain model profile.
+
+``genai-prices`` (maintained by Pydantic) ships its price table with the package, so the lookup works
+offline. A LangChain chat model's ``profile`` (``BaseChatModel.profile``, from models.dev) gives its
+tool calling, structured output, image inputs and context window. Anything passed explicitly wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from scope_core.errors import ScopeError
+from scope_core.specs import Capability, ModelSpec
+
+_PER = 1_000  # tokens priced per lookup: the base tier of tiered (long-context) prices
+_PROFILE_CAPABILITIES = {
+    "tool_calling": Capability.TOOLS,
+    "structured_output": Capability.STRUCTURED_OUTPUT,
+    "image_inputs": Capability.VISION,
+}
+
+
+class UnknownModelPriceError(ScopeError, LookupError):
+    """No price is known for a model and none was passed."""
+
+
+def _looked_up(name: str, provider: str | None) -> tuple[float, float, int | None, str] | None:
+    """(input $/M, output $/M, context window, provider id) from genai-prices, or None if it lacks the model.
+
+    A provider genai-prices does not list under that name (LangChain's and its ids differ) falls back
+    on a lookup by the model name alone.
+    """
+    from genai_prices import Usage, calc_price
+
+    usage = Usage(input_tokens=_PER, output_tokens=_PER)
+    for provider_id in dict.fromkeys((provider, None)):
+        try:
+            price = calc_price(usage, name, provider_id=provider_id)
+            break
+        except LookupError:
+            continue
+    else:
+        return None
+    per_m = Decimal(1_000_000) / _PER
+    return (
+        float(price.input_price * per_m),
+        float(price.output_price * per_m),
+        price.model.context_window,
+        price.provider.id,
+    )
+
+
+def capabilities_of(profile: Mapping[str, Any]) -> frozenset[Capability]:
+    """The capabilities a LangChain model profile declares."""
+    return frozenset(cap for key, cap in _PROFILE_CAPABILITIES.items() if profile.get(key))
+
+
+def spec_for(name: str, /, *, profile: Mapping[str, Any] | None = None, **overrides: Any) -> ModelSpec:
+    """A ModelSpec for a known model: ``spec_for("gpt-4o-mini")``, ``spec_for("anthropic:claude-3-5-haiku-latest")``.
+
+    ``name`` may carry its provider as ``provider:model`` (the spec is named ``model``, or ``name=``). Prices and the
+    context window come from genai-prices, capabilities and the context window from ``profile`` (a
+    LangChain chat model's ``.profile``) when given; ``overrides`` (any ModelSpec field) replace both.
+    An unknown model raises UnknownModelPriceError unless ``input_price`` and ``output_price`` are passed.
+    """
+    provider, _, model = name.rpartition(":") if ":" in name else (None, "", name)
+    provider = overrides.pop("provider", None) or provider or None
+    fields: dict[str, Any] = {"name": model}
+    needs_price = "input_price" not in overrides or "output_price" not in overrides
+    found = _looked_up(model, provider) if needs_price else None
+    if needs_price and found is None:
+        raise UnknownModelPriceError(
+            f"no price known for model '{model}'{f' of provider {provider!r}' if provider else ''} (genai-prices has "
+            f"none); pass input_price= and output_price= (USD per 1M tokens)"
+        )
+    if found is not None:
+        fields.update(input_price=found[0], output_price=found[1], provider=provider or found[3])
+        if found[2]:
+            fields["context_window"] = found[2]
+    elif provider:
+        fields["provider"] = provider
+    if profile:
+        fields["capabilities"] = capabilities_of(profile)
+        if profile.get("max_input_tokens"):
+            fields["context_window"] = int(profile["max_input_tokens"])
+    return ModelSpec(**{**fields, **overrides})
+
+
+def model_name(model: Any) -> str | None:
+    """The model name a LangChain chat model or LlamaIndex LLM reports (``model_name``, ``model``, ``metadata``)."""
+    for attr in ("model_name", "model", "model_id"):
+        value = getattr(model, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    metadata = getattr(model, "metadata", None)
+    value = getattr(metadata, "model_name", None)
+    return value if isinstance(value, str) and value else None

@@ -1,0 +1,266 @@
+"""One routed call's lifecycle: attempts in ranking order, pricing, budget, one fallback rule, one stream rule.
+
+``Router.start`` routes a query and returns a ``RoutedCall``. An adapter runs the candidates it yields and
+tells the call how each attempt ended; the call does everything else the same way for every adapter:
+
+    call = router.start(query, pool=names, alpha=0.7)
+    attempt, reply = call.run(lambda attempt: candidates[attempt.model].generate(messages))
+    metadata = call.succeeded(attempt, Usage(input_tokens, output_tokens))
+
+``run`` (``arun``) tries the candidates in ranking order; a failure is recorded and falls back when it is one
+of ``fallback_on``, else it is re-raised; when every candidate failed, AllCandidatesFailedError. ``stream``
+(``astream``) yields the chunks of the first candidate that streams: it falls back while no chunk is out, and
+once part of an answer is out a failure is raised (no answer is stitched from two models).
+
+Each finished attempt goes to the call's ``sink`` (the router's records) with what the call computed: the
+routing text, tokens, cost, latency; nothing is derived again.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+
+from scope_core.errors import AllCandidatesFailedError
+from scope_core.routing.budget import BudgetGovernor
+from scope_core.routing.decision import Decision
+from scope_core.scrub import scrub
+from scope_core.specs import ModelSpec
+
+ERROR_CHARS = 500  # a failure's stored and reported error text is cut to this
+T = TypeVar("T")
+C = TypeVar("C")
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens one attempt used; None: the router's count (of the query for input, of the reply's text for output)."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One candidate tried on a routed call: ``index`` 0 is the chosen model, 1.. are fallbacks."""
+
+    model: str
+    index: int
+    started: float = field(default_factory=time.perf_counter)
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+
+@dataclass(frozen=True)
+class Ended:
+    """How one attempt ended, as it is recorded: ``run_id`` is the record's id in the store."""
+
+    run_id: str
+    model: str
+    attempt: int
+    latency_s: float | None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RoutedQuery:
+    """What routing learnt of the query and hands to the call: its routing text (checked and clipped), its
+    embedding, and the candidates' specs (for prices)."""
+
+    text: str
+    embedding: np.ndarray
+    specs: Mapping[str, ModelSpec]
+
+
+Score = Callable[[], float | None]
+
+
+class CallSink(Protocol):
+    """Where a routed call's finished attempts go (the router's records; ``scope_core.routing.records``)."""
+
+    def attempt_ended(self, call: RoutedCall, ended: Ended, score: Score | None) -> None: ...
+
+
+def error_text(error: BaseException) -> str:
+    return scrub(f"{type(error).__name__}: {error}")[:ERROR_CHARS]
+
+
+class RoutedCall:
+    """A routed call: yields attempts along ``decision.ranking`` until one succeeds.
+
+    Every attempt goes to ``sink`` under the call's ``run_id`` (a failure under ``{run_id}:{model}:failed``),
+    so ``router.feedback(run_id, score)`` scores the answer the caller got; ``record=False`` keeps nothing.
+    The budget's hold is released when the call ends, either way. ``on_end`` (if given) is told how each
+    attempt ended, e.g. to emit an instrumentation event.
+    """
+
+    def __init__(
+        self,
+        decision: Decision,
+        query: RoutedQuery,
+        run_id: str,
+        sink: CallSink,
+        count_tokens: Callable[[str], int],
+        *,
+        budget: BudgetGovernor | None = None,
+        fallback_on: tuple[type[BaseException], ...] = (Exception,),
+        record: bool = True,
+        on_end: Callable[[RoutedCall, Ended], None] | None = None,
+    ) -> None:
+        self.decision, self.query, self.run_id = decision, query, run_id
+        self._sink, self._count_tokens = sink, count_tokens
+        self.budget, self.fallback_on, self.record, self.on_end = budget, fallback_on, record, on_end
+        self.errors: dict[str, BaseException] = {}
+        self.metadata: dict[str, Any] | None = None  # what the answer's metadata says of the call, once it succeeded
+        self.current: Attempt | None = None  # the attempt in flight, or the one that answered
+        self._open = True
+
+    @property
+    def text(self) -> str:
+        """The routing text the call is recorded under."""
+        return self.query.text
+
+    # -- attempts -----------------------------------------------------------------------------
+    def __iter__(self) -> Iterator[Attempt]:
+        """Attempts in ranking order; an iteration closed before the call ended releases the budget's hold."""
+        try:
+            yield from self._attempts()
+        except GeneratorExit:
+            self._release()
+            raise
+
+    def _attempts(self) -> Iterator[Attempt]:
+        for index, model in enumerate(self.decision.ranking):
+            if self.metadata is not None:
+                return
+            self.current = Attempt(model, index)
+            yield self.current
+        if self.metadata is None:
+            self._release()
+            raise AllCandidatesFailedError(self.errors)
+
+    def run(self, invoke: Callable[[Attempt], T]) -> tuple[Attempt, T]:
+        """Run attempts until one returns: that attempt and its reply (then tell ``succeeded`` its usage)."""
+        attempts = self._attempts()
+        while True:
+            attempt = next(attempts)  # raises AllCandidatesFailedError once every candidate failed
+            try:
+                return attempt, invoke(attempt)
+            except Exception as exc:
+                self.failed(attempt, exc)
+
+    async def arun(self, invoke: Callable[[Attempt], Awaitable[T]]) -> tuple[Attempt, T]:
+        """Async ``run``."""
+        attempts = self._attempts()
+        while True:
+            attempt = next(attempts)
+            try:
+                return attempt, await invoke(attempt)
+            except Exception as exc:
+                self.failed(attempt, exc)
+
+    def stream(self, open_stream: Callable[[Attempt], Iterable[C]]) -> Iterator[C]:
+        """The chunks of the first candidate whose stream starts; a stream that fails or ends before its first
+        chunk falls back, one that fails after it raises. Then tell ``succeeded`` (its attempt: ``current``)."""
+        for attempt in self:
+            out = False
+            try:
+                for chunk in open_stream(attempt):
+                    out = True
+                    yield chunk
+                if not out:
+                    raise EmptyStreamError(f"{attempt.model} streamed no chunk")
+            except Exception as exc:
+                self.failed(attempt, exc, fall_back=not out)
+                continue
+            return
+
+    async def astream(
+        self, open_stream: Callable[[Attempt], AsyncIterable[C] | Awaitable[AsyncIterable[C]]]
+    ) -> AsyncIterator[C]:
+        """Async ``stream``; ``open_stream`` may return the async iterable or an awaitable of it."""
+        for attempt in self:
+            out = False
+            try:
+                chunks = open_stream(attempt)
+                if inspect.isawaitable(chunks):
+                    chunks = await chunks
+                async for chunk in chunks:
+                    out = True
+                    yield chunk
+                if not out:
+                    raise EmptyStreamError(f"{attempt.model} streamed no chunk")
+            except Exception as exc:
+                self.failed(attempt, exc, fall_back=not out)
+                continue
+            return
+
+    # -- endings ------------------------------------------------------------------------------
+    def failed(self, attempt: Attempt, error: BaseException, *, fall_back: bool = True) -> None:
+        """Record a failed attempt; re-raise ``error`` unless it may fall back to the next candidate."""
+        self.errors[attempt.model] = error
+        ended = Ended(
+            f"{self.run_id}:{attempt.model}:failed",
+            attempt.model,
+            attempt.index,
+            attempt.elapsed(),
+            error=error_text(error),
+        )
+        self._end(ended)
+        if not (fall_back and isinstance(error, self.fallback_on)):
+            self._release()
+            raise error
+
+    def succeeded(
+        self, attempt: Attempt, usage: Usage = Usage(), *, reply_text: str = "", score: Score | None = None
+    ) -> dict[str, Any]:
+        """Price and record the answering attempt, account it against the budget; returns the call's metadata.
+
+        Tokens the usage leaves out are the router's: the query's count, and the count of ``reply_text``.
+        ``score``, if given, runs on the router's writer thread and its value is stored with the record.
+        """
+        in_tok = usage.input_tokens if usage.input_tokens is not None else self.decision.input_tokens
+        out_tok = usage.output_tokens if usage.output_tokens is not None else self._count_tokens(reply_text)
+        cost = self.query.specs[attempt.model].cost(in_tok, out_tok)
+        if self.budget is not None and self._open:
+            self.budget.observe(cost, reserved_usd=self.decision.reserved_usd)
+        self._open = False
+        latency = attempt.elapsed()
+        ended = Ended(self.run_id, attempt.model, attempt.index, latency, in_tok, out_tok, cost)
+        self.metadata = {
+            **self.decision.overview(),
+            "model": ended.model,
+            "run_id": ended.run_id,
+            "attempt": ended.attempt,
+            "input_tokens": in_tok,
+            "output_tokens": out_tok,
+            "cost_usd": cost,
+            "latency_s": round(latency, 6),
+            "failed": {m: error_text(e) for m, e in self.errors.items()},
+        }
+        self._end(ended, score)
+        return self.metadata
+
+    def _end(self, ended: Ended, score: Score | None = None) -> None:
+        if self.record:
+            self._sink.attempt_ended(self, ended, score)
+        if self.on_end is not None:
+            self.on_end(self, ended)
+
+    def _release(self) -> None:
+        if self.budget is not None and self._open:
+            self.budget.release(self.decision.reserved_usd)
+        self._open = False
+
+
+class EmptyStreamError(RuntimeError):
+    """A candidate's stream ended without a chunk."""

@@ -1,0 +1,104 @@
+"""From estimates to a Decision: model health, the policy, the budget's hold, and the reason in words.
+
+The router prepares a query (``Prepared``: its context, the candidates, the options that apply) and has the
+estimator estimate it; ``decide`` turns the estimates into the call's Decision.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from scope_core.errors import ColdStartWarning, NoCandidateError
+from scope_core.estimators.base import QueryContext
+from scope_core.estimators.estimate import Estimate
+from scope_core.money import usd
+from scope_core.outcome import text_hash
+from scope_core.routing.budget import BudgetExhaustedError
+from scope_core.routing.decision import Decision
+from scope_core.routing.health import HealthTracker
+from scope_core.routing.policy import RouteOptions, choose, cost_ref, eligibility
+from scope_core.specs import ModelSpec
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A query ready to estimate: its context, the candidates, the options that apply (after the budget
+    governor), whether the store was unavailable (degraded), and the time each step took so far."""
+
+    context: QueryContext
+    candidates: list[ModelSpec]
+    options: RouteOptions
+    degraded: bool
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def with_health(estimates: Sequence[Estimate], health: HealthTracker) -> list[Estimate]:
+    """Estimates of models that failed lately, with p_correct lowered by ``health`` (0 in cooldown)."""
+    out = []
+    for e in estimates:
+        factor = health.factor(e.model)
+        out.append(e if factor == 1.0 else e.model_copy(update={"p_correct": e.p_correct * factor}))
+    return out
+
+
+def cold_start_note(estimates: Sequence[Estimate]) -> str:
+    """The reason's note on the candidates routed without evidence (none: empty)."""
+    cold = [e.model for e in estimates if e.cold_start]
+    return f"; cold start: no scored outcome yet for {', '.join(cold)} (p_correct is a default)" if cold else ""
+
+
+def warn_cold(estimates: Sequence[Estimate], warned: set[str]) -> None:
+    """A ColdStartWarning for each candidate without evidence not in ``warned`` (then added to it)."""
+    for e in estimates:
+        if e.cold_start and e.model not in warned:
+            warned.add(e.model)
+            warnings.warn(
+                f"scope-router: model '{e.model}' has no scored outcome yet, so it is routed on a default "
+                f"P(correct); profile it (`scope profile`) or record feedback",
+                ColdStartWarning,
+                stacklevel=5,
+            )
+
+
+def decide(prepared: Prepared, estimates: list[Estimate], health: HealthTracker, cost_unit: float) -> Decision:
+    """The Decision: the policy over the estimates (health applied), or the caller's forced model; the budget
+    (if any) holds the chosen model's predicted cost until the call is observed."""
+    options, ctx = prepared.options, prepared.context
+    specs = {c.name: c for c in prepared.candidates}
+    estimates = with_health(estimates, health)
+    try:
+        choice = choose(estimates, specs, options, cost_unit)
+    except NoCandidateError as exc:
+        uncapped = options.model_copy(update={"max_cost": None})
+        if options.budget is not None and eligibility(estimates, specs, uncapped)[0]:  # only the cost cap excludes
+            raise BudgetExhaustedError(
+                f"no model fits in the {usd(options.max_cost)} the budget leaves for this call ({exc})"
+            ) from exc
+        raise
+    chosen = next(e for e in estimates if e.model == choice.chosen)
+    reason = choice.reason
+    if options.model is not None:
+        reason = (
+            f"forced by the caller (model={options.model!r}; p={chosen.p_correct:.3f}, cost={usd(chosen.cost_usd)})"
+        )
+    return Decision(
+        reserved_usd=options.budget.reserve(chosen.cost_usd) if options.budget is not None else 0.0,
+        chosen=choice.chosen,
+        ranking=choice.ranking,
+        estimates=estimates,
+        utilities=choice.utilities,
+        reason=reason + cold_start_note(estimates),
+        alpha=options.trade_off,
+        query_hash=text_hash(ctx.text),
+        input_tokens=ctx.input_tokens,
+        timings_ms=prepared.timings_ms,
+        excluded=choice.excluded,
+        degraded=prepared.degraded,
+    )
+
+
+def cost_unit(prepared: Prepared) -> float:
+    """The policy's cost unit for this query (``policy.cost_ref``)."""
+    return cost_ref(prepared.candidates, prepared.context.priors, prepared.context.input_tokens)

@@ -1,0 +1,347 @@
+"""Router: embed the query, fetch its neighbours once, estimate every candidate, apply the policy; open calls."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from scope_core.errors import ScopeError, StoreUnavailableError, UnknownModelError
+from scope_core.estimators import DEFAULT_ESTIMATOR
+from scope_core.estimators.base import Estimator, Fit, FittedEstimator, QueryContext
+from scope_core.estimators.registry import get_estimator
+from scope_core.outcome import Outcome
+from scope_core.routing.call import Ended, RoutedCall, RoutedQuery
+from scope_core.routing.decide import Prepared, cost_unit, decide, warn_cold
+from scope_core.routing.decision import Decision
+from scope_core.routing.health import HealthTracker
+from scope_core.routing.policy import RouteOptions, cost_ref
+from scope_core.routing.records import CallRecords
+from scope_core.routing.store_view import StoreView
+from scope_core.scrub import scrub
+from scope_core.specs import ModelSpec
+from scope_core.store.journal import Journal, journal_path
+from scope_core.store.recorder import Recorder
+from scope_core.text.checks import check_text, chunked_counter, clip, prompt_text, query_text
+from scope_core.text.embedder import Embedder, as_embedder, default_embedder
+from scope_core.text.tokens import TokenCounter, count_tokens
+from scope_core.text.turns import Turn, focus
+
+if TYPE_CHECKING:
+    from scope_core.data.dataset import Dataset
+    from scope_core.store.behaviour import BehaviourStore
+    from scope_core.store.records import NeighbourIndex
+
+Query = str | Sequence[Turn]
+DEFAULT_K = 128  # neighbours per query: +0.009 AIQ on routerbench-3k over 32 for ~4 ms (benchmarks/)
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+class Router:
+    """Pre-hoc router over the models registered in a BehaviourStore.
+
+    What it reads from the store is cached ``cache_ttl_s`` seconds (``StoreView``); its own writes clear
+    the cache at once. Every outcome and score is appended to the local ``journal`` (fsync'd) before it is
+    stored (``scope_core.store.recorder``). When the store is unavailable, routing goes on with the last
+    registry and priors this router saw (no neighbours; ``Decision.degraded`` is True) and the writes wait in
+    the journal, replayed once the store is back. ``options`` are the defaults of every call's ``RouteOptions``.
+    """
+
+    def __init__(
+        self,
+        store: BehaviourStore | None = None,
+        *,
+        estimator: Estimator | str = DEFAULT_ESTIMATOR,
+        embedder: Embedder | object | None = None,
+        options: RouteOptions | Mapping[str, Any] | None = None,
+        k: int = DEFAULT_K,
+        token_counter: TokenCounter = count_tokens,
+        focus_chars: int | None = 1000,
+        cache_ttl_s: float = 5.0,
+        health: HealthTracker | None = None,
+        index: NeighbourIndex | None = None,
+        journal: Journal | str | Path | None = None,
+    ) -> None:
+        if store is None:
+            from scope_core.store.behaviour import BehaviourStore
+
+            store = BehaviourStore.open()
+        self.store = store
+        self.estimator: Estimator = get_estimator(estimator) if isinstance(estimator, str) else estimator
+        self.embedder = default_embedder() if embedder is None else as_embedder(embedder)
+        self.options = RouteOptions.build(options)
+        self.k, self.focus_chars = k, focus_chars
+        self.count_tokens = chunked_counter(token_counter)
+        self.health = health if health is not None else HealthTracker()
+        if not isinstance(journal, Journal):
+            journal = Journal(Path(journal) if journal else journal_path(store.location, store.name))
+        self.journal = journal
+        self.view = StoreView(store, cache_ttl_s, self._store_back, index)
+        self.recorder = Recorder(store, journal, self.embed_texts, self.count_tokens, self.view.written)
+        self.records = CallRecords(self.recorder, self.health)
+        self._warned_cold: set[str] = set()
+        with contextlib.suppress(StoreUnavailableError):  # what a degraded route falls back on from the start
+            self.view.registry()
+        if self.journal.maybe_pending:  # left by a process that lost the store, then died
+            self.recorder.kick()
+
+    @classmethod
+    def open(cls, location: str | None = None, *, name: str = "scope", store_prompts: bool = True, **kwargs) -> Router:
+        """A router on the store at a path, ``http://host:port`` or ``:memory:`` (``BehaviourStore.open``:
+        ``store_prompts=False`` keeps no prompt text, ``timeout_s``/``retry_s`` bound a server's calls)."""
+        from scope_core.store.behaviour import BehaviourStore
+
+        store_keys = {k: kwargs.pop(k) for k in ("timeout_s", "retry_s") if k in kwargs}
+        return cls(BehaviourStore.open(location, name=name, store_prompts=store_prompts, **store_keys), **kwargs)
+
+    def _store_back(self) -> None:
+        if self.journal.maybe_pending:  # the store answers again: drain what the outage left
+            self.recorder.kick()
+
+    @property
+    def index(self) -> NeighbourIndex | None:
+        """Where neighbours are searched instead of the store (a ``MemoryIndex``), if anywhere."""
+        return self.view.index
+
+    @index.setter
+    def index(self, index: NeighbourIndex | None) -> None:
+        self.view.index = index
+        self.view.invalidate()
+
+    # -- models ---------------------------------------------------------------------------------
+    def register_model(self, spec: ModelSpec) -> None:
+        self.store.put_model(spec)
+        self.view.remember(spec)
+
+    def add_candidates(self, specs: Iterable[ModelSpec]) -> None:
+        """Register the specs the store does not hold as they are (an adapter's candidates)."""
+        known = self.models()
+        for spec in specs:
+            if known.get(spec.name) != spec:
+                self.register_model(spec)
+
+    def models(self) -> dict[str, ModelSpec]:
+        return self.view.registry()[0].specs
+
+    def cost_ref(self, candidates: Iterable[ModelSpec], input_tokens: int = 500) -> float:
+        """The policy's cost unit (``policy.cost_ref``) on this store's priors."""
+        return cost_ref(candidates, self.view.registry()[0].priors, input_tokens)
+
+    # -- routing --------------------------------------------------------------------------------
+    def _prepare(self, query: Query, options: RouteOptions) -> Prepared:
+        """Everything before estimation (see ``Prepared``)."""
+        start, timings = time.perf_counter(), {}
+        options = options.governed()
+        text = query_text(query, options.routing_mode or "auto")
+        registry, stale = self.view.registry()
+        specs = registry.specs
+        if not specs:
+            raise ScopeError("no models registered; call register_model or ingest a data set first")
+        if options.model is not None:
+            options = options.model_copy(update={"allowed": frozenset([options.model])})
+        unknown = sorted(set(options.allowed or ()) - set(specs))
+        if unknown:
+            raise UnknownModelError(f"unknown model(s) {unknown}; registered: {sorted(specs)}")
+        candidates = [specs[m] for m in sorted(specs) if options.allowed is None or m in options.allowed]
+        t = time.perf_counter()
+        embedding = self.embed_texts([text])[0]
+        timings["embed_ms"] = _ms(t)
+        t = time.perf_counter()
+        neighbours, blind = self.view.nearest(text, embedding, self.k)
+        timings["search_ms"] = _ms(t)
+        context = QueryContext(
+            text,
+            embedding,
+            self.count_tokens(prompt_text(query)),
+            neighbours,
+            registry.priors,
+            registry.fits,
+            self.store,
+        )
+        timings["prepare_ms"] = _ms(start)
+        return Prepared(context, candidates, options, stale or blind, timings)
+
+    def _decide(self, prepared: Prepared, estimates: list, estimated_at: float) -> Decision:
+        timings = prepared.timings_ms
+        timings["estimate_ms"] = _ms(estimated_at)
+        t = time.perf_counter()
+        decision = decide(prepared, estimates, self.health, cost_unit(prepared))
+        timings["policy_ms"] = _ms(t)
+        timings["total_ms"] = timings.pop("prepare_ms") + timings["estimate_ms"] + timings["policy_ms"]
+        warn_cold(decision.estimates, self._warned_cold)
+        return decision
+
+    def _options(self, options: RouteOptions | None, given: dict[str, Any], pool: Iterable[str] | None = None):
+        """The call's options over the router's; with an adapter's ``pool``, ``allowed`` is narrowed to it and a
+        forced or allowed name outside it raises UnknownModelError."""
+        merged = RouteOptions.build(self.options, options, given)
+        if pool is None:
+            return merged
+        pool = frozenset(pool)
+        named = {merged.model} if merged.model is not None else set(merged.allowed or ())
+        if unknown := sorted(named - pool):
+            raise UnknownModelError(f"unknown candidate(s) {unknown}; candidates: {sorted(pool)}")
+        return merged.model_copy(update={"allowed": pool & merged.allowed if merged.allowed is not None else pool})
+
+    def _route(self, query: Query, options: RouteOptions, estimator: Estimator | None) -> tuple[Decision, Prepared]:
+        prepared = self._prepare(query, options)
+        t = time.perf_counter()
+        estimates = (estimator or self.estimator).estimate(prepared.context, prepared.candidates)
+        return self._decide(prepared, estimates, t), prepared
+
+    async def _aroute(self, query: Query, options: RouteOptions, estimator: Estimator | None):
+        prepared = await asyncio.to_thread(self._prepare, query, options)
+        t = time.perf_counter()
+        estimates = await (estimator or self.estimator).aestimate(prepared.context, prepared.candidates)
+        return self._decide(prepared, estimates, t), prepared
+
+    def route(
+        self, query: Query, options: RouteOptions | None = None, *, estimator: Estimator | None = None, **given: Any
+    ) -> Decision:
+        """Choose a model for ``query`` (text or conversation turns), under ``options`` and the ``RouteOptions``
+        keys given here (``alpha``, ``max_cost``, ``min_accuracy``, ``allowed``, ``required``, ``model``, ``budget``,
+        ``routing_mode``); an unknown key raises InvalidInputError. Input tokens (cost, context fit) count the whole
+        conversation. ``estimator`` estimates this call instead of the router's own (evaluation, comparisons)."""
+        return self._route(query, self._options(options, given), estimator)[0]
+
+    async def aroute(
+        self, query: Query, options: RouteOptions | None = None, *, estimator: Estimator | None = None, **given: Any
+    ) -> Decision:
+        """Async ``route``: embedding and search run in a worker thread, the estimator is awaited."""
+        return (await self._aroute(query, self._options(options, given), estimator))[0]
+
+    def start(
+        self,
+        query: Query,
+        options: RouteOptions | None = None,
+        *,
+        pool: Iterable[str] | None = None,
+        run_id: str | None = None,
+        fallback_on: tuple[type[BaseException], ...] = (Exception,),
+        record: bool = True,
+        on_end: Callable[[RoutedCall, Ended], None] | None = None,
+        **given: Any,
+    ) -> RoutedCall:
+        """Route ``query`` and open the call that runs its candidates (see ``scope_core.routing.call``).
+
+        Besides the routing options: ``pool`` restricts the candidates (an adapter's own models), ``run_id`` names
+        the call's record, ``fallback_on`` are the errors that fall back, ``record=False`` stores nothing,
+        ``on_end`` is told how each attempt ended."""
+        decision, prepared = self._route(query, self._options(options, given, pool), None)
+        return self._open(decision, prepared, run_id, fallback_on=fallback_on, record=record, on_end=on_end)
+
+    async def astart(
+        self,
+        query: Query,
+        options: RouteOptions | None = None,
+        *,
+        pool: Iterable[str] | None = None,
+        run_id: str | None = None,
+        fallback_on: tuple[type[BaseException], ...] = (Exception,),
+        record: bool = True,
+        on_end: Callable[[RoutedCall, Ended], None] | None = None,
+        **given: Any,
+    ) -> RoutedCall:
+        """Async ``start``."""
+        decision, prepared = await self._aroute(query, self._options(options, given, pool), None)
+        return self._open(decision, prepared, run_id, fallback_on=fallback_on, record=record, on_end=on_end)
+
+    def _open(self, decision: Decision, prepared: Prepared, run_id: str | None, **call: Any) -> RoutedCall:
+        ctx = prepared.context
+        query = RoutedQuery(ctx.text, ctx.embedding, {c.name: c for c in prepared.candidates})
+        run_id = run_id or str(uuid.uuid4())
+        return RoutedCall(
+            decision, query, run_id, self.records, self.count_tokens, budget=prepared.options.budget, **call
+        )
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed prompts as the store sees them: their ``focus`` (trailing paragraphs) when long."""
+        if self.focus_chars:
+            texts = [focus(t, self.focus_chars) for t in texts]
+        return self.embedder.embed(list(texts))
+
+    # -- what happened --------------------------------------------------------------------------
+    def record(self, outcomes: Outcome | Sequence[Outcome], *, wait: bool = True) -> int:
+        """Store observed outcomes (journaled first, fsync'd); returns how many records were new or changed (0 while
+        the store is unavailable: they are stored on replay). ``wait=False`` returns once they are journaled."""
+        batch = [outcomes] if isinstance(outcomes, Outcome) else list(outcomes)
+        for o in batch:
+            if o.prompt is not None:
+                check_text(o.prompt, f"prompt of outcome {o.id}")
+        return self.records.outcomes(batch, wait=wait)
+
+    def record_call(
+        self,
+        decision: Decision,
+        text: str,
+        model: str,
+        *,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        latency_s: float | None = None,
+        error: str | None = None,
+        score: float | None = None,
+        run_id: str | None = None,
+        wait: bool = True,
+    ) -> Outcome:
+        """Record what the chosen (or a fallback) model did on a routed call; cost comes from its prices.
+
+        Journaled (fsync'd) before this returns; with ``wait=False`` the store write runs on the background
+        writer (``flush()`` waits for it). ``error`` is scrubbed of credentials."""
+        text = clip(check_text(text, "text"))
+        spec = self.view.last_registry.specs.get(model) or self.models().get(model)  # no store read if known
+        if spec is None:
+            raise UnknownModelError(f"model '{model}' is not registered")
+        cost = (
+            spec.cost(input_tokens, output_tokens) if input_tokens is not None and output_tokens is not None else None
+        )
+        error = None if error is None else scrub(error)
+        ended = Ended(run_id or str(uuid.uuid4()), model, 0, latency_s, input_tokens, output_tokens, cost, error)
+        return self.records.write(text, ended, score, wait=wait)
+
+    def feedback(self, run_id: str, score: float, *, wait: bool = True) -> None:
+        """Attach a quality score in [0, 1] to a recorded call, by its run id (journaled after the call's record;
+        ``wait=False`` leaves the store write to the background writer)."""
+        self.records.feedback(run_id, score, wait=wait)
+
+    def flush(self) -> None:
+        """Wait until every outcome recorded with ``wait=False`` is stored."""
+        self.recorder.writer.flush()
+
+    def replay_journal(self) -> int:
+        """Store what the journal holds (writes made while the store was unavailable); returns entries replayed."""
+        return self.recorder.drain()
+
+    # -- the store's upkeep (each in its room) ---------------------------------------------------
+    def ingest(self, dataset: Dataset, **options: Any) -> int:
+        """Register a data set's models and store its outcomes (``scope_core.data.ingest``)."""
+        from scope_core.data.ingest import ingest
+
+        return ingest(self, dataset, **options)
+
+    def repair(self) -> int:
+        """Re-derive every prompt summary and model prior from the outcome records (``scope repair``); returns
+        how many summaries were wrong. Run it while no other process writes to the store."""
+        fixed = self.store.repair()
+        self.view.invalidate()
+        return fixed
+
+    def fit(self) -> Fit | None:
+        """Fit the estimator on the store's outcomes and save its fit for every process (``FittedEstimator``);
+        None for an estimator that fits nothing."""
+        if not isinstance(self.estimator, FittedEstimator):
+            return None
+        fitted = self.estimator.fit(self.store, k=self.k, index=self.view.index)
+        if fitted is not None:
+            self.store.put_fit(self.estimator.fit_name, fitted.model_dump_json())
+            self.view.invalidate()
+        return fitted
