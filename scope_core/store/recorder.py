@@ -138,7 +138,7 @@ class Recorder:
             raise ValueError(f"unknown journal entry kind {kind!r}")
         if not entries[0].retried:
             return self._store_outcomes(entries, retried=False)
-        done = self.store.counted_attempts()  # one read tells which retried entries were counted
+        done = self.store.writer_priors.counted_attempts()  # one read tells which retried entries were counted
         results: list[int | None] = []
         for counted, group in itertools.groupby(entries, key=lambda e: e.attempt in done):
             if counted:  # stored again without counting, one by one
