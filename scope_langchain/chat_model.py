@@ -79,7 +79,7 @@ class ScopeChatModel(BaseChatModel):
     @model_validator(mode="before")
     @classmethod
     def _fold_routing(cls, data: Any) -> Any:
-        return RouteOptions.fold(data)
+        return RouteOptions.fold(data, cls.model_fields)
 
     @field_validator("candidates", mode="before")
     @classmethod

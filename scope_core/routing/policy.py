@@ -81,10 +81,16 @@ class RouteOptions(BaseModel):
         return cls.build(*layers, given)
 
     @classmethod
-    def fold(cls, data: Any, field: str = "routing") -> Any:
+    def fold(cls, data: Any, fields: Iterable[str], field: str = "routing") -> Any:
         """An adapter's constructor data with routing keys given at the top level (``alpha=0.7``) moved into its
-        ``field`` of options; anything but a dict passes as it is."""
-        if not isinstance(data, dict) or not (top := {k: data[k] for k in data if k in cls.model_fields}):
+        ``field`` of options; a key that is neither one of the adapter's ``fields`` nor a routing key but is spelled
+        like one raises InvalidInputError. Anything but a dict passes as it is."""
+        if not isinstance(data, dict):
+            return data
+        for key in set(data) - set(fields) - set(cls.model_fields):
+            if close := _closest(key):
+                raise InvalidInputError(f"unknown routing option '{key}'; did you mean '{close}'?")
+        if not (top := {k: data[k] for k in data if k in cls.model_fields}):
             return data
         rest = {k: v for k, v in data.items() if k not in top}
         return {**rest, field: cls.build(rest.get(field), top)}

@@ -23,7 +23,7 @@ import numpy as np
 
 from scope_core.specs import ModelSpec
 from scope_core.store import summary as sm
-from scope_core.store.client import DEFAULT_PATH, DEFAULT_TIMEOUT_S, chroma_client
+from scope_core.store.client import DEFAULT_TIMEOUT_S, chroma_client, default_location
 from scope_core.store.guard import GuardedCollection, StoreGuard
 from scope_core.store.priors import DELTA_PREFIX, TABLE_VECTOR, WriterPriors
 from scope_core.store.records import (
@@ -54,7 +54,7 @@ class BehaviourStore(StoreWrites):
         guard: StoreGuard | None = None,
     ) -> None:
         self.name, self.store_prompts, self.location = name, store_prompts, location
-        self.guard = guard or StoreGuard(str(location or DEFAULT_PATH), retry_s=retry_s)
+        self.guard = guard or StoreGuard(str(location or default_location()), retry_s=retry_s)
         self.client = client if client is not None else self.guard.call(chroma_client, location, timeout_s)
         self.inconsistent_found = 0  # prompts whose summary a write found out of line with their records
         self._summaries = SummaryCache(ttl_s=cache_ttl_s)
@@ -87,7 +87,7 @@ class BehaviourStore(StoreWrites):
 
         ``timeout_s`` bounds every HTTP call; a store that cannot be reached raises StoreUnavailableError.
         """
-        where = str(location or DEFAULT_PATH)
+        where = str(location or default_location())
         guard = StoreGuard(where, retry_s=retry_s)
         client = guard.call(chroma_client, location, timeout_s)
         return cls(client, name, location=where, guard=guard, **kwargs)

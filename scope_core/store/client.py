@@ -12,14 +12,19 @@ from scope_core.errors import StoreUnavailableError
 from scope_core.scrub import scrub
 from scope_core.store.lock import lock_store_folder
 
-DEFAULT_PATH = Path(os.environ.get("SCOPE_STORE", Path.home() / ".scope" / "store"))
+
+def default_location() -> Path:
+    """Where a store opened without a location lives: ``$SCOPE_STORE``, else ``~/.scope/store`` (read at each open)."""
+    return Path(os.environ.get("SCOPE_STORE") or Path.home() / ".scope" / "store")
+
+
 DEFAULT_TIMEOUT_S = 5.0  # per HTTP call to a Chroma server
 
 
 def chroma_client(location: str | Path | None, timeout_s: float = DEFAULT_TIMEOUT_S):
     """A Chroma client: embedded (folder, locked to this process), in memory, or HTTP with a timeout on every call."""
     if location is None:
-        location = DEFAULT_PATH
+        location = default_location()
     location = str(location)
     if location == ":memory:":
         return chromadb.EphemeralClient()

@@ -37,7 +37,13 @@ from filelock import FileLock, Timeout
 from scope_core.errors import StoreUnavailableError
 
 log = logging.getLogger("scope_core")
-JOURNAL_DIR = Path(os.environ.get("SCOPE_JOURNAL_DIR", Path.home() / ".scope" / "journal"))
+
+
+def journal_dir() -> Path:
+    """Where the journals of server stores live: ``$SCOPE_JOURNAL_DIR``, else ``~/.scope/journal``."""
+    return Path(os.environ.get("SCOPE_JOURNAL_DIR") or Path.home() / ".scope" / "journal")
+
+
 _STALE_LOCK_S = 60.0  # an owner lock file this old and free belongs to a dead process
 
 
@@ -53,13 +59,13 @@ def _free(path: Path) -> bool:
 
 
 def journal_path(location: str | None, name: str) -> Path | None:
-    """Where a store's journal lives: inside an embedded store's folder, under ``JOURNAL_DIR`` for a
+    """Where a store's journal lives: inside an embedded store's folder, under ``journal_dir()`` for a
     server; None (in memory) for an in-memory store."""
     if location is None or location == ":memory:":
         return None
     if location.startswith(("http://", "https://")):
         digest = hashlib.sha256(f"{location}\x1f{name}".encode()).hexdigest()[:16]
-        return JOURNAL_DIR / f"{name}-{digest}.sqlite"
+        return journal_dir() / f"{name}-{digest}.sqlite"
     return Path(location) / f"{name}-journal.sqlite"
 
 
