@@ -38,7 +38,7 @@ def test_your_own_models_path_offline(router):
         "gpt-4o-mini": SubjectExpert(model_name="gpt-4o-mini", known=HUMANITIES, profile=PROFILE),
         "claude-3-5-haiku-latest": SubjectExpert(model_name="claude-3-5-haiku-latest", known=SCIENCE, profile=PROFILE),
     }
-    specs = {name: spec_for(name, profile=m.profile) for name, m in models.items()}
+    specs = {name: spec_for(name, model_profile=m.profile) for name, m in models.items()}
     assert specs["gpt-4o-mini"].input_price == 0.15 and specs["claude-3-5-haiku-latest"].output_price == 4.0
     assert all(Capability.TOOLS in s.capabilities for s in specs.values())  # agents with tools can use them
     # 2. profile them on the shipped anchors

@@ -24,16 +24,16 @@ def test_a_langchain_profile_gives_capabilities_and_context_window():
     model = SubjectExpert(
         profile={"tool_calling": True, "structured_output": True, "image_inputs": False, "max_input_tokens": 64_000}
     )
-    spec = spec_for("gpt-4o-mini", profile=model.profile)
+    spec = spec_for("gpt-4o-mini", model_profile=model.profile)
     assert spec.capabilities == {Capability.TOOLS, Capability.STRUCTURED_OUTPUT}
     assert spec.context_window == 64_000
-    assert spec_for("gpt-4o-mini", profile={"image_inputs": True}).capabilities == {Capability.VISION}
+    assert spec_for("gpt-4o-mini", model_profile={"image_inputs": True}).capabilities == {Capability.VISION}
     assert spec_for("gpt-4o-mini").capabilities == frozenset()  # no profile: nothing claimed
 
 
 def test_typed_values_override_looked_up_ones():
     spec = spec_for(
-        "gpt-4o-mini", profile={"tool_calling": True, "max_input_tokens": 64_000}, input_price=0.1,
+        "gpt-4o-mini", model_profile={"tool_calling": True, "max_input_tokens": 64_000}, input_price=0.1,
         context_window=8_000, capabilities=frozenset(), name="mini",
     )  # fmt: skip
     assert (spec.name, spec.input_price, spec.output_price) == ("mini", 0.1, 0.6)

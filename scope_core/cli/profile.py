@@ -22,13 +22,13 @@ def _profile_targets(models: list[str], answer: str | None, typed: dict) -> list
         name = models[0] if models else model_name(target)
         if not name or len(models) > 1:
             raise fail("with --answer, name the model once: --model NAME")
-        return [(spec_for(name, profile=getattr(target, "profile", None), **typed), target)]
+        return [(spec_for(name, model_profile=getattr(target, "profile", None), **typed), target)]
     if not models:
         raise fail("nothing to profile: pass --model provider:name (LangChain) or --answer module:attribute")
     pairs = []
     for ref in models:
         target = chat_model(ref)
-        pairs.append((spec_for(ref, profile=getattr(target, "profile", None), **typed), target))
+        pairs.append((spec_for(ref, model_profile=getattr(target, "profile", None), **typed), target))
     return pairs
 
 

@@ -52,16 +52,16 @@ def _looked_up(name: str, provider: str | None) -> tuple[float, float, int | Non
     )
 
 
-def capabilities_of(profile: Mapping[str, Any]) -> frozenset[Capability]:
+def capabilities_of(model_profile: Mapping[str, Any]) -> frozenset[Capability]:
     """The capabilities a LangChain model profile declares."""
-    return frozenset(cap for key, cap in _PROFILE_CAPABILITIES.items() if profile.get(key))
+    return frozenset(cap for key, cap in _PROFILE_CAPABILITIES.items() if model_profile.get(key))
 
 
-def spec_for(name: str, /, *, profile: Mapping[str, Any] | None = None, **overrides: Any) -> ModelSpec:
+def spec_for(name: str, /, *, model_profile: Mapping[str, Any] | None = None, **overrides: Any) -> ModelSpec:
     """A ModelSpec for a known model: ``spec_for("gpt-4o-mini")``, ``spec_for("anthropic:claude-3-5-haiku-latest")``.
 
     ``name`` may carry its provider as ``provider:model`` (the spec is named ``model``, or ``name=``). Prices and the
-    context window come from genai-prices, capabilities and the context window from ``profile`` (a
+    context window come from genai-prices, capabilities and the context window from ``model_profile`` (a
     LangChain chat model's ``.profile``) when given; ``overrides`` (any ModelSpec field) replace both.
     An unknown model raises UnknownModelPriceError unless ``input_price`` and ``output_price`` are passed.
     """
@@ -81,10 +81,10 @@ def spec_for(name: str, /, *, profile: Mapping[str, Any] | None = None, **overri
             fields["context_window"] = found[2]
     elif provider:
         fields["provider"] = provider
-    if profile:
-        fields["capabilities"] = capabilities_of(profile)
-        if profile.get("max_input_tokens"):
-            fields["context_window"] = int(profile["max_input_tokens"])
+    if model_profile:
+        fields["capabilities"] = capabilities_of(model_profile)
+        if model_profile.get("max_input_tokens"):
+            fields["context_window"] = int(model_profile["max_input_tokens"])
     return ModelSpec(**{**fields, **overrides})
 
 

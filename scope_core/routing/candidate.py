@@ -38,7 +38,7 @@ class Candidate(BaseModel):
         name = name or model_name(model)
         if not name:
             raise ValueError(f"cannot tell the model name of a {type(model).__name__}: pass name=")
-        return cls(model=model, spec=spec_for(name, profile=getattr(model, "profile", None), **overrides))
+        return cls(model=model, spec=spec_for(name, model_profile=getattr(model, "profile", None), **overrides))
 
 
 def _one(item: Any, key: str | None = None) -> Candidate:
