@@ -54,6 +54,16 @@ class BudgetGovernor:
         self.spent, self.reserved, self.calls = 0.0, 0.0, 0
         self._lock = threading.Lock()
 
+    def __repr__(self) -> str:
+        return (
+            f"BudgetGovernor(budget_usd={self.budget:g}, spent_usd={self.spent:.6g}, calls={self.calls}/"
+            f"{self.expected_calls}, alpha={self.alpha:.3f})"
+        )
+
+    def state(self) -> dict[str, float]:
+        """What the governor stands at, for the decision log: budget, hard cap, spent, calls."""
+        return {"budget_usd": self.budget, "hard_cap_usd": self.hard_cap, "spent_usd": self.spent, "calls": self.calls}
+
     @property
     def alpha(self) -> float:
         return 1.0 / (1.0 + math.exp(-self._logit))

@@ -72,5 +72,8 @@ def candidates_router(
         from scope_core.routing.router import Router
 
         router = Router.open(location, store_prompts=store_prompts)
-    router.add_candidates(c.spec for c in candidates)
+    known = router.models()
+    for c in candidates:
+        if known.get(c.name) != c.spec:
+            router.register_model(c.spec)
     return router
