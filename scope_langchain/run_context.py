@@ -14,7 +14,7 @@ from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 
-_INTERNAL = ("ls_", "langgraph_", "checkpoint_")  # metadata LangChain and LangGraph add themselves
+_INTERNAL = ("ls_", "lc_", "langgraph_", "checkpoint_")  # metadata LangChain and LangGraph add themselves
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from scope_core.cli.app import StoreOption, app, command, console, open_router
+from scope_core.cli.app import StoreOption, app, command, console
 from scope_core.money import usd
-from scope_core.observe.report import Report
+
+if TYPE_CHECKING:
+    from scope_core.observe.report import Report
 
 SinceOption = Annotated[str | None, typer.Option(help="from when: '24h', '30m', '7d', an ISO date or Unix time")]
 UntilOption = Annotated[str | None, typer.Option(help="until when (same forms; default now)")]
@@ -69,8 +71,10 @@ def report(
     json_out: Annotated[Path | None, typer.Option("--json", help="write the report as JSON here")] = None,
 ):
     """Traffic, spend, savings, predicted vs observed accuracy and cost, failures, over a window of routed calls."""
-    router = open_router(store)
-    result = router.report(since=since, until=until, tags=tag or (), model=model, session_id=session)
+    from scope_core.observe.history import window_report
+    from scope_core.store.behaviour import BehaviourStore
+
+    result = window_report(BehaviourStore.open(store), since, until, tags=tag or (), model=model, session_id=session)
     print_report(result)
     if json_out is not None:
         json_out.write_text(result.model_dump_json(indent=1))

@@ -11,13 +11,13 @@ from __future__ import annotations
 import importlib.resources
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from scope_core.observe.history import select
+from scope_core.observe.history import history, scored, select
 from scope_core.observe.report import report_of
 from scope_core.observe.window import When, moment
-from scope_core.store.decisions import merge_events
+from scope_core.store.decisions import fold
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -33,7 +33,7 @@ class LiveLog:
 
     def __init__(self, store: BehaviourStore, since: float | None = None) -> None:
         self.store, self.since = store, since
-        self.decisions: dict[str, dict[str, Any]] = {}
+        self.decisions: dict[str, dict[str, Any]] = {}  # summaries by run id
         self.scores: dict[str, tuple[float, float]] = {}
         self._read_at: float | None = None
         self._lock = threading.Lock()
@@ -45,18 +45,14 @@ class LiveLog:
             changed = self.store.decisions.pages(
                 since=self.since, changed_after=self._read_at - _SKEW_S if self._read_at else None
             )
-            merge_events(changed.values(), self.decisions, self.scores)
+            fold(changed.values(), self.decisions, self.scores)
             self._read_at = now
             return len(changed)
 
-    def records(self, since: When = None, until: When = None, tags: Sequence[str] = ()) -> list[dict[str, Any]]:
-        """The decisions of a window, scores applied, oldest first."""
+    def summaries(self, since: When = None, tags: Sequence[str] = ()) -> list[Mapping[str, Any]]:
+        """The summaries of a window's calls, scores applied, oldest first."""
         with self._lock:
-            scored = (
-                {**r, "score": self.scores[i][1]} if i in self.scores and r.get("model") is not None else r
-                for i, r in self.decisions.items()
-            )
-            return sorted(select(scored, moment(since), moment(until), tags), key=lambda r: r["ts"])
+            return select(scored(self.decisions, self.scores), moment(since), None, tags)
 
 
 def create_app(
@@ -79,9 +75,12 @@ def create_app(
 
     def state() -> dict[str, Any]:
         live.refresh()
-        records = live.records(since, None, tags)
-        recent = [_recent(r, show_texts) for r in records[-RECENT:][::-1]]
-        return {"report": report_of(records, moment(since)).model_dump(mode="json"), "recent": recent}
+        calls = live.summaries(since, tags)
+        recent = [_recent(s) for s in calls[-RECENT:][::-1]]
+        if show_texts:
+            texts = {r.run_id: r.text for r in history(store, since=recent[-1]["ts"])} if recent else {}
+            recent = [{**row, "text": texts.get(row["run_id"])} for row in recent]
+        return {"report": report_of(calls, moment(since)).model_dump(mode="json"), "recent": recent}
 
     async def api_report(request):
         from starlette.concurrency import run_in_threadpool
@@ -92,9 +91,14 @@ def create_app(
     return Starlette(routes=routes)
 
 
-def _recent(r: dict[str, Any], show_texts: bool) -> dict[str, Any]:
-    row = {k: r.get(k) for k in ("run_id", "ts", "chosen", "model", "cost_usd", "score", "session_id")}
-    row["fallbacks"] = sum(a.get("error") is not None for a in r.get("attempts") or ())
-    if show_texts:
-        row["text"] = r.get("text")
-    return row
+def _recent(s: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "run_id": s["id"],
+        "ts": s["t"],
+        "chosen": s["c"],
+        "model": s["m"],
+        "cost_usd": s["cost"],
+        "score": s["s"],
+        "session_id": s["se"],
+        "fallbacks": len(s["f"]),
+    }

@@ -1,4 +1,7 @@
-"""The decision log read back: the routed calls of a window, filtered by tag, model or session."""
+"""The decision log read back: the routed calls of a window, filtered by tag, model or session.
+
+``history`` gives the whole records (``LoggedDecision``); reports read the summaries, which are a tenth the size.
+"""
 
 from __future__ import annotations
 
@@ -14,47 +17,53 @@ if TYPE_CHECKING:
     from scope_core.store.behaviour import BehaviourStore
 
 
-def decision_dicts(
-    store: BehaviourStore,
-    since: When = None,
-    until: When = None,
-    tags: Sequence[str] = (),
-    model: str | None = None,
-    session_id: str | None = None,
-) -> list[dict[str, Any]]:
-    """The logged decisions of the window as JSON dicts (the fast path of reports), oldest first."""
-    start, end = moment(since), moment(until)
-    records = fold(store.decisions.pages(since=start).values()).values()
-    return sorted(select(records, start, end, tags, model, session_id), key=lambda r: r["ts"])
-
-
 def select(
-    records: Iterable[Mapping[str, Any]],
+    summaries: Iterable[Mapping[str, Any]],
     start: float | None,
     end: float | None,
     tags: Sequence[str] = (),
     model: str | None = None,
     session_id: str | None = None,
-) -> Iterable[Mapping[str, Any]]:
-    """The records routed in [start, end] carrying every tag, answered by (or chosen as) ``model``, of the session."""
+) -> list[Mapping[str, Any]]:
+    """The summaries of calls routed in [start, end], carrying every tag, answered by (or chosen as) ``model``, of the
+    session; oldest first."""
     wanted = set(tags)
-    for r in records:
-        if (start is not None and r["ts"] < start) or (end is not None and r["ts"] > end):
-            continue
-        if wanted and not wanted <= set(r.get("tags") or ()):
-            continue
-        if model is not None and model not in (r.get("model"), r.get("chosen")):
-            continue
-        if session_id is not None and r.get("session_id") != session_id:
-            continue
-        yield r
+    return sorted(
+        (
+            s
+            for s in summaries
+            if (start is None or s["t"] >= start)
+            and (end is None or s["t"] <= end)
+            and (not wanted or wanted <= set(s["tg"]))
+            and (model is None or model in (s["m"], s["c"]))
+            and (session_id is None or s["se"] == session_id)
+        ),
+        key=lambda s: s["t"],
+    )
 
 
-def history(store: BehaviourStore, **window: Any) -> list[LoggedDecision]:
-    """``decision_dicts`` as typed records."""
-    return [LoggedDecision.model_validate(r) for r in decision_dicts(store, **window)]
+def scored(summaries: dict[str, dict[str, Any]], scores: Mapping[str, tuple[float, float]]) -> Iterable[dict[str, Any]]:
+    """Summaries with the latest score of each answered call."""
+    for run_id, s in summaries.items():
+        yield {**s, "s": scores[run_id][1]} if run_id in scores and s["m"] is not None else s
 
 
-def window_report(store: BehaviourStore, **window: Any) -> Report:
+def summaries(store: BehaviourStore, since: When = None, until: When = None, **filters: Any) -> list[Mapping[str, Any]]:
+    """The summaries of the window's calls, scores applied, oldest first."""
+    start = moment(since)
+    decisions: dict[str, dict[str, Any]] = {}
+    scores: dict[str, tuple[float, float]] = {}
+    fold(store.decisions.pages(since=start).values(), decisions, scores)
+    return select(scored(decisions, scores), start, moment(until), **filters)
+
+
+def history(store: BehaviourStore, since: When = None, until: When = None, **filters: Any) -> list[LoggedDecision]:
+    """The window's logged decisions, whole, scores applied, oldest first."""
+    chosen = summaries(store, since, until, **filters)
+    records = store.decisions.records(s["id"] for s in chosen)
+    return [LoggedDecision.model_validate({**records[s["id"]], "score": s["s"]}) for s in chosen if s["id"] in records]
+
+
+def window_report(store: BehaviourStore, since: When = None, until: When = None, **filters: Any) -> Report:
     """The report of a window of the store's decision log."""
-    return report_of(decision_dicts(store, **window), moment(window.get("since")), moment(window.get("until")))
+    return report_of(summaries(store, since, until, **filters), moment(since), moment(until))

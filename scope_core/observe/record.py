@@ -79,6 +79,22 @@ class LoggedDecision(BaseModel):
     def fell_back(self) -> bool:
         return self.model is not None and self.model != self.chosen
 
+    def summary(self) -> dict[str, Any]:
+        """The few numbers reports read (``scope_core.observe.report``), with short keys: the decision log keeps
+        them beside the record, a tenth of its size."""
+        eligible = [p for p in self.predictions.values() if p.excluded is None] or list(self.predictions.values())
+        top = max(eligible, key=lambda p: p.p)
+        answered = self.predictions[self.model or self.chosen]
+        failed = [a.model for a in self.attempts if a.error is not None]
+        budget = (self.budget or {}).get("budget_usd")
+        return {
+            "id": self.run_id, "t": self.ts, "c": self.chosen, "m": self.model, "cost": self.cost_usd,
+            "pp": answered.p, "pc": answered.cost_usd, "tp": top.p, "tc": top.cost_usd,
+            "dc": max(p.cost_usd for p in eligible), "ms": self.route_ms, "f": failed, "n": len(self.attempts),
+            "d": self.degraded, "cs": self.cold_start, "se": self.session_id, "tg": self.tags, "b": budget,
+            "s": self.score,
+        }  # fmt: skip
+
     def row(self) -> dict[str, Any]:
         """One flat row: the call, the answering model's prediction and what it cost."""
         answered = self.predictions.get(self.model or self.chosen)

@@ -1,8 +1,8 @@
 """The report of a window of routed calls: traffic and spend per model, route latency, spend over time against a
 budget, savings against two references, predicted against observed accuracy and cost, failure and fallback rates.
 
-Pure functions over logged decision records (the JSON dicts of ``LoggedDecision``), so ``scope report``, the
-dashboard and a test's own recomputation from ``router.history()`` all read the same rows.
+Pure functions over the decision log's summaries (``LoggedDecision.summary()``: a few numbers per call, short
+keys), which ``scope report`` and the dashboard read; a test recomputes the same from ``router.history()``.
 
 Savings are estimates priced from each decision's own predictions: what the call would have cost, predicted, had
 it always gone to the dearest eligible candidate, or to the candidate predicted most accurate, against what it
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, Field
 
-Record = Mapping[str, Any]
+Summary = Mapping[str, Any]
 _STEPS = (60, 300, 900, 3600, 6 * 3600, 86400, 7 * 86400)  # bucket widths of spend over time, seconds
 
 
@@ -101,15 +101,11 @@ def _mdape(pairs: Sequence[tuple[float, float]]) -> float | None:
     return float(np.median(errors)) if errors else None
 
 
-def _cost(r: Record) -> float:
+def spent(s: Summary) -> float:
     """What a call cost: recorded, else the answering model's predicted cost; 0 when nobody answered."""
-    if r.get("model") is None:
+    if s["m"] is None:
         return 0.0
-    return r["cost_usd"] if r.get("cost_usd") is not None else r["predictions"][r["model"]]["cost_usd"]
-
-
-def _eligible(r: Record) -> dict[str, Mapping[str, Any]]:
-    return {m: p for m, p in r["predictions"].items() if p.get("excluded") is None} or r["predictions"]
+    return s["cost"] if s["cost"] is not None else s["pc"]
 
 
 def calibration_bins(p: Sequence[float], y: Sequence[float], n_bins: int = 10) -> list[CalibrationBin]:
@@ -127,81 +123,75 @@ def calibration_bins(p: Sequence[float], y: Sequence[float], n_bins: int = 10) -
     ]
 
 
-def _buckets(records: Sequence[Record]) -> tuple[list[Bucket], float | None]:
-    if not records:
+def _buckets(calls: Sequence[Summary]) -> tuple[list[Bucket], float | None]:
+    if not calls:
         return [], None
-    start, end = records[0]["ts"], records[-1]["ts"]
+    start, end = calls[0]["t"], calls[-1]["t"]
     step = next((s for s in _STEPS if (end - start) / s <= 60), _STEPS[-1])
     first = math.floor(start / step) * step
-    spend: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    calls: dict[int, int] = defaultdict(int)
-    for r in records:
-        i = int((r["ts"] - first) // step)
-        calls[i] += 1
-        if r.get("model") is not None:
-            spend[i][r["model"]] += _cost(r)
+    by_bucket: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    counts: dict[int, int] = defaultdict(int)
+    for s in calls:
+        i = int((s["t"] - first) // step)
+        counts[i] += 1
+        if s["m"] is not None:
+            by_bucket[i][s["m"]] += spent(s)
     out, total = [], 0.0
-    for i in range(max(calls) + 1):
-        here = sum(spend[i].values())
+    for i in range(max(counts) + 1):
+        here = sum(by_bucket[i].values())
         total += here
         out.append(
             Bucket(
-                start=first + i * step, calls=calls[i], spend_usd=here, by_model=dict(spend[i]), cumulative_usd=total
+                start=first + i * step,
+                calls=counts[i],
+                spend_usd=here,
+                by_model=dict(by_bucket[i]),
+                cumulative_usd=total,
             )
         )
     return out, float(step)
 
 
-def _savings(records: Sequence[Record]) -> Savings:
-    spent = dearest = accurate = 0.0
-    p_chosen, p_top = [], []
-    for r in records:
-        if r.get("model") is None:
-            continue
-        eligible = _eligible(r)
-        top = max(eligible.values(), key=lambda p: p["p"])
-        spent += _cost(r)
-        dearest += max(p["cost_usd"] for p in eligible.values())
-        accurate += top["cost_usd"]
-        p_chosen.append(r["predictions"][r["model"]]["p"])
-        p_top.append(top["p"])
+def _savings(answered: Sequence[Summary]) -> Savings:
+    total = sum(spent(s) for s in answered)
+    dearest = sum(s["dc"] for s in answered)
+    accurate = sum(s["tc"] for s in answered)
     return Savings(
-        spent_usd=spent,
+        spent_usd=total,
         dearest_usd=dearest,
         most_accurate_usd=accurate,
-        saved_vs_dearest_usd=dearest - spent,
-        saved_vs_most_accurate_usd=accurate - spent,
-        predicted_accuracy=_mean(p_chosen),
-        predicted_accuracy_most_accurate=_mean(p_top),
+        saved_vs_dearest_usd=dearest - total,
+        saved_vs_most_accurate_usd=accurate - total,
+        predicted_accuracy=_mean([s["pp"] for s in answered]),
+        predicted_accuracy_most_accurate=_mean([s["tp"] for s in answered]),
     )
 
 
-def _model_lines(records: Sequence[Record], answered: int) -> list[ModelLine]:
-    calls, chosen, failures = defaultdict(int), defaultdict(int), defaultdict(int)
+def _model_lines(calls: Sequence[Summary], answered: int) -> list[ModelLine]:
+    counts, chosen, failures = defaultdict(int), defaultdict(int), defaultdict(int)
     spend: dict[str, float] = defaultdict(float)
     p: dict[str, list[float]] = defaultdict(list)
     y: dict[str, list[float]] = defaultdict(list)
     costs: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for r in records:
-        chosen[r["chosen"]] += 1
-        for a in r.get("attempts") or ():
-            failures[a["model"]] += a.get("error") is not None
-        m = r.get("model")
+    for s in calls:
+        chosen[s["c"]] += 1
+        for model in s["f"]:
+            failures[model] += 1
+        m = s["m"]
         if m is None:
             continue
-        calls[m] += 1
-        spend[m] += _cost(r)
-        if r.get("score") is not None:
-            p[m].append(r["predictions"][m]["p"])
-            y[m].append(r["score"])
-        if r.get("cost_usd") is not None:
-            costs[m].append((r["predictions"][m]["cost_usd"], r["cost_usd"]))
-    names = sorted(set(calls) | set(chosen) | set(failures))
+        counts[m] += 1
+        spend[m] += spent(s)
+        if s["s"] is not None:
+            p[m].append(s["pp"])
+            y[m].append(s["s"])
+        if s["cost"] is not None:
+            costs[m].append((s["pc"], s["cost"]))
     return [
         ModelLine(
             model=m,
-            calls=calls[m],
-            share=_share(calls[m], answered) or 0.0,
+            calls=counts[m],
+            share=_share(counts[m], answered) or 0.0,
             chosen=chosen[m],
             spend_usd=spend[m],
             failures=failures[m],
@@ -210,44 +200,39 @@ def _model_lines(records: Sequence[Record], answered: int) -> list[ModelLine]:
             observed_accuracy=_mean(y[m]),
             cost_mdape=_mdape(costs[m]),
         )
-        for m in names
+        for m in sorted(set(counts) | set(chosen) | set(failures))
     ]
 
 
-def report_of(records: Sequence[Record], since: float | None = None, until: float | None = None) -> Report:
-    """The report of these records (oldest first), the window they were read for."""
-    answered_rows = [r for r in records if r.get("model") is not None]
-    scored = [r for r in answered_rows if r.get("score") is not None]
-    p = [r["predictions"][r["model"]]["p"] for r in scored]
-    y = [r["score"] for r in scored]
-    bins = calibration_bins(p, y) if scored else []
-    route_ms = [r["route_ms"] for r in records if r.get("route_ms") is not None]
-    attempts = [a for r in records for a in r.get("attempts") or ()]
-    budgets = [r["budget"]["budget_usd"] for r in records if r.get("budget")]
-    buckets, step = _buckets(records)
-    costs = [(r["predictions"][r["model"]]["cost_usd"], r["cost_usd"]) for r in answered_rows if r.get("cost_usd")]
+def report_of(calls: Sequence[Summary], since: float | None = None, until: float | None = None) -> Report:
+    """The report of these calls' summaries (oldest first), for the window they were read for."""
+    answered = [s for s in calls if s["m"] is not None]
+    scored = [s for s in answered if s["s"] is not None]
+    bins = calibration_bins([s["pp"] for s in scored], [s["s"] for s in scored]) if scored else []
+    route_ms = [s["ms"] for s in calls if s["ms"] is not None]
+    attempts = sum(s["n"] for s in calls)
+    budgets = [s["b"] for s in calls if s["b"] is not None]
+    buckets, step = _buckets(calls)
     return Report(
         since=since,
         until=until,
-        calls=len(records),
-        answered=len(answered_rows),
-        spend_usd=sum(_cost(r) for r in answered_rows),
-        models=_model_lines(records, len(answered_rows)),
+        calls=len(calls),
+        answered=len(answered),
+        spend_usd=sum(spent(s) for s in answered),
+        models=_model_lines(calls, len(answered)),
         route_ms_p50=float(np.percentile(route_ms, 50)) if route_ms else None,
         route_ms_p99=float(np.percentile(route_ms, 99)) if route_ms else None,
         spend_over_time=buckets,
         bucket_s=step,
         budget_usd=budgets[-1] if budgets else None,
-        savings=_savings(records),
+        savings=_savings(answered),
         calibration=bins,
         ece=sum(b.count * abs(b.mean_predicted - b.mean_observed) for b in bins) / len(scored) if scored else None,
         scored=len(scored),
-        cost_mdape=_mdape(costs),
-        fallback_rate=_share(sum(r["model"] != r["chosen"] for r in answered_rows), len(answered_rows)),
-        failure_rate=_share(len(records) - len(answered_rows), len(records)),
-        attempt_failure_rate=_share(sum(a.get("error") is not None for a in attempts), len(attempts)),
-        cold_start_share=_share(
-            sum(bool(r["predictions"][r["chosen"]].get("cold_start")) for r in records), len(records)
-        ),
-        degraded_share=_share(sum(bool(r.get("degraded")) for r in records), len(records)),
+        cost_mdape=_mdape([(s["pc"], s["cost"]) for s in answered if s["cost"] is not None]),
+        fallback_rate=_share(sum(s["m"] != s["c"] for s in answered), len(answered)),
+        failure_rate=_share(len(calls) - len(answered), len(calls)),
+        attempt_failure_rate=_share(sum(len(s["f"]) for s in calls), attempts),
+        cold_start_share=_share(sum(bool(s["cs"]) for s in calls), len(calls)),
+        degraded_share=_share(sum(bool(s["d"]) for s in calls), len(calls)),
     )

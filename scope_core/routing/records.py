@@ -109,7 +109,7 @@ class CallRecords:
         if closing is not None:
             kept_text = text if self.recorder.store.store_prompts else None
             record = logged(*closing, kept_text, score)
-            records.append(record.model_dump(mode="json"))
+            records.append({"record": record.model_dump(mode="json"), "summary": record.summary()})
         self.recorder.outcomes([outcome], wait=wait, embeddings=embeddings, decisions=records)
         if closing is not None and observe:
             self._observed(record)

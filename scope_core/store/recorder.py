@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from scope_core.outcome import Outcome
-from scope_core.store.decisions import decision_event, score_event
+from scope_core.store.decisions import score_event
 from scope_core.store.journal import Entry, Journal
 from scope_core.store.records import PromptInfo
 from scope_core.store.writer import OutcomeWriter
@@ -143,7 +143,7 @@ class Recorder:
         if kind == "score":
             for e in entries:
                 self.store.set_score(e.payload["id"], e.payload["score"], attempts=[e.attempt], retried=e.retried)
-            self.store.decisions.append(score_event(e.payload["id"], e.payload["score"]) for e in entries)
+            self.store.decisions.append(scores=[score_event(e.payload["id"], e.payload["score"]) for e in entries])
             return [None] * len(entries)
         if kind != "outcomes":
             raise ValueError(f"unknown journal entry kind {kind!r}")
@@ -174,5 +174,7 @@ class Recorder:
                 retried=retried,
             )
         )
-        self.store.decisions.append(decision_event(d) for e in entries for d in e.payload.get("decisions", ()))
+        logged = [(d["record"], d["summary"]) for e in entries for d in e.payload.get("decisions", ())]
+        if logged:
+            self.store.decisions.append(decisions=logged)
         return [sum(o.id in changed for o in batch) for batch in per_entry]
