@@ -1,4 +1,4 @@
-"""The README's "Your own models" path, every offline step, with local fakes standing in for the providers."""
+"""The "Your own models" path (docs/own-models.md), every offline step, with local fakes that know some subjects."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def router(embedder):
 
 
 def test_your_own_models_path_offline(router):
-    # 1. two providers' models (ChatOpenAI and ChatAnthropic in the README; fakes with their profiles here)
+    # 1. two providers' models (ChatOpenAI and ChatAnthropic in the docs; fakes with their profiles here)
     models = {
         "gpt-4o-mini": SubjectExpert(model_name="gpt-4o-mini", known=HUMANITIES, profile=PROFILE),
         "claude-3-5-haiku-latest": SubjectExpert(model_name="claude-3-5-haiku-latest", known=SCIENCE, profile=PROFILE),
@@ -42,7 +42,7 @@ def test_your_own_models_path_offline(router):
     assert specs["gpt-4o-mini"].input_price == 0.15 and specs["claude-3-5-haiku-latest"].output_price == 4.0
     assert all(Capability.TOOLS in s.capabilities for s in specs.values())  # agents with tools can use them
     # 2. profile them on the shipped anchors
-    anchors = shipped_anchors(14)  # one per subject (the README profiles on all 280)
+    anchors = shipped_anchors(14)  # one per subject (the docs profile on all 280)
     for name, model in models.items():
         report = profile_model(router, specs[name], model, anchors, max_cost=1.0)
         assert report.scored == 14 and report.total_cost_usd < 1.0
