@@ -1,4 +1,4 @@
-# Dev and CI entry points. torch is pinned to the CPU wheel and installed first (see DEVELOPERS.md).
+# Dev and CI entry points. torch is pinned to the CPU wheel and installed first (a plain `torch` pulls a CUDA build).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
