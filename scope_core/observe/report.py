@@ -12,8 +12,8 @@ cost (its actual cost, or the answering model's predicted cost where none was re
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -88,151 +88,149 @@ class Report(BaseModel):
     degraded_share: float | None
 
 
-def _mean(values: Sequence[float]) -> float | None:
-    return float(np.mean(values)) if values else None
+_NUMBERS = ("t", "cost", "pc", "pp", "tp", "tc", "dc", "ms", "n", "b", "s")
+
+
+class Columns:
+    """The summaries as columns: numbers as float arrays (NaN where unset), models as indices into ``names``."""
+
+    def __init__(self, calls: Sequence[Summary]) -> None:
+        rows = list(zip(*map(itemgetter(*_NUMBERS), calls), strict=True)) if calls else [()] * len(_NUMBERS)
+        for key, column in zip(_NUMBERS, rows, strict=True):
+            setattr(self, key, np.array([np.nan if v is None else v for v in column], dtype=float))
+        models = [s["m"] for s in calls]
+        self.names = sorted(
+            {m for m in models if m is not None} | {s["c"] for s in calls} | {f for s in calls for f in s["f"]}
+        )
+        index = {m: i for i, m in enumerate(self.names)}
+        self.m = np.array([-1 if m is None else index[m] for m in models], dtype=int)
+        self.c = np.array([index[s["c"]] for s in calls], dtype=int)
+        self.failed = np.array([index[f] for s in calls for f in s["f"]], dtype=int)
+        self.d = np.array([bool(s["d"]) for s in calls], dtype=bool)
+        self.cs = np.array([bool(s["cs"]) for s in calls], dtype=bool)
+        self.answered = self.m >= 0
+        self.spent = np.where(self.answered, np.where(np.isnan(self.cost), self.pc, self.cost), 0.0)
+        self.scored = self.answered & ~np.isnan(self.s)
+
+
+def _mean(values: np.ndarray) -> float | None:
+    return float(values.mean()) if values.size else None
 
 
 def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _mdape(pairs: Sequence[tuple[float, float]]) -> float | None:
-    errors = [abs(p - a) / a for p, a in pairs if a > 0]
-    return float(np.median(errors)) if errors else None
+def _mdape(predicted: np.ndarray, actual: np.ndarray) -> float | None:
+    keep = actual > 0
+    return float(np.median(np.abs(predicted[keep] - actual[keep]) / actual[keep])) if keep.any() else None
 
 
-def spent(s: Summary) -> float:
-    """What a call cost: recorded, else the answering model's predicted cost; 0 when nobody answered."""
-    if s["m"] is None:
-        return 0.0
-    return s["cost"] if s["cost"] is not None else s["pc"]
-
-
-def calibration_bins(p: Sequence[float], y: Sequence[float], n_bins: int = 10) -> list[CalibrationBin]:
+def calibration_bins(p: np.ndarray, y: np.ndarray, n_bins: int = 10) -> list[CalibrationBin]:
     """Equal-width bins of predicted p: mean predicted, mean observed, count (empty bins skipped)."""
-    p_arr, y_arr = np.asarray(p, dtype=float), np.asarray(y, dtype=float)
-    index = np.minimum((p_arr * n_bins).astype(int), n_bins - 1)
+    index = np.minimum((p * n_bins).astype(int), n_bins - 1)
+    count = np.bincount(index, minlength=n_bins)
+    mean_p = np.bincount(index, p, minlength=n_bins) / np.maximum(count, 1)
+    mean_y = np.bincount(index, y, minlength=n_bins) / np.maximum(count, 1)
     return [
-        CalibrationBin(
-            mean_predicted=float(p_arr[index == b].mean()),
-            mean_observed=float(y_arr[index == b].mean()),
-            count=int((index == b).sum()),
-        )
+        CalibrationBin(mean_predicted=float(mean_p[b]), mean_observed=float(mean_y[b]), count=int(count[b]))
         for b in range(n_bins)
-        if (index == b).any()
+        if count[b]
     ]
 
 
-def _buckets(calls: Sequence[Summary]) -> tuple[list[Bucket], float | None]:
-    if not calls:
+def _buckets(c: Columns) -> tuple[list[Bucket], float | None]:
+    if not c.t.size:
         return [], None
-    start, end = calls[0]["t"], calls[-1]["t"]
-    step = next((s for s in _STEPS if (end - start) / s <= 60), _STEPS[-1])
-    first = math.floor(start / step) * step
-    by_bucket: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    counts: dict[int, int] = defaultdict(int)
-    for s in calls:
-        i = int((s["t"] - first) // step)
-        counts[i] += 1
-        if s["m"] is not None:
-            by_bucket[i][s["m"]] += spent(s)
-    out, total = [], 0.0
-    for i in range(max(counts) + 1):
-        here = sum(by_bucket[i].values())
-        total += here
-        out.append(
-            Bucket(
-                start=first + i * step,
-                calls=counts[i],
-                spend_usd=here,
-                by_model=dict(by_bucket[i]),
-                cumulative_usd=total,
-            )
+    step = next((s for s in _STEPS if (c.t[-1] - c.t[0]) / s <= 60), _STEPS[-1])
+    first = math.floor(c.t[0] / step) * step
+    bucket = ((c.t - first) // step).astype(int)
+    n = int(bucket.max()) + 1
+    calls = np.bincount(bucket, minlength=n)
+    spend = np.bincount(bucket, c.spent, minlength=n)
+    by_model = {
+        m: np.bincount(bucket[c.m == j], c.spent[c.m == j], minlength=n)
+        for j, m in enumerate(c.names)
+        if (c.m == j).any()
+    }
+    total = np.cumsum(spend)
+    return [
+        Bucket(
+            start=first + i * step,
+            calls=int(calls[i]),
+            spend_usd=float(spend[i]),
+            by_model={m: float(v[i]) for m, v in by_model.items() if v[i]},
+            cumulative_usd=float(total[i]),
         )
-    return out, float(step)
+        for i in range(n)
+    ], float(step)
 
 
-def _savings(answered: Sequence[Summary]) -> Savings:
-    total = sum(spent(s) for s in answered)
-    dearest = sum(s["dc"] for s in answered)
-    accurate = sum(s["tc"] for s in answered)
+def _savings(c: Columns) -> Savings:
+    a = c.answered
+    total, dearest, accurate = float(c.spent[a].sum()), float(c.dc[a].sum()), float(c.tc[a].sum())
     return Savings(
         spent_usd=total,
         dearest_usd=dearest,
         most_accurate_usd=accurate,
         saved_vs_dearest_usd=dearest - total,
         saved_vs_most_accurate_usd=accurate - total,
-        predicted_accuracy=_mean([s["pp"] for s in answered]),
-        predicted_accuracy_most_accurate=_mean([s["tp"] for s in answered]),
+        predicted_accuracy=_mean(c.pp[a]),
+        predicted_accuracy_most_accurate=_mean(c.tp[a]),
     )
 
 
-def _model_lines(calls: Sequence[Summary], answered: int) -> list[ModelLine]:
-    counts, chosen, failures = defaultdict(int), defaultdict(int), defaultdict(int)
-    spend: dict[str, float] = defaultdict(float)
-    p: dict[str, list[float]] = defaultdict(list)
-    y: dict[str, list[float]] = defaultdict(list)
-    costs: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for s in calls:
-        chosen[s["c"]] += 1
-        for model in s["f"]:
-            failures[model] += 1
-        m = s["m"]
-        if m is None:
-            continue
-        counts[m] += 1
-        spend[m] += spent(s)
-        if s["s"] is not None:
-            p[m].append(s["pp"])
-            y[m].append(s["s"])
-        if s["cost"] is not None:
-            costs[m].append((s["pc"], s["cost"]))
-    return [
-        ModelLine(
-            model=m,
-            calls=counts[m],
-            share=_share(counts[m], answered) or 0.0,
-            chosen=chosen[m],
-            spend_usd=spend[m],
-            failures=failures[m],
-            scored=len(y[m]),
-            predicted_accuracy=_mean(p[m]),
-            observed_accuracy=_mean(y[m]),
-            cost_mdape=_mdape(costs[m]),
+def _model_lines(c: Columns) -> list[ModelLine]:
+    answered = int(c.answered.sum())
+    lines = []
+    for j, m in enumerate(c.names):
+        mine = c.m == j
+        scored, costed = mine & c.scored, mine & ~np.isnan(c.cost)
+        lines.append(
+            ModelLine(
+                model=m,
+                calls=int(mine.sum()),
+                share=_share(int(mine.sum()), answered) or 0.0,
+                chosen=int((c.c == j).sum()),
+                spend_usd=float(c.spent[mine].sum()),
+                failures=int((c.failed == j).sum()),
+                scored=int(scored.sum()),
+                predicted_accuracy=_mean(c.pp[scored]),
+                observed_accuracy=_mean(c.s[scored]),
+                cost_mdape=_mdape(c.pc[costed], c.cost[costed]),
+            )
         )
-        for m in sorted(set(counts) | set(chosen) | set(failures))
-    ]
+    return lines
 
 
 def report_of(calls: Sequence[Summary], since: float | None = None, until: float | None = None) -> Report:
     """The report of these calls' summaries (oldest first), for the window they were read for."""
-    answered = [s for s in calls if s["m"] is not None]
-    scored = [s for s in answered if s["s"] is not None]
-    bins = calibration_bins([s["pp"] for s in scored], [s["s"] for s in scored]) if scored else []
-    route_ms = [s["ms"] for s in calls if s["ms"] is not None]
-    attempts = sum(s["n"] for s in calls)
-    budgets = [s["b"] for s in calls if s["b"] is not None]
-    buckets, step = _buckets(calls)
+    c = Columns(calls)
+    n, answered, scored = len(calls), int(c.answered.sum()), int(c.scored.sum())
+    bins = calibration_bins(c.pp[c.scored], c.s[c.scored]) if scored else []
+    route_ms, budgets = c.ms[~np.isnan(c.ms)], c.b[~np.isnan(c.b)]
+    costed = c.answered & ~np.isnan(c.cost)
+    buckets, step = _buckets(c)
     return Report(
         since=since,
         until=until,
-        calls=len(calls),
-        answered=len(answered),
-        spend_usd=sum(spent(s) for s in answered),
-        models=_model_lines(calls, len(answered)),
-        route_ms_p50=float(np.percentile(route_ms, 50)) if route_ms else None,
-        route_ms_p99=float(np.percentile(route_ms, 99)) if route_ms else None,
+        calls=n,
+        answered=answered,
+        spend_usd=float(c.spent.sum()),
+        models=_model_lines(c),
+        route_ms_p50=float(np.percentile(route_ms, 50)) if route_ms.size else None,
+        route_ms_p99=float(np.percentile(route_ms, 99)) if route_ms.size else None,
         spend_over_time=buckets,
         bucket_s=step,
-        budget_usd=budgets[-1] if budgets else None,
-        savings=_savings(answered),
+        budget_usd=float(budgets[-1]) if budgets.size else None,
+        savings=_savings(c),
         calibration=bins,
-        ece=sum(b.count * abs(b.mean_predicted - b.mean_observed) for b in bins) / len(scored) if scored else None,
-        scored=len(scored),
-        cost_mdape=_mdape([(s["pc"], s["cost"]) for s in answered if s["cost"] is not None]),
-        fallback_rate=_share(sum(s["m"] != s["c"] for s in answered), len(answered)),
-        failure_rate=_share(len(calls) - len(answered), len(calls)),
-        attempt_failure_rate=_share(sum(len(s["f"]) for s in calls), attempts),
-        cold_start_share=_share(sum(bool(s["cs"]) for s in calls), len(calls)),
-        degraded_share=_share(sum(bool(s["d"]) for s in calls), len(calls)),
+        ece=sum(b.count * abs(b.mean_predicted - b.mean_observed) for b in bins) / scored if scored else None,
+        scored=scored,
+        cost_mdape=_mdape(c.pc[costed], c.cost[costed]),
+        fallback_rate=_share(int((c.answered & (c.m != c.c)).sum()), answered),
+        failure_rate=_share(n - answered, n),
+        attempt_failure_rate=_share(int(c.failed.size), int(np.nansum(c.n))),
+        cold_start_share=_share(int(c.cs.sum()), n),
+        degraded_share=_share(int(c.d.sum()), n),
     )
