@@ -30,15 +30,15 @@ from scope_core.store.journal import Journal, journal_path
 from scope_core.store.recorder import Recorder
 from scope_core.text.checks import check_text, chunked_counter, clip, prompt_text, query_text
 from scope_core.text.embedder import Embedder, as_embedder, default_embedder
+from scope_core.text.messages import Query
 from scope_core.text.tokens import TokenCounter, count_tokens
-from scope_core.text.turns import Turn, focus
+from scope_core.text.turns import focus
 
 if TYPE_CHECKING:
     from scope_core.data.dataset import Dataset
     from scope_core.store.behaviour import BehaviourStore
     from scope_core.store.records import NeighbourIndex
 
-Query = str | Sequence[Turn]
 DEFAULT_K = 128  # neighbours per query: +0.009 AIQ on routerbench-3k over 32 for ~4 ms (benchmarks/)
 
 
