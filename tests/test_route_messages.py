@@ -29,7 +29,9 @@ FORMS = {
     "llamaindex": [
         ChatMessage(role="system", content="Be brief."),
         ChatMessage(role="user", content=QUESTION),
-        ChatMessage(role="assistant", content="", additional_kwargs={"tool_calls": [{"function": {"name": "calculator"}}]}),
+        ChatMessage(
+            role="assistant", content="", additional_kwargs={"tool_calls": [{"function": {"name": "calculator"}}]}
+        ),
         ChatMessage(role="tool", content="7"),
     ],
     "pairs": [("system", "Be brief."), ("user", QUESTION), ("assistant", ""), ("tool", "7")],
@@ -53,5 +55,5 @@ def test_one_message_is_a_one_turn_conversation(router: Router):
 def test_an_unknown_role_or_item_is_named(router: Router):
     with pytest.raises(InvalidInputError, match="item 1 has role 'boss'"):
         router.route([{"role": "user", "content": "hi"}, {"role": "boss", "content": "do it"}])
-    with pytest.raises(InvalidInputError, match="item 0 is int; pass str, scope_core.Turn"):
+    with pytest.raises(InvalidInputError, match=r"item 0 is int; pass str, scope_core\.Turn"):
         router.route([3])
