@@ -54,6 +54,13 @@ class BudgetGovernor:
         self.spent, self.reserved, self.calls = 0.0, 0.0, 0
         self._lock = threading.Lock()
 
+    def __repr__(self) -> str:
+        return (
+            f"BudgetGovernor(budget={usd(self.budget)}, spent={usd(self.spent)} over {self.calls} of "
+            f"{self.expected_calls} calls, reserved={usd(self.reserved)}, hard_cap={usd(self.hard_cap)}, "
+            f"alpha={self.alpha:.3f})"
+        )
+
     @property
     def alpha(self) -> float:
         return 1.0 / (1.0 + math.exp(-self._logit))

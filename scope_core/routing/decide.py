@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from scope_core.callsite import caller_stacklevel
 from scope_core.errors import ColdStartWarning, NoCandidateError
 from scope_core.estimators.base import QueryContext
 from scope_core.estimators.estimate import Estimate
@@ -58,7 +59,7 @@ def warn_cold(estimates: Sequence[Estimate], warned: set[str]) -> None:
                 f"scope-router: model '{e.model}' has no scored outcome yet, so it is routed on a default "
                 f"P(correct); profile it (`scope profile`) or record feedback",
                 ColdStartWarning,
-                stacklevel=5,
+                stacklevel=caller_stacklevel(),
             )
 
 
