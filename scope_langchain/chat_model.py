@@ -169,7 +169,7 @@ class ScopeChatModel(BaseChatModel):
         self, messages: list[BaseMessage], run_manager: RunManager, kwargs: dict[str, Any]
     ) -> tuple[str | list, RouteOptions, dict[str, Any], Callable[[Attempt], Delegate]]:
         """The query, the call's options, ``Router.start``'s other arguments, and each attempt's candidate bound to
-        the call's request."""
+        the call's request (the adapter's work: ``RoutedCall.run`` raises its errors as they are)."""
         options = RouteOptions.take(kwargs, self.routing)
         request = Request(
             kwargs.pop("tools", None), kwargs.pop("tool_choice", None), kwargs.pop(STRUCTURED_KEY, None), kwargs
@@ -224,7 +224,7 @@ class ScopeChatModel(BaseChatModel):
     ) -> ChatResult:
         query, options, keys, delegate = self._plan(messages, run_manager, kwargs)
         call = self.router.start(query, options, **keys)
-        attempt, reply = call.run(lambda a: delegate(a).generate(messages, stop or self.stop))
+        attempt, reply = call.run(lambda d: d.generate(messages, stop or self.stop), delegate)
         return self._reply(call, attempt, reply, messages)
 
     async def _agenerate(
@@ -236,7 +236,7 @@ class ScopeChatModel(BaseChatModel):
     ) -> ChatResult:
         query, options, keys, delegate = self._plan(messages, run_manager, kwargs)
         call = await self.router.astart(query, options, **keys)
-        attempt, reply = await call.arun(lambda a: delegate(a).agenerate(messages, stop or self.stop))
+        attempt, reply = await call.arun(lambda d: d.agenerate(messages, stop or self.stop), delegate)
         return self._reply(call, attempt, reply, messages)
 
     def _stream(
@@ -249,7 +249,7 @@ class ScopeChatModel(BaseChatModel):
         query, options, keys, delegate = self._plan(messages, run_manager, kwargs)
         call = self.router.start(query, options, **keys)
         full: AIMessageChunk | None = None
-        for chunk in call.stream(lambda a: delegate(a).stream(messages, stop or self.stop)):
+        for chunk in call.stream(lambda d: d.stream(messages, stop or self.stop), delegate):
             chunk = passed_on(chunk)
             full = chunk if full is None else full + chunk
             yield ChatGenerationChunk(message=chunk)
@@ -265,7 +265,7 @@ class ScopeChatModel(BaseChatModel):
         query, options, keys, delegate = self._plan(messages, run_manager, kwargs)
         call = await self.router.astart(query, options, **keys)
         full: AIMessageChunk | None = None
-        async for chunk in call.astream(lambda a: delegate(a).astream(messages, stop or self.stop)):
+        async for chunk in call.astream(lambda d: d.astream(messages, stop or self.stop), delegate):
             chunk = passed_on(chunk)
             full = chunk if full is None else full + chunk
             yield ChatGenerationChunk(message=chunk)

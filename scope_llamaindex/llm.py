@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from llama_index.core.base.llms.types import (
@@ -156,26 +156,30 @@ class ScopeLLM(FunctionCallingLLM):
         tag(response, attempt.model, call.run_id, **{SCOPE_KEY: scope})
         return response
 
-    def _invoke(self, attempt: Attempt, method: str, given: dict[str, Any], tool_args: dict[str, Any] | None) -> Any:
-        """Call the attempt's candidate: the chosen one with the call as prepared, a fallback with function
-        calling re-prepared for itself."""
+    def _ready(self, attempt: Attempt, given: dict[str, Any], tool_args: dict[str, Any] | None) -> tuple[LLM, dict]:
+        """The attempt's candidate and its call's arguments: the chosen one's as prepared, a fallback's with function
+        calling re-prepared for itself (the adapter's work: ``RoutedCall.run`` raises its errors as they are)."""
         llm = self._llms[attempt.model]
         if attempt.index > 0 and tool_args is not None:
             given = llm._prepare_chat_with_tools_compat(**tool_args)  # type: ignore[attr-defined]
-        return getattr(llm, method)(**given)
+        return llm, given
+
+    def _steps(self, method: str, given: dict[str, Any], tools: dict | None) -> tuple[Callable, Callable]:
+        """``RoutedCall.run``'s invoke (the candidate's own ``method``) and prepare (``_ready``)."""
+        return (lambda ready: getattr(ready[0], method)(**ready[1])), (lambda a: self._ready(a, given, tools))
 
     def _run(self, call: RoutedCall, method: str, given: dict[str, Any], tools: dict | None = None) -> Any:
-        attempt, response = call.run(lambda a: self._invoke(a, method, given, tools))
+        attempt, response = call.run(*self._steps(method, given, tools))
         return self._answered(call, attempt, response)
 
     async def _arun(self, call: RoutedCall, method: str, given: dict[str, Any], tools: dict | None = None) -> Any:
-        attempt, response = await call.arun(lambda a: self._invoke(a, method, given, tools))
+        attempt, response = await call.arun(*self._steps(method, given, tools))
         return self._answered(call, attempt, response)
 
     def _stream(self, call: RoutedCall, method: str, given: dict[str, Any], tools: dict | None = None) -> Iterator:
         """Every chunk names its model; the last gains the call's metadata."""
         last = None
-        for last in call.stream(lambda a: self._invoke(a, method, given, tools)):
+        for last in call.stream(*self._steps(method, given, tools)):
             tag(last, call.current.model, call.run_id)
             yield last
         self._answered(call, call.current, last)
@@ -184,7 +188,7 @@ class ScopeLLM(FunctionCallingLLM):
         self, call: RoutedCall, method: str, given: dict[str, Any], tools: dict | None = None
     ) -> AsyncIterator:
         last = None
-        async for last in call.astream(lambda a: self._invoke(a, method, given, tools)):
+        async for last in call.astream(*self._steps(method, given, tools)):
             tag(last, call.current.model, call.run_id)
             yield last
         self._answered(call, call.current, last)
