@@ -16,12 +16,13 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable
 from langchain_core.utils import from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from scope_core import BudgetGovernor, ModelSpec, Router
 from scope_core.routing.call import Attempt, RoutedCall
-from scope_core.routing.candidate import Candidate, as_candidates, candidates_router
+from scope_core.routing.candidate import Candidate, as_candidates, candidates_router, open_router
 from scope_core.routing.policy import RouteOptions
+from scope_langchain.capabilities import shown_capabilities
 from scope_langchain.delegate import Delegate, Request, delegate_for, passed_on, standard_params_applied
 from scope_langchain.messages import needs, to_turns
 from scope_langchain.structured import METHODS, Method, json_parser, json_request, tool_parser, with_parser
@@ -50,13 +51,15 @@ class ScopeChatModel(BaseChatModel):
     (a bare chat model's spec is looked up, ``Candidate.of``; pass ``Candidate(model=..., spec=...)`` to type it).
     """
 
-    candidates: list[Candidate] = Field(min_length=1, description="the chat models to route among")
-    router: Router | None = Field(default=None, description="the router; opened on `location` when omitted")
     location: str | None = Field(
         default_factory=from_env("SCOPE_STORE", default=None),
         description="store path or http://host:port of the router opened when none is given (default $SCOPE_STORE)",
     )
     store_prompts: bool = Field(default=True, description="keep prompt texts in the store opened at `location`")
+    router: Router | None = Field(
+        default=None, validate_default=True, description="the router; opened on `location` when omitted"
+    )
+    candidates: list[Candidate] = Field(min_length=1, description="the chat models to route among")
     model_name: str = "scope-router"
     routing: RouteOptions = Field(default_factory=RouteOptions, description="routing options of every call")
     text_builder: Callable[[Sequence[BaseMessage]], str] | None = Field(
@@ -81,11 +84,18 @@ class ScopeChatModel(BaseChatModel):
     def _fold_routing(cls, data: Any) -> Any:
         return RouteOptions.fold(data, cls.model_fields)
 
+    @field_validator("router", mode="after")
+    @classmethod
+    def _open_router(cls, router: Router | None, info: ValidationInfo) -> Router:
+        return open_router(router, info.data.get("location"), info.data.get("store_prompts", True))
+
     @field_validator("candidates", mode="before")
     @classmethod
-    def _coerce_candidates(cls, value: Any) -> list[Candidate]:
-        """Accept ``[Candidate, ...]``, ``[(chat_model, spec), ...]``, ``{name: (chat_model, spec)}`` or chat models."""
-        candidates = as_candidates(value)
+    def _coerce_candidates(cls, value: Any, info: ValidationInfo) -> list[Candidate]:
+        """Accept ``[Candidate, ...]``, ``[(chat_model, spec), ...]``, ``{name: (chat_model, spec)}`` or chat models
+        (a bare one is looked up: its registered spec first, ``Candidate.of``)."""
+        registered = info.data["router"].models() if info.data.get("router") else None
+        candidates = as_candidates(value, registered=registered, inferred=shown_capabilities)
         if wrong := [c.name for c in candidates if not isinstance(c.model, BaseChatModel)]:
             raise ValueError(f"candidate(s) {wrong} are not LangChain chat models")
         return candidates

@@ -20,13 +20,13 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.llms import LLM
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from scope_core import Capability, Router, UnknownModelError
 from scope_core.routing.call import Attempt, RoutedCall
-from scope_core.routing.candidate import Candidate, as_candidates, candidates_router
+from scope_core.routing.candidate import Candidate, as_candidates, candidates_router, open_router
 from scope_core.routing.policy import RouteOptions
-from scope_llamaindex.candidates import supports_tools
+from scope_llamaindex.candidates import shown_capabilities, supports_tools
 from scope_llamaindex.events import call_ended
 from scope_llamaindex.messages import SCOPE_KEY, has_images, producer, tag, to_turns, untagged
 from scope_llamaindex.usage import output_text, reported_usage
@@ -66,13 +66,15 @@ class ScopeLLM(FunctionCallingLLM):
     Example: ``ScopeLLM(candidates=[llm_candidate("fast", fast_llm, 0.1, 0.4), ...], router=router, alpha=0.7)``.
     """
 
-    candidates: list[Candidate] = Field(exclude=True, min_length=1, description="the LLMs to route among")
-    router: Router | None = Field(default=None, exclude=True, description="the router; opened on `location` if omitted")
     location: str | None = Field(
         default_factory=lambda: os.environ.get("SCOPE_STORE"),
         description="store path or http://host:port of the router opened when none is given (default $SCOPE_STORE)",
     )
     store_prompts: bool = Field(default=True, description="keep prompt texts in the store opened at `location`")
+    router: Router | None = Field(
+        default=None, exclude=True, validate_default=True, description="the router; opened on `location` if omitted"
+    )
+    candidates: list[Candidate] = Field(exclude=True, min_length=1, description="the LLMs to route among")
     routing: RouteOptions = Field(default_factory=RouteOptions, exclude=True, description="options of every call")
     fallback_on: tuple[type[BaseException], ...] = Field(default=(Exception,), exclude=True)
     record: bool = Field(default=True, description="store every call's outcome in the router's store")
@@ -82,11 +84,18 @@ class ScopeLLM(FunctionCallingLLM):
     def _fold_routing(cls, data: Any) -> Any:
         return RouteOptions.fold(data, cls.model_fields)
 
+    @field_validator("router", mode="after")
+    @classmethod
+    def _open_router(cls, router: Router | None, info: ValidationInfo) -> Router:
+        return open_router(router, info.data.get("location"), info.data.get("store_prompts", True))
+
     @field_validator("candidates", mode="before")
     @classmethod
-    def _coerce_candidates(cls, value: Any) -> list[Candidate]:
-        """Accept ``[Candidate, ...]``, ``[(llm, spec), ...]``, ``{name: (llm, spec)}`` or LLMs."""
-        candidates = as_candidates(value)
+    def _coerce_candidates(cls, value: Any, info: ValidationInfo) -> list[Candidate]:
+        """Accept ``[Candidate, ...]``, ``[(llm, spec), ...]``, ``{name: (llm, spec)}`` or LLMs (a bare one is
+        looked up: its registered spec first, ``Candidate.of``)."""
+        registered = info.data["router"].models() if info.data.get("router") else None
+        candidates = as_candidates(value, registered=registered, inferred=shown_capabilities)
         if wrong := [c.name for c in candidates if not isinstance(c.model, LLM)]:
             raise ValueError(f"candidate(s) {wrong} are not LlamaIndex LLMs")
         return candidates

@@ -72,6 +72,11 @@ def command(func: Callable) -> Callable:
     return wrapper
 
 
+def show_progress() -> bool:
+    """Progress bars only on a terminal: a log file gets no stream of updates."""
+    return sys.stderr.isatty()
+
+
 def timed(work: Callable[[], object]) -> tuple[object, str]:
     """``work()``'s result and how long it took, as ``[1.2 s]``."""
     started = time.perf_counter()

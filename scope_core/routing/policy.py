@@ -32,6 +32,11 @@ from scope_core.store import summary as sm
 from scope_core.text.turns import RoutingMode
 
 DEFAULT_ALPHA = 0.5
+DECLARE_CAPABILITIES = (
+    ". Declare what a model can do: ModelSpec(..., capabilities={'tools'}) with router.register_model, "
+    '`scope models add NAME --capabilities tools`, "capabilities": {"NAME": ["tools"]} in a data set\'s models.json, '
+    "or a LangChain chat model's profile"
+)
 
 
 class RouteOptions(BaseModel):
@@ -201,7 +206,8 @@ def choose(
     eligible, excluded = eligibility(estimates, specs, options)
     if not eligible:
         detail = "; ".join(f"{m}: {why}" for m, why in excluded.items()) or "no models registered"
-        raise NoCandidateError(f"no candidate model satisfies the policy ({detail})")
+        hint = DECLARE_CAPABILITIES if any(why.startswith("lacks") for why in excluded.values()) else ""
+        raise NoCandidateError(f"no candidate model satisfies the policy ({detail}){hint}")
     a = options.trade_off
     scale = cost_ref if cost_ref > 0 else 1.0
     utilities = {e.model: a * e.p_correct - (1 - a) * e.cost_usd / scale for e in eligible}
