@@ -16,23 +16,11 @@ from scope_core.cli.app import (
     console,
     fail,
     load_attribute,
+    looked_up_spec,
     open_router,
     show_progress,
 )
 from scope_core.money import usd
-
-
-def _spec(name: str, target: object, registered: dict, typed: dict):
-    """The spec of a profiled model: registered prices first, then genai-prices; an unknown price names the flags."""
-    from scope_core.profiling.lookup import UnknownModelPriceError, spec_for
-
-    try:
-        return spec_for(name, model_profile=getattr(target, "profile", None), registered=registered, **typed)
-    except UnknownModelPriceError as exc:
-        raise fail(
-            f"no price known for model '{exc.model}' (not registered in the store, and genai-prices has none): "
-            "pass --input-price and --output-price (USD per 1M tokens)"
-        ) from None
 
 
 def _profile_targets(
@@ -48,11 +36,11 @@ def _profile_targets(
         name = models[0] if models else model_name(target)
         if not name or len(models) > 1:
             raise fail("with --answer, name the model once: --model NAME")
-        return [(_spec(name, target, registered, typed), target)]
+        return [(looked_up_spec(name, registered, typed, target), target)]
     if not models:
         raise fail("nothing to profile: pass --model provider:name (LangChain) or --answer module:attribute")
     targets = [(ref, None if dry_run else chat_model(ref)) for ref in models]
-    return [(_spec(ref, target, registered, typed), target) for ref, target in targets]
+    return [(looked_up_spec(ref, registered, typed, target), target) for ref, target in targets]
 
 
 def _wrapper_line(instruction: str) -> str:

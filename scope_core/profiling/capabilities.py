@@ -7,6 +7,7 @@ else what most of them say.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -42,8 +43,10 @@ def _catalogue() -> dict[str, list[tuple[str, frozenset[Capability]]]]:
 
 
 def looked_up_capabilities(name: str, provider: str | None = None) -> frozenset[Capability] | None:
-    """What models.dev says ``name`` (``vendor/`` prefix ignored) can do; None for a model it does not list."""
-    found = _catalogue().get(name.lower().rpartition("/")[2])
+    """What models.dev says ``name`` (``vendor/`` prefix ignored) can do; None for a model it does not list, and for a
+    plain word (``small``, ``mathbot``): a user's own name, not a model id, whatever some catalogue alias says."""
+    key = name.lower().rpartition("/")[2]
+    found = _catalogue().get(key) if re.search(r"[\d.\-]", key) else None
     if not found:
         return None
     for wanted in (provider, *FIRST_PARTY):
