@@ -50,6 +50,12 @@ def cold_start_note(estimates: Sequence[Estimate]) -> str:
     return f"; cold start: no scored outcome yet for {', '.join(cold)} (p_correct is a default)" if cold else ""
 
 
+def cost_share_note(options: RouteOptions) -> str:
+    """The reason's note on an alpha set by ``cost_share`` (none: empty)."""
+    share = options.cost_share
+    return f"; alpha set for cost_share {share:g}" if share is not None and options.model is None else ""
+
+
 def warn_cold(estimates: Sequence[Estimate], warned: set[str]) -> None:
     """A ColdStartWarning for each candidate without evidence not in ``warned`` (then added to it)."""
     for e in estimates:
@@ -90,7 +96,7 @@ def decide(prepared: Prepared, estimates: list[Estimate], health: HealthTracker,
         ranking=choice.ranking,
         estimates=estimates,
         utilities=choice.utilities,
-        reason=reason + cold_start_note(estimates),
+        reason=reason + cold_start_note(estimates) + cost_share_note(options),
         alpha=options.trade_off,
         query_hash=text_hash(ctx.text),
         input_tokens=ctx.input_tokens,

@@ -18,6 +18,7 @@ from scope_core.estimators.base import Estimator, Fit, FittedEstimator, QueryCon
 from scope_core.estimators.registry import get_estimator
 from scope_core.outcome import Outcome
 from scope_core.routing.call import Ended, RoutedCall, RoutedQuery
+from scope_core.routing.cost_share import CostShares
 from scope_core.routing.decide import Prepared, cost_unit, decide, warn_cold
 from scope_core.routing.decision import Decision
 from scope_core.routing.health import HealthTracker
@@ -88,6 +89,7 @@ class Router:
         self.view = StoreView(store, cache_ttl_s, self._store_back, index)
         self.recorder = Recorder(store, journal, self.embed_texts, self.count_tokens, self.view.written)
         self.records = CallRecords(self.recorder, self.health)
+        self.cost_shares = CostShares(self)  # cost_share -> alpha, calibrated per candidate set
         self._warned_cold: set[str] = set()
         with contextlib.suppress(StoreUnavailableError):  # what a degraded route falls back on from the start
             self.view.registry()
@@ -96,8 +98,7 @@ class Router:
 
     @classmethod
     def open(cls, location: str | None = None, *, name: str = "scope", store_prompts: bool = True, **kwargs) -> Router:
-        """A router on the store at a path, ``http://host:port`` or ``:memory:`` (``BehaviourStore.open``:
-        ``store_prompts=False`` keeps no prompt text, ``timeout_s``/``retry_s`` bound a server's calls)."""
+        """A router on a store (``BehaviourStore.open``: a path, ``http://host:port``, ``:memory:``; its options)."""
         from scope_core.store.behaviour import BehaviourStore
 
         store_keys = {k: kwargs.pop(k) for k in ("timeout_s", "retry_s") if k in kwargs}
@@ -136,6 +137,10 @@ class Router:
         """The policy's cost unit (``policy.cost_ref``) on this store's priors."""
         return cost_ref(candidates, self.view.registry()[0].priors, input_tokens)
 
+    def alpha_for(self, cost_share: float, allowed: Iterable[str] | None = None) -> float:
+        """The alpha spending about ``cost_share`` of always calling the dearest allowed model (``routing.cost_share``)."""
+        return self.cost_shares.alpha_for(cost_share, allowed)
+
     # -- routing --------------------------------------------------------------------------------
     def _prepare(self, query: Query, options: RouteOptions) -> Prepared:
         """Everything before estimation (see ``Prepared``)."""
@@ -152,6 +157,7 @@ class Router:
         if unknown:
             raise UnknownModelError(f"unknown model(s) {unknown}; registered: {sorted(specs)}")
         candidates = [specs[m] for m in sorted(specs) if options.allowed is None or m in options.allowed]
+        options = self.cost_shares.apply(options, candidates)
         t = time.perf_counter()
         embedding = self.embed_texts([text])[0]
         timings["embed_ms"] = _ms(t)
@@ -207,10 +213,9 @@ class Router:
     def route(
         self, query: Query, options: RouteOptions | None = None, *, estimator: Estimator | None = None, **given: Any
     ) -> Decision:
-        """Choose a model for ``query`` (text or conversation turns), under ``options`` and the ``RouteOptions``
-        keys given here (``alpha``, ``max_cost``, ``min_accuracy``, ``allowed``, ``required``, ``model``, ``budget``,
-        ``routing_mode``); an unknown key raises InvalidInputError. Input tokens (cost, context fit) count the whole
-        conversation. ``estimator`` estimates this call instead of the router's own (evaluation, comparisons)."""
+        """Choose a model for ``query`` (text; Turns, OpenAI-style dicts or LangChain/LlamaIndex messages) under
+        ``options`` and the ``RouteOptions`` keys given here (``alpha`` or ``cost_share``, ``max_cost``...; unknown ones
+        raise InvalidInputError). Input tokens count the whole conversation; ``estimator`` replaces the router's."""
         return self._route(query, self._options(options, given), estimator)[0]
 
     async def aroute(
@@ -231,11 +236,9 @@ class Router:
         on_end: Callable[[RoutedCall, Ended], None] | None = None,
         **given: Any,
     ) -> RoutedCall:
-        """Route ``query`` and open the call that runs its candidates (see ``scope_core.routing.call``).
-
-        Besides the routing options: ``pool`` restricts the candidates (an adapter's own models), ``run_id`` names
-        the call's record, ``fallback_on`` are the errors that fall back, ``record=False`` stores nothing,
-        ``on_end`` is told how each attempt ended."""
+        """Route ``query`` and open the call that runs its candidates (``scope_core.routing.call``): ``pool`` restricts
+        the candidates (an adapter's), ``run_id`` names the call's record, ``fallback_on`` are the errors that fall
+        back, ``record=False`` stores nothing, ``on_end`` is told how each attempt ended; the rest are options."""
         decision, prepared = self._route(query, self._options(options, given, pool), None)
         return self._open(decision, prepared, run_id, fallback_on=fallback_on, record=record, on_end=on_end)
 
@@ -301,9 +304,7 @@ class Router:
         spec = self.view.last_registry.specs.get(model) or self.models().get(model)  # no store read if known
         if spec is None:
             raise UnknownModelError(f"model '{model}' is not registered")
-        cost = (
-            spec.cost(input_tokens, output_tokens) if input_tokens is not None and output_tokens is not None else None
-        )
+        cost = spec.cost(input_tokens, output_tokens) if None not in (input_tokens, output_tokens) else None
         error = None if error is None else scrub(error)
         ended = Ended(run_id or str(uuid.uuid4()), model, 0, latency_s, input_tokens, output_tokens, cost, error)
         return self.records.write(text, ended, score, wait=wait)
