@@ -29,7 +29,7 @@ from scope_core.store.records import Neighbourhood
 if TYPE_CHECKING:
     from scope_core.routing.router import Router
 
-MAX_PROMPTS = 400  # stored prompts replayed per calibration (about 1-2 s)
+MAX_PROMPTS = 400  # stored prompts replayed per calibration (a few seconds, once per candidate set and fit)
 MIN_PROMPTS = 10  # fewer usable prompts than this: no calibration
 GRID = np.concatenate([[0.0], 1.0 / (1.0 + np.exp(-np.linspace(-9.0, 9.0, 91))), [1.0]])
 _EDGE = 12.0  # log-odds standing in for alpha 0 and 1 when interpolating
