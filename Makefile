@@ -1,4 +1,5 @@
-# Dev and CI entry points. torch is pinned to the CPU wheel and installed first (see DEVELOPERS.md).
+# Dev and CI entry points. torch is pinned and installed first (on this project's machines the CPU wheel).
+# `make demo` installs the library alone; `make test`, `lint`, `bench` and `quality` add the dev extras.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install demo test lint bench quality clean
+.PHONY: install install-dev demo test lint bench quality clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,24 +17,30 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $@
 
 install: $(VENV)/.installed
 
+install-dev: $(VENV)/.installed-dev
+
 demo: install
 	$(BIN)/scope demo --data $(DATA)
 
-test: install
+test: install-dev
 	$(BIN)/python -m pytest -q
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
-bench: install
+bench: install-dev
 	$(BIN)/python benchmarks/routing_speed.py
 
-quality: install
+quality: install-dev
 	$(BIN)/python benchmarks/quality.py
 
 clean:

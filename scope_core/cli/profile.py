@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from scope_core.cli.app import (
     StoreOption,
@@ -108,7 +108,10 @@ def profile(
     chosen = load_anchors(anchors_file)[:anchors] if anchors_file else shipped_anchors(anchors)
     instruction = "" if anchors_file else MULTIPLE_CHOICE_INSTRUCTION
     grader = load_attribute(grade) if grade else multiple_choice
-    table = Table("model", "to answer", "done before", "est. input tokens", "est. output tokens", "est. cost")
+    table = Table(
+        Column("model", overflow="fold"), "to answer", "done before", "est. input tokens", "est. output tokens",
+        Column("est. cost", no_wrap=True),
+    )  # fmt: skip
     for spec, _ in pairs:
         e = estimate_cost(router, spec, chosen, instruction=instruction, redo=redo)
         table.add_row(
@@ -126,7 +129,10 @@ def profile(
         kwargs = {"grader": grader, "instruction": instruction, "concurrency": concurrency, "max_cost": left}
         results.append(profile_model(router, spec, target, chosen, progress=show_progress(), redo=redo, **kwargs))
         spent += results[-1].total_cost_usd
-    table = Table("model", "answered", "skipped", "scored", "errors", "mean score", "cost", "time")
+    table = Table(
+        Column("model", overflow="fold"), "answered", "skipped", "scored", "errors", "mean score",
+        *(Column(h, no_wrap=True) for h in ("cost", "time")),
+    )  # fmt: skip
     for r in results:
         mean = "-" if r.mean_score is None else f"{r.mean_score:.3f}"
         table.add_row(
