@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
-from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, BaseCallbackManager, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
@@ -25,10 +25,14 @@ from scope_core.routing.policy import RouteOptions
 from scope_langchain.capabilities import shown_capabilities
 from scope_langchain.delegate import Delegate, Request, delegate_for, passed_on, standard_params_applied
 from scope_langchain.messages import needs, to_turns
+from scope_langchain.run_context import RunContext, caller_run
 from scope_langchain.structured import METHODS, Method, json_parser, json_request, tool_parser, with_parser
 from scope_langchain.usage import counted, output_text, reported
 
 STRUCTURED_KEY = "structured_output"
+# generation_info key whose {"model", "provider"} LangChain's tracers promote to the run's ls_model_name/ls_provider
+# (the contract of a gateway resolving the model per request, langchain_core.utils._gateway)
+RESOLVED_MODEL_KEY = "lc_gateway_metadata"
 _FORWARDED_PARAMS = ("temperature", "max_tokens", "timeout", "max_retries")
 
 Evaluator = Callable[[Sequence[BaseMessage], AIMessage], float | None]
@@ -108,6 +112,10 @@ class ScopeChatModel(BaseChatModel):
     @model_validator(mode="after")
     def _connect(self) -> ScopeChatModel:
         self.router = candidates_router(self.router, self.location, self.store_prompts, self.candidates)
+        if isinstance(self.callbacks, BaseCallbackManager):
+            self.callbacks.add_handler(RunContext(), inherit=False)
+        elif not any(isinstance(h, RunContext) for h in self.callbacks or ()):
+            self.callbacks = [*(self.callbacks or []), RunContext()]
         params = {k: getattr(self, k) for k in _FORWARDED_PARAMS}
         self._models = {c.name: standard_params_applied(c.model, params) for c in self.candidates}
         self._specs = {c.name: c.spec for c in self.candidates}
@@ -123,7 +131,8 @@ class ScopeChatModel(BaseChatModel):
         return {"model_name": self.model_name, "candidates": sorted(self._specs), **self.routing.constraints()}
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        """The run starts before routing: it names a forced ``model``, else the router (the reply names the chosen)."""
+        """The run starts before routing: it names a forced ``model``, else the router; the answer then names the model
+        that answered (``_resolved``)."""
         params = super()._get_ls_params(stop=stop or self.stop, **kwargs)
         name = kwargs["model"] if isinstance(kwargs.get("model"), str) else self.model_name
         spec = self._specs.get(name)
@@ -180,15 +189,15 @@ class ScopeChatModel(BaseChatModel):
     ) -> tuple[str | list, RouteOptions, dict[str, Any], Callable[[Attempt], Delegate]]:
         """The query, the call's options, ``Router.start``'s other arguments, and each attempt's candidate bound to
         the call's request (the adapter's work: ``RoutedCall.run`` raises its errors as they are)."""
-        options = RouteOptions.take(kwargs, self.routing)
+        run = caller_run(run_manager)
+        options = RouteOptions.take(kwargs, self.routing, run.labels())
         request = Request(
             kwargs.pop("tools", None), kwargs.pop("tool_choice", None), kwargs.pop(STRUCTURED_KEY, None), kwargs
         )
         options = options.model_copy(
             update={"required": frozenset(needs(messages, options.required, request.tools, request.structured))}
         )
-        run_id = str(run_manager.run_id) if run_manager is not None else str(uuid.uuid4())
-        call = {"pool": self._specs, "run_id": run_id, "fallback_on": self.fallback_on}
+        call = {"pool": self._specs, "run_id": run.run_id or str(uuid.uuid4()), "fallback_on": self.fallback_on}
 
         def delegate(attempt: Attempt) -> Delegate:
             return delegate_for(self._models[attempt.model], request)
@@ -214,7 +223,8 @@ class ScopeChatModel(BaseChatModel):
             "response_metadata": {**reply.response_metadata, **meta},
         }
         message = reply.model_copy(update=update)
-        return ChatResult(generations=[ChatGeneration(message=message)], llm_output={"model_name": attempt.model})
+        generation = ChatGeneration(message=message, generation_info=self._resolved(call, attempt))
+        return ChatResult(generations=[generation], llm_output={"model_name": attempt.model})
 
     def _closing(
         self, call: RoutedCall, full: AIMessageChunk | None, messages: list[BaseMessage]
@@ -223,7 +233,15 @@ class ScopeChatModel(BaseChatModel):
         assert call.current is not None  # the stream ended whole
         meta, usage = self._answered(call, call.current, full or AIMessageChunk(content=""), messages)
         last = AIMessageChunk(content="", response_metadata=meta, usage_metadata=usage, chunk_position="last")
-        return ChatGenerationChunk(message=last)
+        return ChatGenerationChunk(message=last, generation_info=self._resolved(call, call.current))
+
+    def _resolved(self, call: RoutedCall, attempt: Attempt) -> dict[str, Any]:
+        """The model that answered, told to tracers the way a gateway tells its resolved model: LangChain's
+        tracers (LangSmith) then name and price the run as that model, and keep the decision in its metadata."""
+        spec = self._specs[attempt.model]
+        decision = {"run_id": call.run_id, "chosen": call.decision.chosen, "alpha": call.decision.alpha}
+        resolved = {"model": attempt.model, "provider": spec.provider or "scope-router", "scope": decision}
+        return {RESOLVED_MODEL_KEY: {**resolved, "scope_reason": call.decision.reason}}
 
     def _generate(
         self,

@@ -26,6 +26,7 @@ from scope_core import Capability, Router, UnknownModelError
 from scope_core.routing.call import Attempt, RoutedCall
 from scope_core.routing.candidate import Candidate, as_candidates, candidates_router, open_router
 from scope_core.routing.policy import RouteOptions
+from scope_llamaindex.caller import caller_labels
 from scope_llamaindex.candidates import shown_capabilities, supports_tools
 from scope_llamaindex.events import call_ended
 from scope_llamaindex.messages import SCOPE_KEY, has_images, producer, tag, to_turns, untagged
@@ -141,7 +142,7 @@ class ScopeLLM(FunctionCallingLLM):
     def _plan(self, kwargs: dict[str, Any], messages: list[ChatMessage] | None, prompt: str | None, tools: bool):
         """The query (prompt or turns), the call's options (the routing keys popped from kwargs) and
         ``Router.start``'s other arguments."""
-        options = RouteOptions.take(kwargs, self.routing)
+        options = RouteOptions.take(kwargs, self.routing, caller_labels())
         required = set(options.required or ())
         required |= {Capability.TOOLS} if tools else set()
         required |= {Capability.VISION} if messages is not None and has_images(messages) else set()

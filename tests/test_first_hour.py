@@ -1,6 +1,7 @@
 """A new user's first hour, in order, through the public API and the CLI, with the user's own fakes (no API key):
 install check, the demo on its own store, a route with every README option, profiling two models (a dry run without
-a key, a real run, a redo), a LangChain agent with tools over bare chat models, a LlamaIndex agent, feedback."""
+a key, a real run, a redo), a LangChain agent with tools over bare chat models, a LlamaIndex agent, feedback, the
+report."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from langchain_core.tools import tool
 from llama_index.core.agent.workflow import FunctionAgent
 from typer.testing import CliRunner
 
-import scope_core.text.embedder
 from scope_core import BudgetGovernor, ModelSpec, Router, load_dataset
 from scope_core.cli import app
 from scope_core.profiling.anchors import shipped_anchors
@@ -129,5 +129,8 @@ def test_a_new_users_first_hour(workdir, monkeypatch, embedder):  # noqa: F811
     scored = handler.feedback(1.0)
     router.flush()
     assert scored and all(router.store.outcome(run_id)["s"] == 1.0 for run_id in scored)
-    # TODO(report): `scope report` (the decision log and report, being built in another branch) is the last step of
-    # the first hour: once it lands, run it on this store and check it lists the routed calls above.
+
+    # 8. the report of what was routed (`scope report`; landed on main during this work, merged here)
+    report = router.report()
+    assert report.answered == 3 and report.scored == 1  # the LangChain run (scored), the LlamaIndex run's 2 calls
+    assert {"claude-3-5-haiku-latest", "planner"} <= {line.model for line in report.models}

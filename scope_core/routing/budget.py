@@ -61,6 +61,10 @@ class BudgetGovernor:
             f"alpha={self.alpha:.3f})"
         )
 
+    def state(self) -> dict[str, float]:
+        """What the governor stands at, for the decision log: budget, hard cap, spent, calls."""
+        return {"budget_usd": self.budget, "hard_cap_usd": self.hard_cap, "spent_usd": self.spent, "calls": self.calls}
+
     @property
     def alpha(self) -> float:
         return 1.0 / (1.0 + math.exp(-self._logit))

@@ -87,9 +87,10 @@ Score = Callable[[], float | None]
 
 
 class CallSink(Protocol):
-    """Where a routed call's finished attempts go (the router's records; ``scope_core.routing.records``)."""
+    """Where a routed call's finished attempts go (the router's records; ``scope_core.routing.records``);
+    ``final``: the attempt ends the call (it answered, or no candidate is left to try)."""
 
-    def attempt_ended(self, call: RoutedCall, ended: Ended, score: Score | None) -> None: ...
+    def attempt_ended(self, call: RoutedCall, ended: Ended, score: Score | None, final: bool) -> None: ...
 
 
 def error_text(error: BaseException) -> str:
@@ -122,6 +123,7 @@ class RoutedCall:
         self._sink, self._count_tokens = sink, count_tokens
         self.budget, self.fallback_on, self.record, self.on_end = budget, fallback_on, record, on_end
         self.errors: dict[str, BaseException] = {}
+        self.ended: list[Ended] = []  # every attempt, as it ended
         self.metadata: dict[str, Any] | None = None  # what the answer's metadata says of the call, once it succeeded
         self.current: Attempt | None = None  # the attempt in flight, or the one that answered
         self._open = True
@@ -241,8 +243,9 @@ class RoutedCall:
             attempt.elapsed(),
             error=error_text(error),
         )
-        self._end(ended)
-        if not (fall_back and isinstance(error, self.fallback_on)):
+        falls_back = fall_back and isinstance(error, self.fallback_on)
+        self._end(ended, final=not falls_back or attempt.index == len(self.decision.ranking) - 1)
+        if not falls_back:
             self._release()
             raise error
 
@@ -273,12 +276,13 @@ class RoutedCall:
             "latency_s": round(latency, 6),
             "failed": {m: error_text(e) for m, e in self.errors.items()},
         }
-        self._end(ended, score)
+        self._end(ended, score, final=True)
         return self.metadata
 
-    def _end(self, ended: Ended, score: Score | None = None) -> None:
+    def _end(self, ended: Ended, score: Score | None = None, *, final: bool) -> None:
+        self.ended.append(ended)
         if self.record:
-            self._sink.attempt_ended(self, ended, score)
+            self._sink.attempt_ended(self, ended, score, final)
         if self.on_end is not None:
             self.on_end(self, ended)
 

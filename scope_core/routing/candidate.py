@@ -103,5 +103,8 @@ def candidates_router(
     """The router an adapter routes its candidates with (``open_router``); candidates the store does not hold as
     they are get registered."""
     router = open_router(router, location, store_prompts)
-    router.add_candidates(c.spec for c in candidates)
+    known = router.models()
+    for c in candidates:
+        if known.get(c.name) != c.spec:
+            router.register_model(c.spec)
     return router

@@ -69,7 +69,9 @@ def warn_cold(estimates: Sequence[Estimate], warned: set[str]) -> None:
             )
 
 
-def decide(prepared: Prepared, estimates: list[Estimate], health: HealthTracker, cost_unit: float) -> Decision:
+def decide(
+    prepared: Prepared, estimates: list[Estimate], health: HealthTracker, cost_unit: float, estimator: str
+) -> Decision:
     """The Decision: the policy over the estimates (health applied), or the caller's forced model; the budget
     (if any) holds the chosen model's predicted cost until the call is observed."""
     options, ctx = prepared.options, prepared.context
@@ -103,6 +105,12 @@ def decide(prepared: Prepared, estimates: list[Estimate], health: HealthTracker,
         timings_ms=prepared.timings_ms,
         excluded=choice.excluded,
         degraded=prepared.degraded,
+        estimator=estimator,
+        constraints=options.constraints(),
+        session_id=options.session_id,
+        tags=list(options.tags or ()),
+        metadata=dict(options.metadata or {}),
+        budget=options.budget.state() if options.budget is not None else None,
     )
 
 

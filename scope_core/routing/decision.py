@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from pydantic import BaseModel, Field, computed_field
@@ -29,6 +30,16 @@ class Decision(BaseModel):
     degraded: bool = Field(
         default=False, description="the store was unavailable: routed on the last registry and priors seen"
     )
+    estimator: str = Field(default="", description="the estimator that made the estimates")
+    constraints: dict[str, Any] = Field(
+        default_factory=dict, description="the routing options that shaped the choice, after any budget governor"
+    )
+    propensity: float = Field(default=1.0, description="the probability that the policy chose ``chosen``")
+    routed_at: float = Field(default_factory=time.time, description="when the call was routed (Unix time)")
+    session_id: str | None = Field(default=None, description="the caller's session or thread, if given")
+    tags: list[str] = Field(default_factory=list, description="the caller's tags")
+    metadata: dict[str, Any] = Field(default_factory=dict, description="the caller's metadata")
+    budget: dict[str, float] | None = Field(default=None, description="the budget governor's state when routed")
 
     @computed_field  # type: ignore[prop-decorator]
     @property

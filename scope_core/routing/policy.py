@@ -59,6 +59,9 @@ class RouteOptions(BaseModel):
     model: str | None = Field(default=None, description="force this model (no policy choice; it must be known)")
     budget: BudgetGovernor | None = Field(default=None, description="paces spend over a stream of calls")
     routing_mode: RoutingMode | None = Field(default=None, description="how a conversation's routing text is built")
+    session_id: str | None = Field(default=None, description="the caller's session or thread (decision log)")
+    tags: tuple[str, ...] | None = Field(default=None, description="the caller's tags (decision log)")
+    metadata: dict[str, Any] | None = Field(default=None, description="the caller's metadata (decision log)")
     cost_share: float | None = Field(
         default=None,
         gt=0.0,
@@ -138,11 +141,14 @@ class RouteOptions(BaseModel):
 
     def constraints(self) -> dict[str, Any]:
         """The options that shaped the choice, JSON-serialisable (for decisions and logs)."""
-        out = {k: v for k, v in self.set_values().items() if k != "budget"}
+        out = {k: v for k, v in self.set_values().items() if k not in _LABELS}
         for key in ("allowed", "required"):
             if key in out:
                 out[key] = sorted(str(v) for v in out[key])
         return out
+
+
+_LABELS = ("budget", "session_id", "tags", "metadata")  # options that describe the call, not the choice
 
 
 def _known(layer: Mapping[str, Any]) -> dict[str, Any]:

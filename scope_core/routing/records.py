@@ -1,39 +1,78 @@
-"""CallRecords: what a router keeps of its calls: each attempt's outcome (journaled, then stored), quality
-scores by run id, and the models' health. Routed calls hand their finished attempts here (the ``CallSink``
-of ``scope_core.routing.call``), with everything computed; ``Router.record_call`` comes in the same way.
+"""CallRecords: what a router keeps of its calls: each attempt's outcome and, when the call ends, its decision
+record (``LoggedDecision``), journaled together and then stored; quality scores by run id; the models' health.
+
+Routed calls hand their finished attempts here (the ``CallSink`` of ``scope_core.routing.call``) with everything
+computed; ``Router.record_call`` comes in the same way. Each decision record is also handed to the router's
+``observers`` on the caller's thread (a log line on ``scope_core.decisions``, an OpenTelemetry span).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from scope_core.errors import UnknownRunError
+from scope_core.observe.record import LoggedDecision, logged
+from scope_core.observe.tracing import span_observer
 from scope_core.outcome import Outcome, check_score
 from scope_core.routing.call import Ended, RoutedCall, Score
+from scope_core.routing.decision import Decision
 from scope_core.routing.health import HealthTracker
+from scope_core.routing.store_view import StoreView
+from scope_core.scrub import scrub
+from scope_core.specs import ModelSpec
 from scope_core.store.recorder import Recorder
 
 log = logging.getLogger("scope_core")
+decisions_log = logging.getLogger("scope_core.decisions")
+Observer = Callable[[LoggedDecision], None]
+
+
+def log_line(record: LoggedDecision) -> None:
+    """One DEBUG line per decision on the ``scope_core.decisions`` logger."""
+    if decisions_log.isEnabledFor(logging.DEBUG):
+        decisions_log.debug(
+            "run %s: chose %s (p=%.3f, rank %d, alpha %.2f), answered by %s, cost %s, %s attempt(s)%s",
+            record.run_id,
+            record.chosen,
+            record.predictions[record.chosen].p,
+            record.chosen_rank,
+            record.alpha,
+            record.model or "nobody",
+            "-" if record.cost_usd is None else f"${record.cost_usd:.6g}",
+            len(record.attempts),
+            " [degraded]" if record.degraded else "",
+        )
+
+
+def default_observers(view: StoreView) -> list[Observer]:
+    """A log line per decision, and a span per call where OpenTelemetry is installed."""
+    spans = span_observer(provider_of=lambda model: getattr(view.last_registry.specs.get(model), "provider", None))
+    return [log_line] if spans is None else [log_line, spans]
 
 
 class CallRecords:
     """The router's records of its calls (thread-safe through the recorder)."""
 
-    def __init__(self, recorder: Recorder, health: HealthTracker) -> None:
-        self.recorder, self.health = recorder, health
+    def __init__(self, recorder: Recorder, health: HealthTracker, observers: Sequence[Observer] = (log_line,)) -> None:
+        self.recorder, self.health, self.observers = recorder, health, list(observers)
 
-    def attempt_ended(self, call: RoutedCall, ended: Ended, score: Score | None) -> None:
-        """A routed call's attempt ended: its outcome is journaled at once (a ``score`` callable runs on the writer
-        thread first); storing it never fails the call."""
+    def attempt_ended(self, call: RoutedCall, ended: Ended, score: Score | None, final: bool) -> None:
+        """A routed call's attempt ended: its outcome (and, ending the call, the decision record) is journaled at
+        once; a ``score`` callable runs on the writer thread first. Storing never fails the call."""
         embeddings = {call.decision.query_hash: call.query.embedding}
-        if score is not None:
-            self.recorder.writer.submit(lambda: self.write(call.text, ended, score(), embeddings))
+        closing = (call.decision, call.run_id, list(call.ended)) if final else None
+        if score is not None:  # the score is the writer's work; the call's observers hear of it here and now
+            write = lambda: self.write(call.text, ended, score(), embeddings, closing=closing, observe=False)  # noqa: E731
+            self.recorder.writer.submit(write)
+            if closing is not None:
+                self._observed(logged(*closing, None))
             return
         try:
-            self.write(call.text, ended, None, embeddings)
+            self.write(call.text, ended, None, embeddings, closing=closing)
         except Exception:
             log.exception("scope-router: recording an outcome failed")
 
@@ -44,9 +83,12 @@ class CallRecords:
         score: float | None,
         embeddings: Mapping[str, np.ndarray] | None = None,
         *,
+        closing: tuple[Decision, str, list[Ended]] | None = None,
         wait: bool = False,
+        observe: bool = True,
     ) -> Outcome:
-        """Record how an attempt on ``text`` (a routing text) ended; returns its outcome."""
+        """Record how an attempt on ``text`` (a routing text) ended; with ``closing`` (the call's decision, run id
+        and attempts) the call's decision record goes with it. Returns the outcome."""
         if ended.error is None:
             self.health.report_success(ended.model)
         else:
@@ -63,15 +105,39 @@ class CallRecords:
             error=ended.error,
             source="online",
         )
-        self.recorder.outcomes([outcome], wait=wait, embeddings=embeddings)
+        records = []
+        if closing is not None:
+            kept_text = text if self.recorder.store.store_prompts else None
+            record = logged(*closing, kept_text, score)
+            records.append(record.model_dump(mode="json"))
+        self.recorder.outcomes([outcome], wait=wait, embeddings=embeddings, decisions=records)
+        if closing is not None and observe:
+            self._observed(record)
         return outcome
+
+    def _observed(self, record: LoggedDecision) -> None:
+        for observe in self.observers:
+            try:
+                observe(record)
+            except Exception:  # an observer never fails the call
+                log.exception("scope-router: a decision observer failed")
+
+    def record_call(
+        self, decision: Decision, text: str, spec: ModelSpec, ended: Ended, score: float | None, *, wait: bool
+    ) -> Outcome:
+        """``Router.record_call``: one attempt of a call routed by ``Router.route``, priced on ``spec``, ending it."""
+        if ended.input_tokens is not None and ended.output_tokens is not None:
+            ended = replace(ended, cost_usd=spec.cost(ended.input_tokens, ended.output_tokens))
+        if ended.error is not None:
+            ended = replace(ended, error=scrub(ended.error))
+        return self.write(text, ended, score, closing=(decision, ended.run_id, [ended]), wait=wait)
 
     def outcomes(self, batch: Sequence[Outcome], *, wait: bool) -> int:
         """Store observed outcomes (journaled first); how many records were new or changed."""
         return self.recorder.outcomes(batch, wait=wait)
 
     def feedback(self, run_id: str, score: float, *, wait: bool = True) -> None:
-        """Attach a quality score in [0, 1] to a recorded call, by its run id."""
+        """Attach a quality score in [0, 1] to a recorded call (its outcome and its decision record), by run id."""
         score = check_score(score)
         if wait:
             self.recorder.writer.flush()  # a routed call's record may still be on the writer

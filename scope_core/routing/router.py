@@ -16,6 +16,9 @@ from scope_core.errors import ScopeError, StoreUnavailableError, UnknownModelErr
 from scope_core.estimators import DEFAULT_ESTIMATOR
 from scope_core.estimators.base import Estimator, Fit, FittedEstimator, QueryContext
 from scope_core.estimators.registry import get_estimator
+from scope_core.observe.history import history, window_report
+from scope_core.observe.record import LoggedDecision
+from scope_core.observe.report import Report
 from scope_core.outcome import Outcome
 from scope_core.routing.call import Ended, RoutedCall, RoutedQuery
 from scope_core.routing.cost_share import CostShares
@@ -23,9 +26,8 @@ from scope_core.routing.decide import Prepared, cost_unit, decide, warn_cold
 from scope_core.routing.decision import Decision
 from scope_core.routing.health import HealthTracker
 from scope_core.routing.policy import RouteOptions, cost_ref
-from scope_core.routing.records import CallRecords
+from scope_core.routing.records import CallRecords, default_observers
 from scope_core.routing.store_view import StoreView
-from scope_core.scrub import scrub
 from scope_core.specs import ModelSpec
 from scope_core.store.journal import Journal, journal_path
 from scope_core.store.recorder import Recorder
@@ -88,7 +90,7 @@ class Router:
         self.journal = journal
         self.view = StoreView(store, cache_ttl_s, self._store_back, index)
         self.recorder = Recorder(store, journal, self.embed_texts, self.count_tokens, self.view.written)
-        self.records = CallRecords(self.recorder, self.health)
+        self.records = CallRecords(self.recorder, self.health, default_observers(self.view))
         self.cost_shares = CostShares(self)  # cost_share -> alpha, calibrated per candidate set
         self._warned_cold: set[str] = set()
         with contextlib.suppress(StoreUnavailableError):  # what a degraded route falls back on from the start
@@ -123,13 +125,6 @@ class Router:
         self.store.put_model(spec)
         self.view.remember(spec)
 
-    def add_candidates(self, specs: Iterable[ModelSpec]) -> None:
-        """Register the specs the store does not hold as they are (an adapter's candidates)."""
-        known = self.models()
-        for spec in specs:
-            if known.get(spec.name) != spec:
-                self.register_model(spec)
-
     def models(self) -> dict[str, ModelSpec]:
         return self.view.registry()[0].specs
 
@@ -138,7 +133,7 @@ class Router:
         return cost_ref(candidates, self.view.registry()[0].priors, input_tokens)
 
     def alpha_for(self, cost_share: float, allowed: Iterable[str] | None = None) -> float:
-        """The alpha spending about ``cost_share`` of always calling the dearest allowed model (``routing.cost_share``)."""
+        """The alpha spending about ``cost_share`` of always calling the dearest allowed model (``CostShares``)."""
         return self.cost_shares.alpha_for(cost_share, allowed)
 
     # -- routing --------------------------------------------------------------------------------
@@ -180,15 +175,15 @@ class Router:
         timings = prepared.timings_ms
         timings["estimate_ms"] = _ms(estimated_at)
         t = time.perf_counter()
-        decision = decide(prepared, estimates, self.health, cost_unit(prepared))
-        timings["policy_ms"] = _ms(t)
-        timings["total_ms"] = timings.pop("prepare_ms") + timings["estimate_ms"] + timings["policy_ms"]
+        decision = decide(prepared, estimates, self.health, cost_unit(prepared), self.estimator.name)
+        policy_ms = _ms(t)
+        total = decision.timings_ms.pop("prepare_ms") + decision.timings_ms["estimate_ms"] + policy_ms
+        decision.timings_ms.update(policy_ms=policy_ms, total_ms=total)
         warn_cold(decision.estimates, self._warned_cold)
         return decision
 
     def _options(self, options: RouteOptions | None, given: dict[str, Any], pool: Iterable[str] | None = None):
-        """The call's options over the router's; with an adapter's ``pool``, ``allowed`` is narrowed to it and a
-        forced or allowed name outside it raises UnknownModelError."""
+        """The call's options over the router's; an adapter's ``pool`` narrows ``allowed`` (else UnknownModelError)."""
         merged = RouteOptions.build(self.options, options, given)
         if pool is None:
             return merged
@@ -296,22 +291,17 @@ class Router:
         run_id: str | None = None,
         wait: bool = True,
     ) -> Outcome:
-        """Record what the chosen (or a fallback) model did on a routed call; cost comes from its prices.
-
-        Journaled (fsync'd) before this returns; with ``wait=False`` the store write runs on the background
-        writer (``flush()`` waits for it). ``error`` is scrubbed of credentials."""
+        """Record what the chosen (or a fallback) model did on a call routed by ``route``: its outcome, priced, and the
+        decision record; journaled before this returns (``wait=False``: stored in the background), error scrubbed."""
         text = clip(check_text(text, "text"))
         spec = self.view.last_registry.specs.get(model) or self.models().get(model)  # no store read if known
         if spec is None:
             raise UnknownModelError(f"model '{model}' is not registered")
-        cost = spec.cost(input_tokens, output_tokens) if None not in (input_tokens, output_tokens) else None
-        error = None if error is None else scrub(error)
-        ended = Ended(run_id or str(uuid.uuid4()), model, 0, latency_s, input_tokens, output_tokens, cost, error)
-        return self.records.write(text, ended, score, wait=wait)
+        ended = Ended(run_id or str(uuid.uuid4()), model, 0, latency_s, input_tokens, output_tokens, None, error)
+        return self.records.record_call(decision, text, spec, ended, score, wait=wait)
 
     def feedback(self, run_id: str, score: float, *, wait: bool = True) -> None:
-        """Attach a quality score in [0, 1] to a recorded call, by its run id (journaled after the call's record;
-        ``wait=False`` leaves the store write to the background writer)."""
+        """Attach a quality score in [0, 1] to a recorded call by its run id (``wait=False``: stored later)."""
         self.records.feedback(run_id, score, wait=wait)
 
     def flush(self) -> None:
@@ -321,6 +311,17 @@ class Router:
     def replay_journal(self) -> int:
         """Store what the journal holds (writes made while the store was unavailable); returns entries replayed."""
         return self.recorder.drain()
+
+    def history(self, **window: Any) -> list[LoggedDecision]:
+        """The logged decisions of a window (``since``, ``until``: Unix time, datetime, ``"24h"``...; ``tags``,
+        ``model``, ``session_id``), oldest first (``scope_core.observe.history``)."""
+        self.flush()
+        return history(self.store, **window)
+
+    def report(self, **window: Any) -> Report:
+        """The report of a window of logged decisions (``scope_core.observe.report``; ``scope report``)."""
+        self.flush()
+        return window_report(self.store, **window)
 
     # -- the store's upkeep (each in its room) ---------------------------------------------------
     def ingest(self, dataset: Dataset, **options: Any) -> int:
@@ -337,8 +338,7 @@ class Router:
         return fixed
 
     def fit(self) -> Fit | None:
-        """Fit the estimator on the store's outcomes and save its fit for every process (``FittedEstimator``);
-        None for an estimator that fits nothing."""
+        """Fit the estimator on the store's outcomes, saved for every process (None: the estimator fits nothing)."""
         if not isinstance(self.estimator, FittedEstimator):
             return None
         fitted = self.estimator.fit(self.store, k=self.k, index=self.view.index)

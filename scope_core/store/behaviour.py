@@ -6,7 +6,8 @@ Three collections share a name prefix:
 - ``<name>-outcomes``: the authoritative, append-only outcome records (deterministic ids, so
   re-ingesting changes nothing and concurrent writers never erase each other's records);
 - ``<name>-models``: the model registry (spec and global prior per model, each estimator's fit), shared by
-  every process; each writer's share of the priors is its own delta record (``scope_core.store.priors``).
+  every process; each writer's share of the priors is its own delta record (``scope_core.store.priors``);
+- ``<name>-decisions``: the log of routed calls (``scope_core.store.decisions``).
 
 Reads live here; writes, and the repair that re-derives summaries and priors from the outcome records, in
 ``scope_core.store.writes``.
@@ -24,6 +25,7 @@ import numpy as np
 from scope_core.specs import ModelSpec
 from scope_core.store import summary as sm
 from scope_core.store.client import DEFAULT_TIMEOUT_S, chroma_client, default_location
+from scope_core.store.decisions import DecisionLog, Retention
 from scope_core.store.guard import GuardedCollection, StoreGuard
 from scope_core.store.priors import DELTA_PREFIX, TABLE_VECTOR, WriterPriors
 from scope_core.store.records import (
@@ -52,6 +54,7 @@ class BehaviourStore(StoreWrites):
         timeout_s: float = DEFAULT_TIMEOUT_S,
         retry_s: float = 2.0,
         guard: StoreGuard | None = None,
+        retention: Retention | None = None,
     ) -> None:
         self.name, self.store_prompts, self.location = name, store_prompts, location
         self.guard = guard or StoreGuard(str(location or default_location()), retry_s=retry_s)
@@ -60,16 +63,22 @@ class BehaviourStore(StoreWrites):
         self._summaries = SummaryCache(ttl_s=cache_ttl_s)
         hnsw = {"space": "cosine", "ef_search": ef_search, "ef_construction": 128, "max_neighbors": 32}
         table = {"hnsw": {"space": "l2"}}
-        self._prompts, self._outcomes, self._models = (
+        self._prompts, self._outcomes, self._models, decisions = (
             GuardedCollection(
                 self.guard.call(
                     self.client.get_or_create_collection, f"{name}-{kind}", embedding_function=None, configuration=conf
                 ),
                 self.guard,
             )
-            for kind, conf in (("prompts", {"hnsw": hnsw}), ("outcomes", table), ("models", table))
+            for kind, conf in (
+                ("prompts", {"hnsw": hnsw}),
+                ("outcomes", table),
+                ("models", table),
+                ("decisions", table),
+            )
         )
         self.writer_priors = WriterPriors(self._models)
+        self.decisions = DecisionLog(decisions, retention)
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -236,5 +245,5 @@ class BehaviourStore(StoreWrites):
 
     def drop(self) -> None:
         """Delete this store's collections."""
-        for col in (self._prompts, self._outcomes, self._models):
+        for col in (self._prompts, self._outcomes, self._models, self.decisions.collection):
             self.guard.call(self.client.delete_collection, col.name)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from scope_core.outcome import Outcome
+from scope_core.store.decisions import decision_event, score_event
 from scope_core.store.journal import Entry, Journal
 from scope_core.store.records import PromptInfo
 from scope_core.store.writer import OutcomeWriter
@@ -50,11 +51,20 @@ class Recorder:
 
     # -- accepting ----------------------------------------------------------------------------
     def outcomes(
-        self, batch: Sequence[Outcome], *, wait: bool, embeddings: Mapping[str, np.ndarray] | None = None
+        self,
+        batch: Sequence[Outcome],
+        *,
+        wait: bool,
+        embeddings: Mapping[str, np.ndarray] | None = None,
+        decisions: Sequence[Mapping[str, Any]] = (),
     ) -> int:
-        """Journal outcomes, then (``wait``) store them; how many records changed (0 while journaled).
-        ``embeddings`` (by prompt hash) are those the caller already has: only the other prompts are embedded."""
-        result = self._settle("outcomes", self._payload(batch, embeddings or {}), wait)
+        """Journal outcomes (and the decision records of calls they end), then (``wait``) store them; how many
+        outcome records changed (0 while journaled). ``embeddings`` (by prompt hash) are those the caller already
+        has: only the other prompts are embedded."""
+        payload = self._payload(batch, embeddings or {})
+        if decisions:
+            payload["decisions"] = list(decisions)
+        result = self._settle("outcomes", payload, wait)
         return int(result) if isinstance(result, int) else 0
 
     def score(self, outcome_id: str, score: float, *, wait: bool) -> None:
@@ -133,6 +143,7 @@ class Recorder:
         if kind == "score":
             for e in entries:
                 self.store.set_score(e.payload["id"], e.payload["score"], attempts=[e.attempt], retried=e.retried)
+            self.store.decisions.append(score_event(e.payload["id"], e.payload["score"]) for e in entries)
             return [None] * len(entries)
         if kind != "outcomes":
             raise ValueError(f"unknown journal entry kind {kind!r}")
@@ -163,4 +174,5 @@ class Recorder:
                 retried=retried,
             )
         )
+        self.store.decisions.append(decision_event(d) for e in entries for d in e.payload.get("decisions", ()))
         return [sum(o.id in changed for o in batch) for batch in per_entry]

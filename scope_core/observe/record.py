@@ -1,0 +1,161 @@
+"""LoggedDecision: one routed call as the decision log keeps it: what was predicted, chosen and observed.
+
+A record is made when the call ends (answered, or every candidate failed) from the call's Decision and its
+attempts, and gains its score when feedback arrives (also later, by run id). ``row()`` flattens it for a
+table (``pandas.DataFrame([r.row() for r in router.history()])``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from scope_core.routing.call import Ended
+from scope_core.routing.decision import Decision
+
+
+class Prediction(BaseModel):
+    """What was predicted for one candidate before any model ran."""
+
+    p: float = Field(description="P(correct)")
+    p_std: float
+    input_tokens: float
+    output_tokens: float
+    cost_usd: float
+    cold_start: bool = False
+    excluded: str | None = Field(default=None, description="why it was not eligible, if it was not")
+
+
+class AttemptRecord(BaseModel):
+    """One candidate tried: 0 is the chosen model, 1.. are fallbacks."""
+
+    model: str
+    attempt: int
+    latency_s: float | None = None
+    error_type: str | None = None
+    error: str | None = None
+
+
+class LoggedDecision(BaseModel):
+    """One routed call in the decision log."""
+
+    run_id: str
+    ts: float = Field(description="when it was routed (Unix time)")
+    session_id: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    text: str | None = Field(default=None, description="the routing text (None when the store keeps no prompts)")
+    query_hash: str
+    estimator: str = ""
+    alpha: float
+    constraints: dict[str, Any] = Field(default_factory=dict, description="options that applied, after any budget")
+    budget: dict[str, float] | None = None
+    predictions: dict[str, Prediction]
+    chosen: str
+    reason: str = ""
+    chosen_rank: int = Field(
+        description="the chosen model's place by predicted P(correct) among the eligible (0 = top)"
+    )
+    propensity: float = 1.0
+    degraded: bool = False
+    route_ms: float | None = None
+    attempts: list[AttemptRecord] = Field(default_factory=list)
+    model: str | None = Field(default=None, description="the model that answered (None: every candidate failed)")
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+    latency_s: float | None = None
+    score: float | None = None
+
+    @property
+    def cold_start(self) -> bool:
+        """Whether the chosen model had no scored outcome anywhere (its p was a default)."""
+        chosen = self.predictions.get(self.chosen)
+        return bool(chosen and chosen.cold_start)
+
+    @property
+    def fell_back(self) -> bool:
+        return self.model is not None and self.model != self.chosen
+
+    def row(self) -> dict[str, Any]:
+        """One flat row: the call, the answering model's prediction and what it cost."""
+        answered = self.predictions.get(self.model or self.chosen)
+        return {
+            "run_id": self.run_id,
+            "ts": self.ts,
+            "session_id": self.session_id,
+            "tags": ",".join(self.tags),
+            "chosen": self.chosen,
+            "model": self.model,
+            "alpha": self.alpha,
+            "predicted_p": answered.p if answered else None,
+            "predicted_cost_usd": answered.cost_usd if answered else None,
+            "cost_usd": self.cost_usd,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "latency_s": self.latency_s,
+            "route_ms": self.route_ms,
+            "score": self.score,
+            "attempts": len(self.attempts),
+            "cold_start": self.cold_start,
+            "degraded": self.degraded,
+            "estimator": self.estimator,
+        }
+
+
+def logged(
+    decision: Decision, run_id: str, attempts: Sequence[Ended], text: str | None, score: float | None = None
+) -> LoggedDecision:
+    """The record of a call that ended after ``attempts`` (the last one answered unless it failed)."""
+    predictions = {
+        e.model: Prediction(
+            p=e.p_correct,
+            p_std=e.p_std,
+            input_tokens=e.input_tokens,
+            output_tokens=e.output_tokens,
+            cost_usd=e.cost_usd,
+            cold_start=e.cold_start,
+            excluded=decision.excluded.get(e.model),
+        )
+        for e in decision.estimates
+    }
+    eligible = sorted((m for m, p in predictions.items() if p.excluded is None), key=lambda m: -predictions[m].p)
+    answer = attempts[-1] if attempts and attempts[-1].error is None else None
+    return LoggedDecision(
+        run_id=run_id,
+        ts=decision.routed_at,
+        session_id=decision.session_id,
+        tags=decision.tags,
+        metadata=decision.metadata,
+        text=text,
+        query_hash=decision.query_hash,
+        estimator=decision.estimator,
+        alpha=decision.alpha,
+        constraints=decision.constraints,
+        budget=decision.budget,
+        predictions=predictions,
+        chosen=decision.chosen,
+        reason=decision.reason,
+        chosen_rank=eligible.index(decision.chosen) if decision.chosen in eligible else 0,
+        propensity=decision.propensity,
+        degraded=decision.degraded,
+        route_ms=decision.timings_ms.get("total_ms"),
+        attempts=[
+            AttemptRecord(
+                model=a.model,
+                attempt=a.attempt,
+                latency_s=a.latency_s,
+                error_type=a.error.split(":", 1)[0] if a.error else None,
+                error=a.error,
+            )
+            for a in attempts
+        ],
+        model=answer.model if answer else None,
+        input_tokens=answer.input_tokens if answer else None,
+        output_tokens=answer.output_tokens if answer else None,
+        cost_usd=answer.cost_usd if answer else None,
+        latency_s=answer.latency_s if answer else None,
+        score=score if answer else None,
+    )
