@@ -16,12 +16,13 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable
 from langchain_core.utils import from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from scope_core import BudgetGovernor, ModelSpec, Router
 from scope_core.routing.call import Attempt, RoutedCall
-from scope_core.routing.candidate import Candidate, as_candidates, candidates_router
+from scope_core.routing.candidate import Candidate, as_candidates, candidates_router, open_router
 from scope_core.routing.policy import RouteOptions
+from scope_langchain.capabilities import shown_capabilities
 from scope_langchain.delegate import Delegate, Request, delegate_for, passed_on, standard_params_applied
 from scope_langchain.messages import needs, to_turns
 from scope_langchain.run_context import RunContext, caller_run
@@ -54,13 +55,15 @@ class ScopeChatModel(BaseChatModel):
     (a bare chat model's spec is looked up, ``Candidate.of``; pass ``Candidate(model=..., spec=...)`` to type it).
     """
 
-    candidates: list[Candidate] = Field(min_length=1, description="the chat models to route among")
-    router: Router | None = Field(default=None, description="the router; opened on `location` when omitted")
     location: str | None = Field(
         default_factory=from_env("SCOPE_STORE", default=None),
         description="store path or http://host:port of the router opened when none is given (default $SCOPE_STORE)",
     )
     store_prompts: bool = Field(default=True, description="keep prompt texts in the store opened at `location`")
+    router: Router | None = Field(
+        default=None, validate_default=True, description="the router; opened on `location` when omitted"
+    )
+    candidates: list[Candidate] = Field(min_length=1, description="the chat models to route among")
     model_name: str = "scope-router"
     routing: RouteOptions = Field(default_factory=RouteOptions, description="routing options of every call")
     text_builder: Callable[[Sequence[BaseMessage]], str] | None = Field(
@@ -85,11 +88,18 @@ class ScopeChatModel(BaseChatModel):
     def _fold_routing(cls, data: Any) -> Any:
         return RouteOptions.fold(data, cls.model_fields)
 
+    @field_validator("router", mode="after")
+    @classmethod
+    def _open_router(cls, router: Router | None, info: ValidationInfo) -> Router:
+        return open_router(router, info.data.get("location"), info.data.get("store_prompts", True))
+
     @field_validator("candidates", mode="before")
     @classmethod
-    def _coerce_candidates(cls, value: Any) -> list[Candidate]:
-        """Accept ``[Candidate, ...]``, ``[(chat_model, spec), ...]``, ``{name: (chat_model, spec)}`` or chat models."""
-        candidates = as_candidates(value)
+    def _coerce_candidates(cls, value: Any, info: ValidationInfo) -> list[Candidate]:
+        """Accept ``[Candidate, ...]``, ``[(chat_model, spec), ...]``, ``{name: (chat_model, spec)}`` or chat models
+        (a bare one is looked up: its registered spec first, ``Candidate.of``)."""
+        registered = info.data["router"].models() if info.data.get("router") else None
+        candidates = as_candidates(value, registered=registered, inferred=shown_capabilities)
         if wrong := [c.name for c in candidates if not isinstance(c.model, BaseChatModel)]:
             raise ValueError(f"candidate(s) {wrong} are not LangChain chat models")
         return candidates
@@ -178,7 +188,7 @@ class ScopeChatModel(BaseChatModel):
         self, messages: list[BaseMessage], run_manager: RunManager, kwargs: dict[str, Any]
     ) -> tuple[str | list, RouteOptions, dict[str, Any], Callable[[Attempt], Delegate]]:
         """The query, the call's options, ``Router.start``'s other arguments, and each attempt's candidate bound to
-        the call's request."""
+        the call's request (the adapter's work: ``RoutedCall.run`` raises its errors as they are)."""
         run = caller_run(run_manager)
         options = RouteOptions.take(kwargs, self.routing, run.labels())
         request = Request(
@@ -242,7 +252,7 @@ class ScopeChatModel(BaseChatModel):
     ) -> ChatResult:
         query, options, keys, delegate = self._plan(messages, run_manager, kwargs)
         call = self.router.start(query, options, **keys)
-        attempt, reply = call.run(lambda a: delegate(a).generate(messages, stop or self.stop))
+        attempt, reply = call.run(lambda d: d.generate(messages, stop or self.stop), delegate)
         return self._reply(call, attempt, reply, messages)
 
     async def _agenerate(
@@ -254,7 +264,7 @@ class ScopeChatModel(BaseChatModel):
     ) -> ChatResult:
         query, options, keys, delegate = self._plan(messages, run_manager, kwargs)
         call = await self.router.astart(query, options, **keys)
-        attempt, reply = await call.arun(lambda a: delegate(a).agenerate(messages, stop or self.stop))
+        attempt, reply = await call.arun(lambda d: d.agenerate(messages, stop or self.stop), delegate)
         return self._reply(call, attempt, reply, messages)
 
     def _stream(
@@ -267,7 +277,7 @@ class ScopeChatModel(BaseChatModel):
         query, options, keys, delegate = self._plan(messages, run_manager, kwargs)
         call = self.router.start(query, options, **keys)
         full: AIMessageChunk | None = None
-        for chunk in call.stream(lambda a: delegate(a).stream(messages, stop or self.stop)):
+        for chunk in call.stream(lambda d: d.stream(messages, stop or self.stop), delegate):
             chunk = passed_on(chunk)
             full = chunk if full is None else full + chunk
             yield ChatGenerationChunk(message=chunk)
@@ -283,7 +293,7 @@ class ScopeChatModel(BaseChatModel):
         query, options, keys, delegate = self._plan(messages, run_manager, kwargs)
         call = await self.router.astart(query, options, **keys)
         full: AIMessageChunk | None = None
-        async for chunk in call.astream(lambda a: delegate(a).astream(messages, stop or self.stop)):
+        async for chunk in call.astream(lambda d: d.astream(messages, stop or self.stop), delegate):
             chunk = passed_on(chunk)
             full = chunk if full is None else full + chunk
             yield ChatGenerationChunk(message=chunk)

@@ -1,4 +1,5 @@
-"""Calling the chosen candidate: bind its tools or structured output, then run its own generate/stream.
+"""Calling the chosen candidate: bind its tools or structured output (``delegate_for``, the adapter's work), then run
+its own generate/stream (the model's call: only its errors are the candidate's failures).
 
 The router calls a candidate's ``_generate``/``_stream`` (and async forms) under the router's own run,
 so a routed call is ONE run in callbacks and traces, reported under the chosen model's name.
@@ -88,7 +89,9 @@ def _unbind(runnable: Runnable, what: str) -> tuple[BaseChatModel, dict[str, Any
     if isinstance(runnable, RunnableBinding) and isinstance(runnable.bound, BaseChatModel):
         kwargs = {k: v for k, v in runnable.kwargs.items() if k not in _TRACING_ONLY}
         return runnable.bound, kwargs
-    raise TypeError(f"{what} must return a binding of the chat model (got {type(runnable).__name__})")
+    raise TypeError(
+        f"{what} must return a binding of the chat model, e.g. self.bind(tools=...), got {type(runnable).__name__}"
+    )
 
 
 def delegate_for(model: BaseChatModel, request: Request) -> Delegate:

@@ -14,6 +14,11 @@ def supports_tools(llm: LLM) -> bool:
     return isinstance(llm, FunctionCallingLLM) and llm.metadata.is_function_calling_model
 
 
+def shown_capabilities(llm: object) -> frozenset[Capability]:
+    """What a bare LLM shows it can do: tool calling if it is a function-calling model."""
+    return frozenset({Capability.TOOLS}) if isinstance(llm, LLM) and supports_tools(llm) else frozenset()
+
+
 def llm_candidate(
     name: str,
     llm: LLM,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from llama_index.core.base.llms.types import (
@@ -20,14 +20,14 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.llms import LLM
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from scope_core import Capability, Router, UnknownModelError
 from scope_core.routing.call import Attempt, RoutedCall
-from scope_core.routing.candidate import Candidate, as_candidates, candidates_router
+from scope_core.routing.candidate import Candidate, as_candidates, candidates_router, open_router
 from scope_core.routing.policy import RouteOptions
 from scope_llamaindex.caller import caller_labels
-from scope_llamaindex.candidates import supports_tools
+from scope_llamaindex.candidates import shown_capabilities, supports_tools
 from scope_llamaindex.events import call_ended
 from scope_llamaindex.messages import SCOPE_KEY, has_images, producer, tag, to_turns, untagged
 from scope_llamaindex.usage import output_text, reported_usage
@@ -67,13 +67,15 @@ class ScopeLLM(FunctionCallingLLM):
     Example: ``ScopeLLM(candidates=[llm_candidate("fast", fast_llm, 0.1, 0.4), ...], router=router, alpha=0.7)``.
     """
 
-    candidates: list[Candidate] = Field(exclude=True, min_length=1, description="the LLMs to route among")
-    router: Router | None = Field(default=None, exclude=True, description="the router; opened on `location` if omitted")
     location: str | None = Field(
         default_factory=lambda: os.environ.get("SCOPE_STORE"),
         description="store path or http://host:port of the router opened when none is given (default $SCOPE_STORE)",
     )
     store_prompts: bool = Field(default=True, description="keep prompt texts in the store opened at `location`")
+    router: Router | None = Field(
+        default=None, exclude=True, validate_default=True, description="the router; opened on `location` if omitted"
+    )
+    candidates: list[Candidate] = Field(exclude=True, min_length=1, description="the LLMs to route among")
     routing: RouteOptions = Field(default_factory=RouteOptions, exclude=True, description="options of every call")
     fallback_on: tuple[type[BaseException], ...] = Field(default=(Exception,), exclude=True)
     record: bool = Field(default=True, description="store every call's outcome in the router's store")
@@ -83,11 +85,18 @@ class ScopeLLM(FunctionCallingLLM):
     def _fold_routing(cls, data: Any) -> Any:
         return RouteOptions.fold(data, cls.model_fields)
 
+    @field_validator("router", mode="after")
+    @classmethod
+    def _open_router(cls, router: Router | None, info: ValidationInfo) -> Router:
+        return open_router(router, info.data.get("location"), info.data.get("store_prompts", True))
+
     @field_validator("candidates", mode="before")
     @classmethod
-    def _coerce_candidates(cls, value: Any) -> list[Candidate]:
-        """Accept ``[Candidate, ...]``, ``[(llm, spec), ...]``, ``{name: (llm, spec)}`` or LLMs."""
-        candidates = as_candidates(value)
+    def _coerce_candidates(cls, value: Any, info: ValidationInfo) -> list[Candidate]:
+        """Accept ``[Candidate, ...]``, ``[(llm, spec), ...]``, ``{name: (llm, spec)}`` or LLMs (a bare one is
+        looked up: its registered spec first, ``Candidate.of``)."""
+        registered = info.data["router"].models() if info.data.get("router") else None
+        candidates = as_candidates(value, registered=registered, inferred=shown_capabilities)
         if wrong := [c.name for c in candidates if not isinstance(c.model, LLM)]:
             raise ValueError(f"candidate(s) {wrong} are not LlamaIndex LLMs")
         return candidates
@@ -157,26 +166,30 @@ class ScopeLLM(FunctionCallingLLM):
         tag(response, attempt.model, call.run_id, **{SCOPE_KEY: scope})
         return response
 
-    def _invoke(self, attempt: Attempt, method: str, given: dict[str, Any], tool_args: dict[str, Any] | None) -> Any:
-        """Call the attempt's candidate: the chosen one with the call as prepared, a fallback with function
-        calling re-prepared for itself."""
+    def _ready(self, attempt: Attempt, given: dict[str, Any], tool_args: dict[str, Any] | None) -> tuple[LLM, dict]:
+        """The attempt's candidate and its call's arguments: the chosen one's as prepared, a fallback's with function
+        calling re-prepared for itself (the adapter's work: ``RoutedCall.run`` raises its errors as they are)."""
         llm = self._llms[attempt.model]
         if attempt.index > 0 and tool_args is not None:
             given = llm._prepare_chat_with_tools_compat(**tool_args)  # type: ignore[attr-defined]
-        return getattr(llm, method)(**given)
+        return llm, given
+
+    def _steps(self, method: str, given: dict[str, Any], tools: dict | None) -> tuple[Callable, Callable]:
+        """``RoutedCall.run``'s invoke (the candidate's own ``method``) and prepare (``_ready``)."""
+        return (lambda ready: getattr(ready[0], method)(**ready[1])), (lambda a: self._ready(a, given, tools))
 
     def _run(self, call: RoutedCall, method: str, given: dict[str, Any], tools: dict | None = None) -> Any:
-        attempt, response = call.run(lambda a: self._invoke(a, method, given, tools))
+        attempt, response = call.run(*self._steps(method, given, tools))
         return self._answered(call, attempt, response)
 
     async def _arun(self, call: RoutedCall, method: str, given: dict[str, Any], tools: dict | None = None) -> Any:
-        attempt, response = await call.arun(lambda a: self._invoke(a, method, given, tools))
+        attempt, response = await call.arun(*self._steps(method, given, tools))
         return self._answered(call, attempt, response)
 
     def _stream(self, call: RoutedCall, method: str, given: dict[str, Any], tools: dict | None = None) -> Iterator:
         """Every chunk names its model; the last gains the call's metadata."""
         last = None
-        for last in call.stream(lambda a: self._invoke(a, method, given, tools)):
+        for last in call.stream(*self._steps(method, given, tools)):
             tag(last, call.current.model, call.run_id)
             yield last
         self._answered(call, call.current, last)
@@ -185,7 +198,7 @@ class ScopeLLM(FunctionCallingLLM):
         self, call: RoutedCall, method: str, given: dict[str, Any], tools: dict | None = None
     ) -> AsyncIterator:
         last = None
-        async for last in call.astream(lambda a: self._invoke(a, method, given, tools)):
+        async for last in call.astream(*self._steps(method, given, tools)):
             tag(last, call.current.model, call.run_id)
             yield last
         self._answered(call, call.current, last)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from scope_core import BehaviourStore, ModelSpec, Router, load_dataset
+from scope_core import BehaviourStore, ModelSpec, Router, ScopeError, load_dataset
 from scope_core.store import summary as sm
 
 from .test_data import write_long_csv
@@ -30,11 +30,29 @@ def test_fitted_or_zero_prices_never_replace_registered_ones_unless_asked(fresh:
     no_costs = tmp_path / "one.jsonl"
     _jsonl(no_costs, [{"prompt": "What is the capital of Peru?", "model": "gpt-4-1106", "score": 1}])
     dataset = load_dataset(no_costs)
-    assert dataset.specs["gpt-4-1106"].input_price == 0.0 and not dataset.declared
+    assert dataset.unpriced == {"gpt-4-1106"} and not dataset.declared
     fresh.ingest(dataset, progress=False)
     assert fresh.models()["gpt-4-1106"] == GPT4
-    fresh.ingest(dataset, progress=False, update_prices=True)
-    assert fresh.models()["gpt-4-1106"].input_price == 0.0
+    fresh.ingest(dataset, progress=False, update_prices=True)  # priced nowhere: nothing to update with
+    assert fresh.models()["gpt-4-1106"] == GPT4
+
+
+def test_an_ingest_without_prices_names_the_models_it_cannot_price_and_registers_none(fresh: Router, tmp_path):
+    rows = [
+        {"prompt": "What is the capital of Peru?", "model": model, "score": 1}
+        for model in ("gpt-4o-mini", "my-finetune", "other-local")
+    ]
+    _jsonl(tmp_path / "mine.jsonl", rows)
+    dataset = load_dataset(tmp_path / "mine.jsonl")
+    assert dataset.unpriced == {"my-finetune", "other-local"}
+    assert dataset.specs["gpt-4o-mini"].input_price == 0.15  # genai-prices knows it
+    with pytest.raises(ScopeError, match=r"cannot price model\(s\) my-finetune, other-local of mine.*models add"):
+        fresh.ingest(dataset, progress=False)
+    assert fresh.models() == {} and fresh.store.count_outcomes() == 0
+    for name in ("my-finetune", "other-local"):
+        fresh.register_model(ModelSpec(name=name, input_price=0.2, output_price=0.4))
+    fresh.ingest(dataset, progress=False)
+    assert fresh.models()["my-finetune"].input_price == 0.2 and fresh.store.count_outcomes() == 3
 
 
 def test_a_failed_ingest_leaves_the_registry_as_it_was(tmp_path, pool):
@@ -53,6 +71,7 @@ def test_a_failed_ingest_leaves_the_registry_as_it_was(tmp_path, pool):
 
 
 def test_an_edited_prompt_text_moves_its_outcome_out_of_the_old_summary(fresh: Router, tmp_path):
+    fresh.register_model(ModelSpec(name="m", input_price=1.0, output_price=2.0))
     path = tmp_path / "edit.jsonl"
     _jsonl(path, [{"prompt_id": "q1", "prompt": "Old wording of the question", "model": "m", "score": 1}])
     fresh.ingest(load_dataset(path, name="set"), progress=False)

@@ -28,7 +28,9 @@ def test_a_langchain_profile_gives_capabilities_and_context_window():
     assert spec.capabilities == {Capability.TOOLS, Capability.STRUCTURED_OUTPUT}
     assert spec.context_window == 64_000
     assert spec_for("gpt-4o-mini", model_profile={"image_inputs": True}).capabilities == {Capability.VISION}
-    assert spec_for("gpt-4o-mini").capabilities == frozenset()  # no profile: nothing claimed
+    everything = {Capability.TOOLS, Capability.STRUCTURED_OUTPUT, Capability.VISION}
+    assert spec_for("gpt-4o-mini").capabilities == everything  # no profile: models.dev's catalogue
+    assert spec_for("mathbot", input_price=1, output_price=1).capabilities == frozenset()  # unknown: nothing claimed
 
 
 def test_typed_values_override_looked_up_ones():

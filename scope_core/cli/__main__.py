@@ -1,4 +1,4 @@
-"""``python -m scope_core.cli``: the ``scope`` command."""
+"""``python -m scope_core.cli``: the ``scope`` command without the installed script."""
 
 from scope_core.cli import app
 

@@ -72,6 +72,11 @@ def command(func: Callable) -> Callable:
     return wrapper
 
 
+def show_progress() -> bool:
+    """Progress bars only on a terminal: a log file gets no stream of updates."""
+    return sys.stderr.isatty()
+
+
 def timed(work: Callable[[], object]) -> tuple[object, str]:
     """``work()``'s result and how long it took, as ``[1.2 s]``."""
     started = time.perf_counter()
@@ -91,6 +96,20 @@ def load_attribute(spec: str):
         raise fail(f"cannot load {spec!r}: {exc}") from None
     finally:
         sys.path.remove(str(Path.cwd()))
+
+
+def looked_up_spec(name: str, registered: dict, typed: dict, model: object = None):
+    """A model's spec from the typed flags, its registered spec, genai-prices and its profile (``spec_for``); an
+    unknown price names the flags to pass."""
+    from scope_core.profiling.lookup import UnknownModelPriceError, spec_for
+
+    try:
+        return spec_for(name, model_profile=getattr(model, "profile", None), registered=registered, **typed)
+    except UnknownModelPriceError as exc:
+        raise fail(
+            f"no price known for model '{exc.model}' (not registered in the store, and genai-prices has none): "
+            "pass --input-price and --output-price (USD per 1M tokens)"
+        ) from None
 
 
 def split_names(value: str | None) -> list[str]:

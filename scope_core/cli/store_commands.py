@@ -1,4 +1,4 @@
-"""Commands on the store: ingest, models, fit, repair, stats."""
+"""Commands on the store: ingest, fit, repair, stats (models: ``scope_core.cli.models``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from scope_core.cli.app import StoreOption, StorePromptsOption, app, command, console, fit_line, open_router, timed
+from scope_core.cli.app import (
+    StoreOption,
+    StorePromptsOption,
+    app,
+    command,
+    console,
+    fit_line,
+    open_router,
+    show_progress,
+    timed,
+)
 from scope_core.money import usd
 from scope_core.store import summary as sm
 
@@ -28,33 +38,11 @@ def ingest(
 
     dataset = load_dataset(data)
     router = open_router(store, store_prompts=store_prompts)
-    changed = router.ingest(dataset, progress=True, update_prices=update_prices)
+    changed = router.ingest(dataset, progress=show_progress(), update_prices=update_prices)
     console.print(
         f"ingested {dataset.name}: {len(dataset.prompts)} prompts, {len(dataset.outcomes)} outcomes "
         f"({changed} new or changed), {len(dataset.specs)} models"
     )
-
-
-@app.command()
-@command
-def models(store: StoreOption = None):
-    """List the registered models with their prices and evidence."""
-    router = open_router(store)
-    priors = router.store.priors()
-    table = Table("model", "input $/M", "output $/M", "context", "capabilities", "scored", "mean score")
-    for name, spec in sorted(router.models().items()):
-        prior = priors.get(name) or sm.empty()
-        n = prior[sm.N_SCORED]
-        table.add_row(
-            name,
-            f"{spec.input_price:g}",
-            f"{spec.output_price:g}",
-            f"{spec.context_window:,}",
-            ", ".join(sorted(c.value for c in spec.capabilities)) or "-",
-            f"{int(n)}",
-            f"{prior[sm.SCORE_SUM] / n:.3f}" if n else "-",
-        )
-    console.print(table)
 
 
 @app.command()

@@ -5,9 +5,11 @@ score, input_tokens, output_tokens, cost_usd[, response]) + optional ``models.js
 Long file (.csv, .jsonl, optionally .gz): one row per outcome with a ``prompt`` column,
 plus ``model`` and ``score`` and the optional columns above.
 Prices come from ``models.json`` (``prices_usd_per_mtok``) or, when absent, are fitted to the
-recorded per-call costs (non-negative least squares on input and output tokens); ``Dataset.declared``
-names the models whose prices the data set declares (an ingest never lets fitted prices replace a
-registered model's, see ``Router.ingest``).
+recorded per-call costs (non-negative least squares on input and output tokens), else looked up in genai-prices;
+``Dataset.declared`` names the models whose prices the data set declares (an ingest never lets fitted prices
+replace a registered model's, see ``Router.ingest``), ``Dataset.unpriced`` those priced nowhere (an ingest
+refuses to register them at $0). Capabilities come from ``models.json`` (``"capabilities": {"model": ["tools",
+...]}``), else models.dev's catalogue (``scope_core.profiling.capabilities``).
 
 Every problem is a DataFormatError naming file, row and field: missing columns, a repeated
 (prompt, model) pair, one prompt_id with two texts, text that is not valid UTF-8 or Unicode.
@@ -28,7 +30,7 @@ import numpy as np
 
 from scope_core.errors import DataFormatError
 from scope_core.outcome import Outcome, outcome_id, text_hash
-from scope_core.specs import ModelSpec
+from scope_core.specs import Capability, ModelSpec
 
 csv.field_size_limit(1 << 30)
 
@@ -60,6 +62,7 @@ class Dataset:
     outcomes: list[OutcomeRow]
     specs: dict[str, ModelSpec]
     declared: frozenset[str] = frozenset()  # models whose prices come from models.json, not a fit
+    unpriced: frozenset[str] = frozenset()  # models priced nowhere (their specs say $0 until registered)
     _by_prompt: dict[str, list[OutcomeRow]] | None = field(default=None, repr=False)
 
     @property
@@ -104,6 +107,7 @@ class Dataset:
             ],
             specs=self.specs if keep_models is None else {m: s for m, s in self.specs.items() if m in keep_models},
             declared=self.declared,
+            unpriced=self.unpriced,
         )
 
     def matrix(self, attr: str, prompt_ids: Sequence[str] | None = None) -> np.ndarray:
@@ -301,30 +305,58 @@ def fit_prices(outcomes: Sequence[OutcomeRow]) -> dict[str, tuple[float, float]]
     return prices
 
 
-def _specs(path: Path, outcomes: Sequence[OutcomeRow]) -> tuple[dict[str, ModelSpec], frozenset[str]]:
-    """Each model's spec, and the models whose prices ``models.json`` declares (the rest are fitted)."""
-    table: dict[str, dict] = {}
-    models_json = path / "models.json" if path.is_dir() else None
-    if models_json is not None and models_json.exists():
-        try:
-            table = json.loads(models_json.read_text()).get("prices_usd_per_mtok", {}) or {}
-        except json.JSONDecodeError as exc:
-            raise DataFormatError(str(models_json), None, None, f"invalid JSON ({exc.msg})") from None
-    unpriced = [o for o in outcomes if o.model not in table]
-    fitted = fit_prices(unpriced) if unpriced else {}
-    specs = {}
+def _models_json(path: Path) -> dict:
+    """A data folder's ``models.json`` ({} when absent)."""
+    models_json = path / "models.json"
+    if not path.is_dir() or not models_json.exists():
+        return {}
+    try:
+        data = json.loads(models_json.read_text())
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(str(models_json), None, None, f"invalid JSON ({exc.msg})") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _capabilities(path: Path, model: str, declared: object) -> frozenset[Capability]:
+    """A model's capabilities as ``models.json`` declares them (a list of names)."""
+    valid = ", ".join(c.value for c in Capability)
+    if not isinstance(declared, list) or any(c not in {v.value for v in Capability} for c in declared):
+        problem = f"capabilities must be a list of {valid}, got {declared!r}"
+        raise DataFormatError(str(path / "models.json"), None, model, problem)
+    return frozenset(Capability(c) for c in declared)
+
+
+def _specs(path: Path, outcomes: Sequence[OutcomeRow]) -> tuple[dict[str, ModelSpec], frozenset[str], frozenset[str]]:
+    """Each model's spec, the models whose prices ``models.json`` declares, and the models priced nowhere (no
+    declared price, no costs to fit, unknown to genai-prices: $0 stands in until an ingest decides)."""
+    from scope_core.profiling.capabilities import looked_up_capabilities
+    from scope_core.profiling.lookup import price_of
+
+    declared = _models_json(path)
+    table, capabilities = declared.get("prices_usd_per_mtok") or {}, declared.get("capabilities") or {}
+    unpriced_rows = [o for o in outcomes if o.model not in table]
+    fitted = fit_prices(unpriced_rows) if unpriced_rows else {}
+    specs, unpriced = {}, set()
     for model in sorted({o.model for o in outcomes}):
+        caps = _capabilities(path, model, capabilities[model]) if model in capabilities else None
         if model in table:
             try:
-                specs[model] = ModelSpec(
-                    name=model, input_price=table[model]["input"], output_price=table[model]["output"]
-                )
-            except (KeyError, TypeError, ValueError) as exc:
-                raise DataFormatError(str(models_json), None, model, f"bad price entry ({exc})") from None
+                price = (table[model]["input"], table[model]["output"])
+            except (KeyError, TypeError) as exc:
+                raise DataFormatError(str(path / "models.json"), None, model, f"bad price entry ({exc})") from None
         else:
-            inp, out = fitted.get(model, (0.0, 0.0))
-            specs[model] = ModelSpec(name=model, input_price=inp, output_price=out)
-    return specs, frozenset(m for m in specs if m in table)
+            price = fitted.get(model) or price_of(model)
+            unpriced.update([model] if price is None else [])
+        try:
+            specs[model] = ModelSpec(
+                name=model,
+                input_price=(price or (0.0, 0.0))[0],
+                output_price=(price or (0.0, 0.0))[1],
+                capabilities=(looked_up_capabilities(model) or frozenset()) if caps is None else caps,
+            )
+        except ValueError as exc:
+            raise DataFormatError(str(path / "models.json"), None, model, f"bad price entry ({exc})") from None
+    return specs, frozenset(m for m in specs if m in table), frozenset(unpriced)
 
 
 def load_dataset(path: str | Path, name: str | None = None) -> Dataset:
@@ -339,5 +371,5 @@ def load_dataset(path: str | Path, name: str | None = None) -> Dataset:
     if not outcomes:
         raise DataFormatError(str(path), None, None, "no outcome rows")
     stem = path.name.split(".")[0]
-    specs, declared = _specs(path, outcomes)
-    return Dataset(name=name or stem, prompts=prompts, outcomes=outcomes, specs=specs, declared=declared)
+    specs, declared, unpriced = _specs(path, outcomes)
+    return Dataset(name or stem, prompts, outcomes, specs, declared, unpriced)

@@ -1,7 +1,8 @@
 """Ingest: a data set's models registered and its outcomes stored, idempotently, then the estimator refitted.
 
 A model already registered keeps its spec unless ``update_prices`` (or the data set declares its prices in
-models.json): fitted prices never replace registered ones. An ingest that fails before storing any outcome
+models.json): fitted prices never replace registered ones; a registered model without capabilities takes the data
+set's. A new model priced nowhere (``Dataset.unpriced``) is refused before anything is written, naming it. An ingest that fails before storing any outcome
 leaves the registry as it was. Prompts whose summaries disagree with their outcome records (an ingest killed
 midway) are re-derived, and then the priors rebuilt.
 """
@@ -12,7 +13,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from scope_core.errors import StoreUnavailableError
+from scope_core.errors import ScopeError, StoreUnavailableError
 from scope_core.outcome import text_hash
 from scope_core.specs import ModelSpec
 from scope_core.store.records import PromptInfo
@@ -39,6 +40,7 @@ def ingest(
 
     store = router.store
     registered = store.models()
+    _check_priced(dataset, registered)
     added = _register_models(router, dataset, registered, update_prices)
     inconsistent = store.inconsistent_found
     by_prompt = dataset.outcomes_by_prompt()
@@ -93,7 +95,11 @@ def _register_models(
         current = registered.get(name)
         if current is not None and current == spec:
             continue
-        if current is not None and not (update_prices or name in dataset.declared):
+        if current is not None and spec.capabilities and not current.capabilities:  # what it can do, prices kept
+            current = current.model_copy(update={"capabilities": spec.capabilities})
+            router.register_model(current)
+            written.append(name)
+        if current is not None and (name in dataset.unpriced or not (update_prices or name in dataset.declared)):
             if (current.input_price, current.output_price) != (spec.input_price, spec.output_price):
                 log.info(
                     "scope-router: %s keeps its registered prices $%g/$%g (the data set's fitted $%g/$%g "
@@ -108,6 +114,19 @@ def _register_models(
         router.register_model(spec)
         written.append(name)
     return written
+
+
+def _check_priced(dataset: Dataset, registered: dict[str, ModelSpec]) -> None:
+    """Refuse, before anything is written, a data set whose new models are priced nowhere (they would cost $0)."""
+    missing = sorted(m for m in dataset.unpriced if m not in registered)
+    if missing:
+        raise ScopeError(
+            f"cannot price model(s) {', '.join(missing)} of {dataset.name}: the data has no cost_usd with token counts "
+            f"for them, genai-prices does not know them and the store has none registered. Register each first "
+            f"(`scope models add NAME --input-price X --output-price Y`, or router.register_model(ModelSpec(...))) "
+            f"or declare them in the data folder's models.json: "
+            f'{{"prices_usd_per_mtok": {{"{missing[0]}": {{"input": X, "output": Y}}}}}}'
+        )
 
 
 def _restore_registry(router: Router, written: list[str], before: dict[str, ModelSpec]) -> None:

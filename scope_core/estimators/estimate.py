@@ -12,6 +12,11 @@ class Evidence(BaseModel):
     similarities: list[float] = Field(default_factory=list)
     effective_n: float = 0.0
 
+    def __repr_args__(self):
+        """Counts, not the ids: a repr stays one short line."""
+        yield "neighbours", len(self.neighbour_ids)
+        yield "effective_n", round(self.effective_n, 2)
+
 
 class Estimate(BaseModel):
     """Prediction for one candidate model on one query, made before any model runs."""
@@ -32,3 +37,12 @@ class Estimate(BaseModel):
     cold_start: bool = Field(
         default=False, description="no scored outcome of this model anywhere: p_correct is a default, not evidence"
     )
+
+    def __repr_args__(self):
+        """The prediction in short (the evidence as counts): a repr stays one line."""
+        yield "model", self.model
+        yield "p_correct", round(self.p_correct, 4)
+        yield "cost_usd", float(f"{self.cost_usd:.3g}")
+        yield "output_tokens", round(self.output_tokens, 1)
+        yield "evidence", self.evidence
+        yield from ((k, getattr(self, k)) for k in ("cold_start", "fallback") if getattr(self, k))

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from scope_core.errors import ScopeError
+from scope_core.scrub import scrub
 
 
 def _text_of(content: Any) -> str:
@@ -72,3 +73,6 @@ def chat_model(ref: str) -> Any:
         return init_chat_model(ref)
     except ImportError as exc:
         raise ScopeError(f"cannot load {ref!r}: {exc}") from None
+    except Exception as exc:  # a provider's client refusing to start (no API key...): the user's to fix
+        detail = scrub(" ".join(f"{type(exc).__name__}: {exc}".split()))[:300]
+        raise ScopeError(f"cannot create {ref!r}: {detail} (is its API key set? --dry-run needs none)") from None

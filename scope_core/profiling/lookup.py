@@ -1,4 +1,5 @@
-"""ModelSpec looked up, not typed: prices from ``genai-prices``, capabilities from a LangChain model profile.
+"""ModelSpec looked up, not typed: the store's registered spec, else prices from ``genai-prices`` and capabilities
+from a LangChain model profile or models.dev's catalogue (``scope_core.profiling.capabilities``).
 
 ``genai-prices`` (maintained by Pydantic) ships its price table with the package, so the lookup works
 offline. A LangChain chat model's ``profile`` (``BaseChatModel.profile``, from models.dev) gives its
@@ -12,18 +13,23 @@ from decimal import Decimal
 from typing import Any
 
 from scope_core.errors import ScopeError
+from scope_core.profiling.capabilities import capabilities_of, looked_up_capabilities
 from scope_core.specs import Capability, ModelSpec
 
 _PER = 1_000  # tokens priced per lookup: the base tier of tiered (long-context) prices
-_PROFILE_CAPABILITIES = {
-    "tool_calling": Capability.TOOLS,
-    "structured_output": Capability.STRUCTURED_OUTPUT,
-    "image_inputs": Capability.VISION,
-}
 
 
 class UnknownModelPriceError(ScopeError, LookupError):
-    """No price is known for a model and none was passed."""
+    """No price is known for a model (not registered, not in genai-prices) and none was passed."""
+
+    def __init__(self, model: str, provider: str | None = None) -> None:
+        self.model, self.provider = model, provider
+        of = f" of provider {provider!r}" if provider else ""
+        super().__init__(
+            f"no price known for model '{model}'{of} (not registered in the store, and genai-prices has none); pass "
+            f"input_price= and output_price= (USD per 1M tokens), or register it: "
+            f"router.register_model(ModelSpec(name='{model}', input_price=..., output_price=...))"
+        )
 
 
 def _looked_up(name: str, provider: str | None) -> tuple[float, float, int | None, str] | None:
@@ -52,29 +58,38 @@ def _looked_up(name: str, provider: str | None) -> tuple[float, float, int | Non
     )
 
 
-def capabilities_of(model_profile: Mapping[str, Any]) -> frozenset[Capability]:
-    """The capabilities a LangChain model profile declares."""
-    return frozenset(cap for key, cap in _PROFILE_CAPABILITIES.items() if model_profile.get(key))
+def price_of(name: str, provider: str | None = None) -> tuple[float, float] | None:
+    """(input, output) USD per 1M tokens of a model genai-prices knows, else None."""
+    found = _looked_up(name, provider)
+    return None if found is None else (found[0], found[1])
 
 
-def spec_for(name: str, /, *, model_profile: Mapping[str, Any] | None = None, **overrides: Any) -> ModelSpec:
+def spec_for(
+    name: str,
+    /,
+    *,
+    model_profile: Mapping[str, Any] | None = None,
+    registered: Mapping[str, ModelSpec] | None = None,
+    inferred: frozenset[Capability] = frozenset(),
+    **overrides: Any,
+) -> ModelSpec:
     """A ModelSpec for a known model: ``spec_for("gpt-4o-mini")``, ``spec_for("anthropic:claude-3-5-haiku-latest")``.
 
-    ``name`` may carry its provider as ``provider:model`` (the spec is named ``model``, or ``name=``). Prices and the
-    context window come from genai-prices, capabilities and the context window from ``model_profile`` (a
-    LangChain chat model's ``.profile``) when given; ``overrides`` (any ModelSpec field) replace both.
-    An unknown model raises UnknownModelPriceError unless ``input_price`` and ``output_price`` are passed.
+    ``name`` may carry its provider as ``provider:model`` (the spec is named ``model``, or ``name=``). A model in
+    ``registered`` (a store's registry) starts from its registered spec; else prices and the context window come
+    from genai-prices. Capabilities come from ``model_profile`` (a LangChain chat model's ``.profile``), else the
+    registered spec's, else models.dev's catalogue, else ``inferred`` (what the model object shows it can do);
+    ``overrides`` (any ModelSpec field) replace them all. A model with no price anywhere raises
+    UnknownModelPriceError unless ``input_price`` and ``output_price`` are passed.
     """
     provider, _, model = name.rpartition(":") if ":" in name else (None, "", name)
     provider = overrides.pop("provider", None) or provider or None
-    fields: dict[str, Any] = {"name": model}
-    needs_price = "input_price" not in overrides or "output_price" not in overrides
+    known = (registered or {}).get(overrides.get("name", model))
+    fields: dict[str, Any] = {"name": model, **(known.model_dump() if known else {})}
+    needs_price = known is None and ("input_price" not in overrides or "output_price" not in overrides)
     found = _looked_up(model, provider) if needs_price else None
     if needs_price and found is None:
-        raise UnknownModelPriceError(
-            f"no price known for model '{model}'{f' of provider {provider!r}' if provider else ''} (genai-prices has "
-            f"none); pass input_price= and output_price= (USD per 1M tokens)"
-        )
+        raise UnknownModelPriceError(model, provider)
     if found is not None:
         fields.update(input_price=found[0], output_price=found[1], provider=provider or found[3])
         if found[2]:
@@ -85,6 +100,8 @@ def spec_for(name: str, /, *, model_profile: Mapping[str, Any] | None = None, **
         fields["capabilities"] = capabilities_of(model_profile)
         if model_profile.get("max_input_tokens"):
             fields["context_window"] = int(model_profile["max_input_tokens"])
+    elif not fields.get("capabilities"):
+        fields["capabilities"] = looked_up_capabilities(model, provider) or inferred
     return ModelSpec(**{**fields, **overrides})
 
 

@@ -1,9 +1,10 @@
 """Profile a model: ask it the anchor questions concurrently, grade its answers, record the outcomes.
 
-Each answer is stored as an outcome (score, tokens, cost, latency; a failure as an error outcome)
-under a deterministic id, so an interrupted run resumes where it stopped: anchors the model already
-answered are skipped. Afterwards the router's estimator is refitted (imputers included), and the router
-places the model from its anchor outcomes (see ``scope_core.estimators.knn`` and ``scope_core.imputer``).
+Each answer is stored as an outcome (score, tokens, cost, latency; a failure as an error outcome, its text
+scrubbed) under a deterministic id, so an interrupted run resumes where it stopped: anchors the model already
+answered are skipped (``redo=True`` answers them again, each new outcome replacing its old one). Afterwards the
+router's estimator is refitted (imputers included), and the router places the model from its anchor outcomes
+(see ``scope_core.estimators.knn`` and ``scope_core.imputer``).
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from scope_core.outcome import Outcome, text_hash
 from scope_core.profiling.anchors import MULTIPLE_CHOICE_INSTRUCTION, Anchor, shipped_anchors
 from scope_core.profiling.answer import ask, reply_usage
 from scope_core.profiling.graders import Grader, multiple_choice
+from scope_core.routing.call import error_text
 from scope_core.routing.router import Router
 from scope_core.specs import ModelSpec
 from scope_core.store import summary as sm
 
 PROFILE_SOURCE = "profile"
 GUESS_OUTPUT_TOKENS = 300  # output tokens per answer assumed for a model with no recorded usage
+FIRST_ERRORS = 3  # distinct failure texts a report keeps
 
 
 class ProfileEstimate(BaseModel):
@@ -51,10 +54,14 @@ class ProfileReport(BaseModel):
     total_cost_usd: float
     elapsed_s: float
     stopped_at_max_cost: bool = False
+    first_errors: list[str] = []  # the first few failures' texts (scrubbed of credentials)
 
 
-def done_anchors(router: Router, model: str, anchors: Sequence[Anchor]) -> set[str]:
-    """Prompt hashes of the anchors ``model`` already answered in an earlier profiling run (errors excluded)."""
+def done_anchors(router: Router, model: str, anchors: Sequence[Anchor], redo: bool = False) -> set[str]:
+    """Prompt hashes of the anchors ``model`` already answered in an earlier profiling run (errors excluded; none
+    with ``redo``: every anchor is answered again, its new outcome replacing the old)."""
+    if redo:
+        return set()
     records = router.store.outcomes_for([text_hash(a.prompt) for a in anchors])
     return {str(r["p"]) for r in records if r.get("m") == model and r.get("src") == PROFILE_SOURCE and not r.get("err")}
 
@@ -65,11 +72,12 @@ def estimate_cost(
     anchors: Sequence[Anchor] | None = None,
     *,
     instruction: str = MULTIPLE_CHOICE_INSTRUCTION,
+    redo: bool = False,
 ) -> ProfileEstimate:
     """The predicted cost of profiling ``spec`` on the anchors it has not answered yet: input tokens counted
     offline, output tokens the model's recorded mean (``GUESS_OUTPUT_TOKENS`` where it has none)."""
     anchors = list(shipped_anchors() if anchors is None else anchors)
-    done = done_anchors(router, spec.name, anchors)
+    done = done_anchors(router, spec.name, anchors, redo)
     todo = [a for a in anchors if text_hash(a.prompt) not in done]
     prior = router.store.priors().get(spec.name) or sm.empty()
     per_answer = prior[sm.OUT_SUM] / prior[sm.N_USAGE] if prior[sm.N_USAGE] else GUESS_OUTPUT_TOKENS
@@ -133,7 +141,7 @@ async def _answer_one(run: _Run, model: Any, anchor: Anchor, grader: Grader, ins
     try:
         text, in_tok, out_tok = reply_usage(await ask(model, anchor.prompt + instruction))
     except Exception as exc:  # the model failed: that is evidence too
-        outcome = Outcome(**common, error=f"{type(exc).__name__}: {exc}"[:500], latency_s=time.perf_counter() - start)
+        outcome = Outcome(**common, error=error_text(exc), latency_s=time.perf_counter() - start)
     else:
         in_tok = router.count_tokens(anchor.prompt + instruction) if in_tok is None else int(in_tok)
         out_tok = router.count_tokens(text) if out_tok is None else int(out_tok)
@@ -161,6 +169,7 @@ async def aprofile_model(
     batch: int = 25,
     fit: bool = True,
     progress: bool = False,
+    redo: bool = False,
 ) -> ProfileReport:
     """Register ``spec``, ask ``model`` every anchor it has not answered yet (``concurrency`` at a time),
     grade each reply with ``grader(reply, gold)``, and record the outcomes every ``batch`` answers.
@@ -170,6 +179,7 @@ async def aprofile_model(
     recorded under ``anchor.prompt``. Token counts it does not report are counted offline. No answer starts
     once spend plus the predicted cost of the answers in flight and of itself would pass ``max_cost`` (USD);
     an answer is predicted to cost the mean of the answers so far (before the first: ``estimate_cost``).
+    Anchors answered in an earlier run are skipped, unless ``redo`` (then their outcomes are replaced).
     """
     from tqdm.auto import tqdm
 
@@ -180,9 +190,9 @@ async def aprofile_model(
     started = time.perf_counter()
     anchors = list(shipped_anchors() if anchors is None else anchors)
     router.register_model(spec)
-    done = done_anchors(router, spec.name, anchors)
+    done = done_anchors(router, spec.name, anchors, redo)
     todo = [a for a in anchors if text_hash(a.prompt) not in done]
-    estimate = estimate_cost(router, spec, todo, instruction=instruction)
+    estimate = estimate_cost(router, spec, todo, instruction=instruction, redo=redo)
     per_answer = estimate.cost_usd / len(todo) if todo else 0.0
     run, gate = _Run(router, spec, batch, max_cost), asyncio.Semaphore(concurrency)
     bar = tqdm(total=len(todo), desc=f"profile {spec.name}", unit="anchor", disable=not progress)
@@ -213,6 +223,7 @@ async def aprofile_model(
         total_cost_usd=run.spent,
         elapsed_s=time.perf_counter() - started,
         stopped_at_max_cost=run.stopped,
+        first_errors=list(dict.fromkeys(o.error for o in run.recorded if o.error))[:FIRST_ERRORS],
     )
 
 

@@ -56,8 +56,9 @@ class BudgetGovernor:
 
     def __repr__(self) -> str:
         return (
-            f"BudgetGovernor(budget_usd={self.budget:g}, spent_usd={self.spent:.6g}, calls={self.calls}/"
-            f"{self.expected_calls}, alpha={self.alpha:.3f})"
+            f"BudgetGovernor(budget={usd(self.budget)}, spent={usd(self.spent)} over {self.calls} of "
+            f"{self.expected_calls} calls, reserved={usd(self.reserved)}, hard_cap={usd(self.hard_cap)}, "
+            f"alpha={self.alpha:.3f})"
         )
 
     def state(self) -> dict[str, float]:

@@ -7,8 +7,10 @@ tells the call how each attempt ended; the call does everything else the same wa
     attempt, reply = call.run(lambda attempt: candidates[attempt.model].generate(messages))
     metadata = call.succeeded(attempt, Usage(input_tokens, output_tokens))
 
-``run`` (``arun``) tries the candidates in ranking order; a failure is recorded and falls back when it is one
-of ``fallback_on``, else it is re-raised; when every candidate failed, AllCandidatesFailedError. ``stream``
+``run`` (``arun``) tries the candidates in ranking order; a failure of the candidate's own call is recorded and
+falls back when it is one of ``fallback_on``, else it is re-raised; when every candidate failed,
+AllCandidatesFailedError. An error while ``prepare`` readies a candidate is the adapter's or the caller's: raised
+as it is, recorded as nothing (not the model's failure, so neither its health nor its statistics). ``stream``
 (``astream``) yields the chunks of the first candidate that streams: it falls back while no chunk is out, and
 once part of an answer is out a failure is raised (no answer is stitched from two models).
 
@@ -150,33 +152,45 @@ class RoutedCall:
             self._release()
             raise AllCandidatesFailedError(self.errors)
 
-    def run(self, invoke: Callable[[Attempt], T]) -> tuple[Attempt, T]:
-        """Run attempts until one returns: that attempt and its reply (then tell ``succeeded`` its usage)."""
+    def run(self, invoke: Callable[[Any], T], prepare: Callable[[Attempt], Any] | None = None) -> tuple[Attempt, T]:
+        """Run attempts until one returns: that attempt and its reply (then tell ``succeeded`` its usage).
+
+        ``invoke`` is the candidate's own call: what it raises is the candidate's failure. ``prepare`` (if given)
+        readies the candidate first, outside the attempt (an adapter binding tools): what it raises is the adapter's
+        or the caller's error, raised as it is and recorded as neither outcome nor failure; ``invoke`` then gets its
+        result instead of the attempt."""
         attempts = self._attempts()
         while True:
             attempt = next(attempts)  # raises AllCandidatesFailedError once every candidate failed
+            ready = self._ready(attempt, prepare)
             try:
-                return attempt, invoke(attempt)
+                return attempt, invoke(ready)
             except Exception as exc:
                 self.failed(attempt, exc)
 
-    async def arun(self, invoke: Callable[[Attempt], Awaitable[T]]) -> tuple[Attempt, T]:
+    async def arun(
+        self, invoke: Callable[[Any], Awaitable[T]], prepare: Callable[[Attempt], Any] | None = None
+    ) -> tuple[Attempt, T]:
         """Async ``run``."""
         attempts = self._attempts()
         while True:
             attempt = next(attempts)
+            ready = self._ready(attempt, prepare)
             try:
-                return attempt, await invoke(attempt)
+                return attempt, await invoke(ready)
             except Exception as exc:
                 self.failed(attempt, exc)
 
-    def stream(self, open_stream: Callable[[Attempt], Iterable[C]]) -> Iterator[C]:
+    def stream(
+        self, open_stream: Callable[[Any], Iterable[C]], prepare: Callable[[Attempt], Any] | None = None
+    ) -> Iterator[C]:
         """The chunks of the first candidate whose stream starts; a stream that fails or ends before its first
-        chunk falls back, one that fails after it raises. Then tell ``succeeded`` (its attempt: ``current``)."""
+        chunk falls back, one that fails after it raises. Then tell ``succeeded`` (its attempt: ``current``).
+        ``prepare`` as for ``run``."""
         for attempt in self:
-            out = False
+            ready, out = self._ready(attempt, prepare), False
             try:
-                for chunk in open_stream(attempt):
+                for chunk in open_stream(ready):
                     out = True
                     yield chunk
                 if not out:
@@ -187,13 +201,15 @@ class RoutedCall:
             return
 
     async def astream(
-        self, open_stream: Callable[[Attempt], AsyncIterable[C] | Awaitable[AsyncIterable[C]]]
+        self,
+        open_stream: Callable[[Any], AsyncIterable[C] | Awaitable[AsyncIterable[C]]],
+        prepare: Callable[[Attempt], Any] | None = None,
     ) -> AsyncIterator[C]:
         """Async ``stream``; ``open_stream`` may return the async iterable or an awaitable of it."""
         for attempt in self:
-            out = False
+            ready, out = self._ready(attempt, prepare), False
             try:
-                chunks = open_stream(attempt)
+                chunks = open_stream(ready)
                 if inspect.isawaitable(chunks):
                     chunks = await chunks
                 async for chunk in chunks:
@@ -205,6 +221,16 @@ class RoutedCall:
                 self.failed(attempt, exc, fall_back=not out)
                 continue
             return
+
+    def _ready(self, attempt: Attempt, prepare: Callable[[Attempt], Any] | None) -> Any:
+        """``prepare(attempt)`` (the attempt itself without one); an error there ends the call unrecorded."""
+        if prepare is None:
+            return attempt
+        try:
+            return prepare(attempt)
+        except BaseException:
+            self._release()
+            raise
 
     # -- endings ------------------------------------------------------------------------------
     def failed(self, attempt: Attempt, error: BaseException, *, fall_back: bool = True) -> None:

@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from scope_core.callsite import caller_stacklevel
 from scope_core.errors import ColdStartWarning, NoCandidateError
 from scope_core.estimators.base import QueryContext
 from scope_core.estimators.estimate import Estimate
@@ -49,6 +50,12 @@ def cold_start_note(estimates: Sequence[Estimate]) -> str:
     return f"; cold start: no scored outcome yet for {', '.join(cold)} (p_correct is a default)" if cold else ""
 
 
+def cost_share_note(options: RouteOptions) -> str:
+    """The reason's note on an alpha set by ``cost_share`` (none: empty)."""
+    share = options.cost_share
+    return f"; alpha set for cost_share {share:g}" if share is not None and options.model is None else ""
+
+
 def warn_cold(estimates: Sequence[Estimate], warned: set[str]) -> None:
     """A ColdStartWarning for each candidate without evidence not in ``warned`` (then added to it)."""
     for e in estimates:
@@ -58,7 +65,7 @@ def warn_cold(estimates: Sequence[Estimate], warned: set[str]) -> None:
                 f"scope-router: model '{e.model}' has no scored outcome yet, so it is routed on a default "
                 f"P(correct); profile it (`scope profile`) or record feedback",
                 ColdStartWarning,
-                stacklevel=5,
+                stacklevel=caller_stacklevel(),
             )
 
 
@@ -91,7 +98,7 @@ def decide(
         ranking=choice.ranking,
         estimates=estimates,
         utilities=choice.utilities,
-        reason=reason + cold_start_note(estimates),
+        reason=reason + cold_start_note(estimates) + cost_share_note(options),
         alpha=options.trade_off,
         query_hash=text_hash(ctx.text),
         input_tokens=ctx.input_tokens,

@@ -53,15 +53,20 @@ class Decision(BaseModel):
         """USD the estimator spent on this decision, on top of the chosen model's call."""
         return sum(e.estimator_cost_usd for e in self.estimates)
 
+    def __repr_args__(self):
+        """The choice and why, the ranking, and each candidate's p_correct and cost (not every neighbour id)."""
+        yield "chosen", self.chosen
+        yield "reason", self.reason
+        yield "ranking", self.ranking
+        yield "alpha", round(self.alpha, 4)
+        yield "estimates", {e.model: (round(e.p_correct, 3), float(f"{e.cost_usd:.3g}")) for e in self.estimates}
+        yield from ((k, getattr(self, k)) for k in ("excluded", "degraded") if getattr(self, k))
+
     def estimate_for(self, model: str) -> Estimate:
         for estimate in self.estimates:
             if estimate.model == model:
                 return estimate
         raise KeyError(model)
-
-    def __repr_args__(self):
-        """A compact repr: the choice, not every estimate's evidence."""
-        return [("chosen", self.chosen), ("ranking", self.ranking), ("alpha", self.alpha), ("reason", self.reason)]
 
     def overview(self) -> dict[str, Any]:
         """A small JSON-serialisable view, for response metadata and logs."""

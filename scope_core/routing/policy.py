@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from scope_core.errors import InvalidInputError, NoCandidateError
 from scope_core.estimators.estimate import Estimate
@@ -32,6 +32,11 @@ from scope_core.store import summary as sm
 from scope_core.text.turns import RoutingMode
 
 DEFAULT_ALPHA = 0.5
+DECLARE_CAPABILITIES = (
+    ". Declare what a model can do: ModelSpec(..., capabilities={'tools'}) with router.register_model, "
+    '`scope models add NAME --capabilities tools`, "capabilities": {"NAME": ["tools"]} in a data set\'s models.json, '
+    "or a LangChain chat model's profile"
+)
 
 
 class RouteOptions(BaseModel):
@@ -57,6 +62,20 @@ class RouteOptions(BaseModel):
     session_id: str | None = Field(default=None, description="the caller's session or thread (decision log)")
     tags: tuple[str, ...] | None = Field(default=None, description="the caller's tags (decision log)")
     metadata: dict[str, Any] | None = Field(default=None, description="the caller's metadata (decision log)")
+    cost_share: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="spend about this share of always calling the dearest candidate: sets alpha, calibrated on the "
+        "store's outcomes (routing.cost_share); a later layer's alpha or cost_share replaces an earlier one's",
+    )
+
+    @model_validator(mode="after")
+    def _one_trade_off(self) -> RouteOptions:
+        if self.alpha is not None and self.cost_share is not None:
+            raise ValueError("give alpha or cost_share, not both (cost_share sets alpha)")
+        return self
 
     @classmethod
     def build(cls, *layers: RouteOptions | Mapping[str, Any] | None, **given: Any) -> RouteOptions:
@@ -67,7 +86,11 @@ class RouteOptions(BaseModel):
             if layer is None:
                 continue
             values = layer.set_values() if isinstance(layer, RouteOptions) else _known(layer)
-            merged.update({k: v for k, v in values.items() if v is not None})
+            values = {k: v for k, v in values.items() if v is not None}
+            for key, rival in (("alpha", "cost_share"), ("cost_share", "alpha")):
+                if key in values:  # a later layer's trade-off replaces an earlier one's, either way it is given
+                    merged.pop(rival, None)
+            merged.update(values)
         try:
             return cls(**merged)
         except ValidationError as exc:
@@ -108,13 +131,13 @@ class RouteOptions(BaseModel):
         return DEFAULT_ALPHA if self.alpha is None else self.alpha
 
     def governed(self) -> RouteOptions:
-        """These options as the budget governor (if any) sets them for the next call: its paced alpha, and
-        ``max_cost`` no more than the room it leaves."""
+        """These options as the budget governor (if any) sets them for the next call: its paced alpha (over any
+        cost_share), and ``max_cost`` no more than the room it leaves."""
         if self.budget is None:
             return self
         paced = self.budget.overrides()
         cap = paced["max_cost"] if self.max_cost is None else min(paced["max_cost"], self.max_cost)
-        return self.model_copy(update={"alpha": paced["alpha"], "max_cost": cap})
+        return self.model_copy(update={"alpha": paced["alpha"], "max_cost": cap, "cost_share": None})
 
     def constraints(self) -> dict[str, Any]:
         """The options that shaped the choice, JSON-serialisable (for decisions and logs)."""
@@ -207,7 +230,8 @@ def choose(
     eligible, excluded = eligibility(estimates, specs, options)
     if not eligible:
         detail = "; ".join(f"{m}: {why}" for m, why in excluded.items()) or "no models registered"
-        raise NoCandidateError(f"no candidate model satisfies the policy ({detail})")
+        hint = DECLARE_CAPABILITIES if any(why.startswith("lacks") for why in excluded.values()) else ""
+        raise NoCandidateError(f"no candidate model satisfies the policy ({detail}){hint}")
     a = options.trade_off
     scale = cost_ref if cost_ref > 0 else 1.0
     utilities = {e.model: a * e.p_correct - (1 - a) * e.cost_usd / scale for e in eligible}

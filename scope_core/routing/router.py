@@ -21,6 +21,7 @@ from scope_core.observe.record import LoggedDecision
 from scope_core.observe.report import Report
 from scope_core.outcome import Outcome
 from scope_core.routing.call import Ended, RoutedCall, RoutedQuery
+from scope_core.routing.cost_share import CostShares
 from scope_core.routing.decide import Prepared, cost_unit, decide, warn_cold
 from scope_core.routing.decision import Decision
 from scope_core.routing.health import HealthTracker
@@ -32,15 +33,15 @@ from scope_core.store.journal import Journal, journal_path
 from scope_core.store.recorder import Recorder
 from scope_core.text.checks import check_text, chunked_counter, clip, prompt_text, query_text
 from scope_core.text.embedder import Embedder, as_embedder, default_embedder
+from scope_core.text.messages import Query
 from scope_core.text.tokens import TokenCounter, count_tokens
-from scope_core.text.turns import Turn, focus
+from scope_core.text.turns import focus
 
 if TYPE_CHECKING:
     from scope_core.data.dataset import Dataset
     from scope_core.store.behaviour import BehaviourStore
     from scope_core.store.records import NeighbourIndex
 
-Query = str | Sequence[Turn]
 DEFAULT_K = 128  # neighbours per query: +0.009 AIQ on routerbench-3k over 32 for ~4 ms (benchmarks/)
 
 
@@ -90,6 +91,7 @@ class Router:
         self.view = StoreView(store, cache_ttl_s, self._store_back, index)
         self.recorder = Recorder(store, journal, self.embed_texts, self.count_tokens, self.view.written)
         self.records = CallRecords(self.recorder, self.health, default_observers(self.view))
+        self.cost_shares = CostShares(self)  # cost_share -> alpha, calibrated per candidate set
         self._warned_cold: set[str] = set()
         with contextlib.suppress(StoreUnavailableError):  # what a degraded route falls back on from the start
             self.view.registry()
@@ -98,8 +100,7 @@ class Router:
 
     @classmethod
     def open(cls, location: str | None = None, *, name: str = "scope", store_prompts: bool = True, **kwargs) -> Router:
-        """A router on the store at a path, ``http://host:port`` or ``:memory:`` (``BehaviourStore.open``:
-        ``store_prompts=False`` keeps no prompt text, ``timeout_s``/``retry_s`` bound a server's calls)."""
+        """A router on a store (``BehaviourStore.open``: a path, ``http://host:port``, ``:memory:``; its options)."""
         from scope_core.store.behaviour import BehaviourStore
 
         store_keys = {k: kwargs.pop(k) for k in ("timeout_s", "retry_s") if k in kwargs}
@@ -131,6 +132,10 @@ class Router:
         """The policy's cost unit (``policy.cost_ref``) on this store's priors."""
         return cost_ref(candidates, self.view.registry()[0].priors, input_tokens)
 
+    def alpha_for(self, cost_share: float, allowed: Iterable[str] | None = None) -> float:
+        """The alpha spending about ``cost_share`` of always calling the dearest allowed model (``CostShares``)."""
+        return self.cost_shares.alpha_for(cost_share, allowed)
+
     # -- routing --------------------------------------------------------------------------------
     def _prepare(self, query: Query, options: RouteOptions) -> Prepared:
         """Everything before estimation (see ``Prepared``)."""
@@ -147,6 +152,7 @@ class Router:
         if unknown:
             raise UnknownModelError(f"unknown model(s) {unknown}; registered: {sorted(specs)}")
         candidates = [specs[m] for m in sorted(specs) if options.allowed is None or m in options.allowed]
+        options = self.cost_shares.apply(options, candidates)
         t = time.perf_counter()
         embedding = self.embed_texts([text])[0]
         timings["embed_ms"] = _ms(t)
@@ -177,8 +183,7 @@ class Router:
         return decision
 
     def _options(self, options: RouteOptions | None, given: dict[str, Any], pool: Iterable[str] | None = None):
-        """The call's options over the router's; with an adapter's ``pool``, ``allowed`` is narrowed to it and a
-        forced or allowed name outside it raises UnknownModelError."""
+        """The call's options over the router's; an adapter's ``pool`` narrows ``allowed`` (else UnknownModelError)."""
         merged = RouteOptions.build(self.options, options, given)
         if pool is None:
             return merged
@@ -203,10 +208,9 @@ class Router:
     def route(
         self, query: Query, options: RouteOptions | None = None, *, estimator: Estimator | None = None, **given: Any
     ) -> Decision:
-        """Choose a model for ``query`` (text or conversation turns), under ``options`` and the ``RouteOptions``
-        keys given here (``alpha``, ``max_cost``, ``min_accuracy``, ``allowed``, ``required``, ``model``, ``budget``,
-        ``routing_mode``); an unknown key raises InvalidInputError. Input tokens (cost, context fit) count the whole
-        conversation. ``estimator`` estimates this call instead of the router's own (evaluation, comparisons)."""
+        """Choose a model for ``query`` (text; Turns, OpenAI-style dicts or LangChain/LlamaIndex messages) under
+        ``options`` and the ``RouteOptions`` keys given here (``alpha`` or ``cost_share``, ``max_cost``...; unknown ones
+        raise InvalidInputError). Input tokens count the whole conversation; ``estimator`` replaces the router's."""
         return self._route(query, self._options(options, given), estimator)[0]
 
     async def aroute(
@@ -227,11 +231,9 @@ class Router:
         on_end: Callable[[RoutedCall, Ended], None] | None = None,
         **given: Any,
     ) -> RoutedCall:
-        """Route ``query`` and open the call that runs its candidates (see ``scope_core.routing.call``).
-
-        Besides the routing options: ``pool`` restricts the candidates (an adapter's own models), ``run_id`` names
-        the call's record, ``fallback_on`` are the errors that fall back, ``record=False`` stores nothing,
-        ``on_end`` is told how each attempt ended."""
+        """Route ``query`` and open the call that runs its candidates (``scope_core.routing.call``): ``pool`` restricts
+        the candidates (an adapter's), ``run_id`` names the call's record, ``fallback_on`` are the errors that fall
+        back, ``record=False`` stores nothing, ``on_end`` is told how each attempt ended; the rest are options."""
         decision, prepared = self._route(query, self._options(options, given, pool), None)
         return self._open(decision, prepared, run_id, fallback_on=fallback_on, record=record, on_end=on_end)
 
@@ -289,9 +291,8 @@ class Router:
         run_id: str | None = None,
         wait: bool = True,
     ) -> Outcome:
-        """Record what the chosen (or a fallback) model did on a call routed by ``route``: its outcome (cost from
-        its prices) and the call's decision record. Journaled (fsync'd) before this returns; with ``wait=False``
-        the store write runs on the background writer. ``error`` is scrubbed of credentials."""
+        """Record what the chosen (or a fallback) model did on a call routed by ``route``: its outcome, priced, and the
+        decision record; journaled before this returns (``wait=False``: stored in the background), error scrubbed."""
         text = clip(check_text(text, "text"))
         spec = self.view.last_registry.specs.get(model) or self.models().get(model)  # no store read if known
         if spec is None:
@@ -300,8 +301,7 @@ class Router:
         return self.records.record_call(decision, text, spec, ended, score, wait=wait)
 
     def feedback(self, run_id: str, score: float, *, wait: bool = True) -> None:
-        """Attach a quality score in [0, 1] to a recorded call, by its run id (journaled after the call's record;
-        ``wait=False`` leaves the store write to the background writer)."""
+        """Attach a quality score in [0, 1] to a recorded call by its run id (``wait=False``: stored later)."""
         self.records.feedback(run_id, score, wait=wait)
 
     def flush(self) -> None:
@@ -338,8 +338,7 @@ class Router:
         return fixed
 
     def fit(self) -> Fit | None:
-        """Fit the estimator on the store's outcomes and save its fit for every process (``FittedEstimator``);
-        None for an estimator that fits nothing."""
+        """Fit the estimator on the store's outcomes, saved for every process (None: the estimator fits nothing)."""
         if not isinstance(self.estimator, FittedEstimator):
             return None
         fitted = self.estimator.fit(self.store, k=self.k, index=self.view.index)

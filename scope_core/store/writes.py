@@ -185,6 +185,19 @@ class StoreWrites:
                 documents=[(p.text or "") if self.store_prompts else "" for p in batch],
             )
 
+    def delete_outcomes_of(self, models: Sequence[str]) -> int:
+        """Delete every outcome record of these models and re-derive the summaries they were in; returns how many
+        records went. Rebuild the priors after (``rebuild_priors``); no other process should write meanwhile."""
+        ids, hashes = [], set()
+        for model in models:
+            got = self._outcomes.get(where={"m": model}, include=["metadatas"])
+            ids += got["ids"]
+            hashes.update(str(m["p"]) for m in got["metadatas"])
+        for batch in batches(ids):
+            self._outcomes.delete(ids=list(batch))
+        self.refresh_summaries(sorted(hashes))
+        return len(ids)
+
     # -- repair -------------------------------------------------------------------------------
     def repair(self) -> int:
         """Re-derive every prompt summary and model prior from the outcome records; returns how many summaries were

@@ -7,9 +7,8 @@ input tokens (cost, context fit) are still counted on the whole text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from scope_core.errors import InvalidInputError
+from scope_core.text.messages import Query, as_turns
 from scope_core.text.tokens import TokenCounter
 from scope_core.text.turns import RoutingMode, Turn, routing_text
 
@@ -35,18 +34,14 @@ def check_text(value: object, what: str = "prompt", *, allow_empty: bool = False
 
 
 def check_turns(turns: object) -> list[Turn]:
-    """A conversation as a list of ``Turn``; InvalidInputError names the first bad item."""
-    if isinstance(turns, str | bytes | bytearray) or not isinstance(turns, Sequence):
-        raise InvalidInputError(f"a conversation must be a sequence of Turn, got {type(turns).__name__}")
-    if not turns:
+    """A conversation as a list of ``Turn`` (from Turns, OpenAI-style dicts, LangChain or LlamaIndex messages:
+    ``scope_core.text.messages``); InvalidInputError names the first bad item."""
+    converted = as_turns(turns)
+    if not converted:
         raise InvalidInputError("cannot route an empty conversation")
-    for i, turn in enumerate(turns):
-        if not isinstance(turn, Turn):
-            raise InvalidInputError(
-                f"conversation item {i} is {type(turn).__name__}, expected scope_core.Turn(role, content)"
-            )
+    for i, turn in enumerate(converted):
         check_text(turn.content, f"conversation item {i} content", allow_empty=True)
-    return list(turns)
+    return converted
 
 
 def clip(text: str) -> str:
@@ -73,7 +68,7 @@ def chunked_counter(counter: TokenCounter) -> TokenCounter:
     return count
 
 
-def query_text(query: str | Sequence[Turn], mode: RoutingMode = "auto") -> str:
+def query_text(query: Query, mode: RoutingMode = "auto") -> str:
     """The text a query is routed on: itself, or its conversation's routing text (``mode``), cut to its last
     ``MAX_PROMPT_CHARS`` characters. Bad input raises InvalidInputError."""
     if isinstance(query, str | bytes | bytearray):
@@ -84,6 +79,6 @@ def query_text(query: str | Sequence[Turn], mode: RoutingMode = "auto") -> str:
     return clip(text)
 
 
-def prompt_text(query: str | Sequence[Turn]) -> str:
+def prompt_text(query: Query) -> str:
     """All the text a query sends (its input tokens, hence its cost, are counted on it)."""
-    return query if isinstance(query, str) else "\n".join(t.content for t in query)
+    return query if isinstance(query, str) else "\n".join(t.content for t in as_turns(query))

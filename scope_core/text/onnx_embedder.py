@@ -99,6 +99,9 @@ def export_onnx(model_path: Path, cache_dir: Path, name: str) -> Path:
                 input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
             ).last_hidden_state
 
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a one-off export: no "Loading weights" bar in a log
     model = AutoModel.from_pretrained(str(model_path), local_files_only=True).eval()
     target.parent.mkdir(parents=True, exist_ok=True)
     sample = torch.ones(1, 8, dtype=torch.long)
