@@ -48,6 +48,23 @@ def table(reports: list[OnlineReport]) -> list[str]:
     return lines
 
 
+def off_policy_table(reports: list[OnlineReport]) -> list[str]:
+    lines = [
+        "| data set | stream alpha | seed | target alpha | truth | doubly robust (95% CI) | direct | IPS | agrees |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in reports:
+        for run in (x for x in r.runs if x.variant == "bandit"):
+            for c in run.off_policy:
+                e = c.estimate
+                ips = "-" if e.ips is None else f"{e.ips:.3f}"
+                lines.append(
+                    f"| {r.data} | {run.alpha:g} | {r.seed} | {c.alpha:g} | {c.truth:.3f} | {e.doubly_robust:.3f} "
+                    f"({e.ci_low:.3f}-{e.ci_high:.3f}) | {e.direct:.3f} | {ips} | {e.agreement:.0%} |"
+                )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", nargs="+", default=["routerbench-3k", "mmlu-pro-29"])
@@ -73,6 +90,7 @@ def main() -> None:
             reports.append(report)
             print("\n".join(table([report])[2:]), flush=True)
     print("\n".join(table(reports)))
+    print("\n".join(off_policy_table(reports)))
     print(json.dumps({"explore": args.explore, "alphas": args.alphas}))
 
 

@@ -25,6 +25,7 @@ from scope_core.data.dataset import Dataset, load_dataset
 from scope_core.estimators import DEFAULT_ESTIMATOR
 from scope_core.evaluation import metrics
 from scope_core.evaluation.baselines import single_models
+from scope_core.evaluation.offpolicy import PolicyValue, policy_value, target_choice, usable
 from scope_core.evaluation.sweep import alpha_sweep, operating_points, route_prompts
 from scope_core.outcome import Outcome
 from scope_core.routing.router import DEFAULT_K, Router
@@ -44,6 +45,14 @@ class Window(BaseModel):
     explored: float = 0.0
 
 
+class OffPolicyCheck(BaseModel):
+    """An off-policy estimate of another alpha's accuracy on the bandit stream's logged calls, and the truth."""
+
+    alpha: float
+    truth: float = Field(description="that alpha's choices on the logged calls, scored with every model's outcome")
+    estimate: PolicyValue
+
+
 class OnlineRun(BaseModel):
     """One variant's stream at one alpha, and its final store judged on the held-out prompts."""
 
@@ -55,6 +64,7 @@ class OnlineRun(BaseModel):
     aiq: float = Field(description="the final store's AIQ on the held-out prompts")
     max_accuracy: float
     choices: dict[str, int] = Field(description="stream calls per chosen model")
+    off_policy: list[OffPolicyCheck] = Field(default_factory=list, description="bandit runs: estimates vs truth")
     seconds: float
 
 
@@ -182,6 +192,19 @@ def _outcome(truth: _Truth, pid: str, model: str) -> Outcome:
                    cost_usd=cost, source="online")  # fmt: skip
 
 
+def _off_policy(router: Router, truth: _Truth, alphas: Sequence[float]) -> list[OffPolicyCheck]:
+    """Off-policy estimates of other alphas from the run's own decision log, each beside its truth."""
+    pid_of = {t: pid for pid, t in truth.text.items()}
+    records = [r.model_dump() for r in router.history()]
+    usable_rows = [r for r in usable(records) if r["text"] in pid_of]
+    checks = []
+    for alpha in alphas:
+        chosen = [(pid_of[r["text"]], target_choice(r, alpha)) for r in usable_rows]
+        real = float(np.mean([truth.of(pid, model)[0] for pid, model in chosen]))
+        checks.append(OffPolicyCheck(alpha=alpha, truth=real, estimate=policy_value(usable_rows, alpha)))
+    return checks
+
+
 def _windows(calls: Sequence[tuple[float, float, bool]], size: int) -> list[Window]:
     out = []
     for start in range(0, len(calls), size):
@@ -212,6 +235,7 @@ def run_online(
     explore: float | None = None,
     refit_every: int | None = 250,
     variants: Sequence[Variant] = ("none", "bandit", "full"),
+    off_policy: Sequence[float] = (0.3, 0.8),
     estimator: str = DEFAULT_ESTIMATOR,
     embedder: Embedder | None = None,
     k: int = DEFAULT_K,
@@ -219,7 +243,8 @@ def run_online(
     on_run: Callable[[OnlineRun], Any] | None = None,
 ) -> OnlineReport:
     """The learning curve of ``data`` (see the module docstring); ``refit_every`` scored outcomes the store's fit is
-    refitted (as a background refit would), and once more at the end of the stream."""
+    refitted (as a background refit would), and once more at the end of the stream. The bandit run's decision log
+    also gives off-policy estimates of the ``off_policy`` alphas, checked against their truth."""
     dataset = data if isinstance(data, Dataset) else load_dataset(data)
     truth = _Truth(dataset)
     warm, ids, held = _split(dataset, truth, warmup, stream, holdout, seed)
@@ -238,6 +263,7 @@ def run_online(
                 )  # fmt: skip
                 if variant != "none":
                     router.fit()
+                checks = _off_policy(router, truth, off_policy) if variant == "bandit" and feedback > 0 else []
                 aiq, top = _judge(router, truth, held, progress)
             finally:
                 store.drop()
@@ -250,6 +276,7 @@ def run_online(
                 aiq=aiq,
                 max_accuracy=top,
                 choices=dict(sorted(choices.items())),
+                off_policy=checks,
                 seconds=time.perf_counter() - started,
             )
             runs.append(run)
