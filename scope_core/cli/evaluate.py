@@ -56,6 +56,7 @@ def evaluate(
     ] = None,
     warmup: Annotated[int, typer.Option(help="--online: prompts answered by every model first")] = 100,
     stream: Annotated[int, typer.Option(help="--online: prompts routed as live traffic")] = 1500,
+    holdout: Annotated[int | None, typer.Option(help="--online: held-out prompts judged (default: the rest)")] = None,
     feedback: Annotated[float, typer.Option(help="--online: share of calls scored")] = 1.0,
     delay: Annotated[int, typer.Option(help="--online: calls before a score arrives")] = 0,
     explore: Annotated[float | None, typer.Option(help="--online: share of calls explored")] = None,
@@ -72,7 +73,8 @@ def evaluate(
     if data is None:
         raise fail("name a data folder or file (or --logged to evaluate a store's logged traffic)")
     if online:
-        settings = {"warmup": warmup, "stream": stream, "feedback": feedback, "delay": delay, "explore": explore}
+        settings = {"warmup": warmup, "stream": stream, "holdout": holdout, "feedback": feedback, "delay": delay,
+                    "explore": explore}  # fmt: skip
         return evaluate_online(data, alpha or [0.7], seed, estimator, settings, json_out, plot, not quiet)
 
     report = run_eval(

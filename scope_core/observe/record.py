@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from scope_core.estimators.estimate import Estimate
 from scope_core.routing.call import Ended
 from scope_core.routing.decision import Decision
 
@@ -27,6 +28,11 @@ class Prediction(BaseModel):
     cold_start: bool = False
     excluded: str | None = Field(default=None, description="why it was not eligible, if it was not")
 
+    @classmethod
+    def of(cls, e: Estimate, excluded: str | None) -> Prediction:
+        return cls(p=e.p_correct, p_std=e.p_std, input_tokens=e.input_tokens, output_tokens=e.output_tokens,
+                   cost_usd=e.cost_usd, cold_start=e.cold_start, excluded=excluded)  # fmt: skip
+
 
 class AttemptRecord(BaseModel):
     """One candidate tried: 0 is the chosen model, 1.. are fallbacks."""
@@ -36,6 +42,13 @@ class AttemptRecord(BaseModel):
     latency_s: float | None = None
     error_type: str | None = None
     error: str | None = None
+
+    @classmethod
+    def of(cls, ended: Ended) -> AttemptRecord:
+        kind = ended.error.split(":", 1)[0] if ended.error else None
+        return cls(
+            model=ended.model, attempt=ended.attempt, latency_s=ended.latency_s, error_type=kind, error=ended.error
+        )
 
 
 class LoggedDecision(BaseModel):
@@ -123,59 +136,29 @@ class LoggedDecision(BaseModel):
         }
 
 
+_FROM_DECISION = {
+    "session_id", "tags", "metadata", "query_hash", "estimator", "alpha", "constraints", "budget", "chosen", "reason",
+    "propensities", "explored", "cost_ref", "degraded",
+}  # fmt: skip
+_ANSWER = ("model", "input_tokens", "output_tokens", "cost_usd", "latency_s")
+
+
 def logged(
     decision: Decision, run_id: str, attempts: Sequence[Ended], text: str | None, score: float | None = None
 ) -> LoggedDecision:
     """The record of a call that ended after ``attempts`` (the last one answered unless it failed)."""
-    predictions = {
-        e.model: Prediction(
-            p=e.p_correct,
-            p_std=e.p_std,
-            input_tokens=e.input_tokens,
-            output_tokens=e.output_tokens,
-            cost_usd=e.cost_usd,
-            cold_start=e.cold_start,
-            excluded=decision.excluded.get(e.model),
-        )
-        for e in decision.estimates
-    }
+    predictions = {e.model: Prediction.of(e, decision.excluded.get(e.model)) for e in decision.estimates}
     eligible = sorted((m for m, p in predictions.items() if p.excluded is None), key=lambda m: -predictions[m].p)
     answer = attempts[-1] if attempts and attempts[-1].error is None else None
+    answered = {k: getattr(answer, k) for k in _ANSWER} | {"score": score} if answer else {}
     return LoggedDecision(
+        **decision.model_dump(include=_FROM_DECISION),
+        **answered,
         run_id=run_id,
         ts=decision.routed_at,
-        session_id=decision.session_id,
-        tags=decision.tags,
-        metadata=decision.metadata,
         text=text,
-        query_hash=decision.query_hash,
-        estimator=decision.estimator,
-        alpha=decision.alpha,
-        constraints=decision.constraints,
-        budget=decision.budget,
         predictions=predictions,
-        chosen=decision.chosen,
-        reason=decision.reason,
         chosen_rank=eligible.index(decision.chosen) if decision.chosen in eligible else 0,
-        propensities=decision.propensities,
-        explored=decision.explored,
-        cost_ref=decision.cost_ref,
-        degraded=decision.degraded,
         route_ms=decision.timings_ms.get("total_ms"),
-        attempts=[
-            AttemptRecord(
-                model=a.model,
-                attempt=a.attempt,
-                latency_s=a.latency_s,
-                error_type=a.error.split(":", 1)[0] if a.error else None,
-                error=a.error,
-            )
-            for a in attempts
-        ],
-        model=answer.model if answer else None,
-        input_tokens=answer.input_tokens if answer else None,
-        output_tokens=answer.output_tokens if answer else None,
-        cost_usd=answer.cost_usd if answer else None,
-        latency_s=answer.latency_s if answer else None,
-        score=score if answer else None,
+        attempts=[AttemptRecord.of(a) for a in attempts],
     )

@@ -108,7 +108,7 @@ class Router:
         """A router on a store (``BehaviourStore.open``: a path, ``http://host:port``, ``:memory:``; its options)."""
         from scope_core.store.behaviour import BehaviourStore
 
-        store_keys = {k: kwargs.pop(k) for k in ("timeout_s", "retry_s") if k in kwargs}
+        store_keys = {k: kwargs.pop(k) for k in ("timeout_s", "retry_s", "retention") if k in kwargs}
         return cls(BehaviourStore.open(location, name=name, store_prompts=store_prompts, **store_keys), **kwargs)
 
     def _store_back(self) -> None:
