@@ -74,6 +74,7 @@ def main() -> None:
     parser.add_argument("--stream", type=int, default=1500)
     parser.add_argument("--holdout", type=int, default=1550)
     parser.add_argument("--tag", default="", help="suffix of the JSON and plot files (variants of a run)")
+    parser.add_argument("--variants", nargs="+", default=["none", "bandit", "full"])
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     reports = []
@@ -82,14 +83,17 @@ def main() -> None:
             _log(f"{name} seed {seed}")
             report = run_online(
                 DATA / name, alphas=args.alphas, seed=seed, stream=args.stream, holdout=args.holdout,
-                explore=args.explore, on_run=lambda r: _log(f"  {r.variant} alpha {r.alpha:g}: AIQ {r.aiq:.4f}"),
+                explore=args.explore, variants=args.variants,
+                on_run=lambda r: _log(f"  {r.variant} alpha {r.alpha:g}: AIQ {r.aiq:.4f}"),
             )  # fmt: skip
             stem = f"{name}-s{seed}{args.tag}"
             (OUT / f"{stem}.json").write_text(report.model_dump_json(indent=1))
             plot_online(report, OUT / f"{stem}.png")
             reports.append(report)
-            print("\n".join(table([report])[2:]), flush=True)
-    print("\n".join(table(reports)))
+            if len(args.variants) == 3:
+                print("\n".join(table([report])[2:]), flush=True)
+    if len(args.variants) == 3:
+        print("\n".join(table(reports)))
     print("\n".join(off_policy_table(reports)))
     print(json.dumps({"explore": args.explore, "alphas": args.alphas}))
 

@@ -280,7 +280,7 @@ def main() -> None:
     server.start()
     started = time.time()
     try:
-        router = Router.open(server.url, embedder=default_embedder(disk_cache=True))
+        router = Router.open(server.url, embedder=default_embedder(disk_cache=True), timeout_s=60.0)
         router.ingest(dataset.subset(seed), progress=False)
         ctx = mp.get_context("spawn")
         out = ctx.Queue()
