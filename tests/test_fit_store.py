@@ -135,7 +135,7 @@ def test_the_ensemble_holds_every_temperature_once_and_the_prior_alone():
 
 
 def test_the_fits_vectorised_predictions_are_the_estimators_formula():
-    from scope_core.estimators.knn.estimator import shrunk_p
+    from scope_core.estimators.knn.evidence import shrunk_p
     from scope_core.estimators.knn.loo import held_out_p, pairs, weighted_evidence
 
     rng = np.random.default_rng(3)
@@ -180,8 +180,7 @@ def _twin_store(store, n: int = 360, anchors: int = 90, seed: int = 0) -> None:
 
 
 def test_the_imputed_scores_weight_is_fitted_on_the_partly_profiled_models_outcomes(store):
-    from scope_core.estimators.knn.imputer_fit import IMPUTED_WEIGHTS
-    from scope_core.estimators.knn.imputer_fit import fit_imputers
+    from scope_core.estimators.knn.imputer_fit import IMPUTED_WEIGHTS, fit_imputers
     from scope_core.estimators.knn.settings import DEFAULT_IMPUTED_WEIGHT
 
     _twin_store(store)

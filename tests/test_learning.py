@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from scope_core import BehaviourStore, ModelSpec, Outcome, RouteOptions, Router
 from scope_core.cli import app
 from scope_core.estimators.estimate import Estimate
-from scope_core.estimators.knn.estimator import shifted_prior
+from scope_core.estimators.knn.evidence import shifted_prior
 from scope_core.estimators.knn.groups import group_labels
 from scope_core.evaluation.offpolicy import policy_value, target_choice
 from scope_core.evaluation.online import run_online

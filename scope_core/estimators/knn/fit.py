@@ -28,7 +28,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from scope_core.estimators.base import prior_matrix
-from scope_core.estimators.knn.estimator import (
+from scope_core.estimators.knn.evidence import (
     DEFAULT_OUTPUT_TOKENS,
     DEFAULT_PRIOR_STRENGTH,
     DEFAULT_TEMPERATURE,

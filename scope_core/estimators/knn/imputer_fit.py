@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.optimize import minimize
 
-from scope_core.estimators.knn.estimator import imputed_scores
+from scope_core.estimators.knn.evidence import imputed_scores
 from scope_core.estimators.knn.imputer import (
     FOLDS,
     L2_EMBEDDING,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from scope_core.estimators.base import evidence_matrix
-from scope_core.estimators.knn.estimator import shifted_prior, similarity_weights
+from scope_core.estimators.knn.evidence import shifted_prior, similarity_weights
 from scope_core.store import summary as sm
 from scope_core.store.records import NeighbourIndex
 
