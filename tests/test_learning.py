@@ -111,12 +111,12 @@ def test_the_background_refit_follows_scored_traffic(store, embedder):
     router = Router(store, embedder=embedder, cache_ttl_s=0.0)
     for spec in SPECS.values():
         router.register_model(spec)
-    refitter = Refitter(router, every=30)
+    refitter = Refitter(router.store, router.fit, every=30)
     assert not refitter.check()  # the first look only counts
     record_scores(router, MATH + GREET, {"cheap": 1.0, "mid": 0.0, "dear": 1.0})
     assert refitter.check() and refitter.refits == 1 and router.store.registry().fits
     assert not refitter.check()
-    background = Refitter(router, every=1, check_s=0.05).start()
+    background = Refitter(router.store, router.fit, every=1, check_s=0.05).start()
     record_scores(router, [f"{t} again" for t in MATH], {"cheap": 0.0})
     deadline = time.monotonic() + 20
     while background.refits == 0 and time.monotonic() < deadline:

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
 
 from scope_core.errors import ScopeError, StoreUnavailableError
 from scope_core.outcome import text_hash
@@ -20,13 +23,28 @@ from scope_core.store.records import PromptInfo
 
 if TYPE_CHECKING:
     from scope_core.data.dataset import Dataset
-    from scope_core.routing.router import Router
+    from scope_core.estimators.base import Estimator
+    from scope_core.routing.store_view import StoreView
+    from scope_core.store.behaviour import BehaviourStore
 
 log = logging.getLogger("scope_core")
 
 
+class IngestTarget(Protocol):
+    """What ingest needs of a router (``scope_core.Router`` is one)."""
+
+    store: BehaviourStore
+    view: StoreView
+    estimator: Estimator
+
+    def register_model(self, spec: ModelSpec) -> None: ...
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray: ...
+    def count_tokens(self, text: str) -> int: ...
+    def fit(self) -> object: ...
+
+
 def ingest(
-    router: Router,
+    router: IngestTarget,
     dataset: Dataset,
     *,
     progress: bool = True,
@@ -73,7 +91,7 @@ def ingest(
     return changed
 
 
-def _prompt_infos(router: Router, texts: dict[str, tuple[str, str | None]]) -> dict[str, PromptInfo]:
+def _prompt_infos(router: IngestTarget, texts: dict[str, tuple[str, str | None]]) -> dict[str, PromptInfo]:
     """PromptInfo for each {hash: (text, task)} the store does not hold yet, embedded in one batch."""
     known = router.store.known_prompts(list(texts))
     new = [h for h in texts if h not in known]
@@ -87,7 +105,7 @@ def _prompt_infos(router: Router, texts: dict[str, tuple[str, str | None]]) -> d
 
 
 def _register_models(
-    router: Router, dataset: Dataset, registered: dict[str, ModelSpec], update_prices: bool
+    router: IngestTarget, dataset: Dataset, registered: dict[str, ModelSpec], update_prices: bool
 ) -> list[str]:
     """Register the data set's new models, and update known ones only where allowed; returns names written."""
     written = []
@@ -129,7 +147,7 @@ def _check_priced(dataset: Dataset, registered: dict[str, ModelSpec]) -> None:
         )
 
 
-def _restore_registry(router: Router, written: list[str], before: dict[str, ModelSpec]) -> None:
+def _restore_registry(router: IngestTarget, written: list[str], before: dict[str, ModelSpec]) -> None:
     """Undo ``_register_models``: earlier specs back, new models removed."""
     with contextlib.suppress(StoreUnavailableError):
         for name in written:

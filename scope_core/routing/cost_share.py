@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -27,7 +27,21 @@ from scope_core.store import summary as sm
 from scope_core.store.records import Neighbourhood
 
 if TYPE_CHECKING:
-    from scope_core.routing.router import Router
+    from scope_core.estimators.base import Estimator
+    from scope_core.routing.store_view import StoreView
+    from scope_core.store.behaviour import BehaviourStore
+
+
+class CalibrationSource(Protocol):
+    """What the calibration reads of a router (``scope_core.Router`` is one)."""
+
+    store: BehaviourStore
+    view: StoreView
+    estimator: Estimator
+    k: int
+
+    def models(self) -> dict[str, ModelSpec]: ...
+
 
 MAX_PROMPTS = 400  # stored prompts replayed per calibration (a few seconds, once per candidate set and fit)
 MIN_PROMPTS = 10  # fewer usable prompts than this: no calibration
@@ -76,7 +90,7 @@ def _recorded_cost(summary: sm.Summary | None) -> float | None:
     return summary[sm.COST_SUM] / summary[sm.N_USAGE] if summary and summary[sm.N_USAGE] else None
 
 
-def replay(router: Router, candidates: Sequence[ModelSpec], max_prompts: int = MAX_PROMPTS, seed: int = 0):
+def replay(router: CalibrationSource, candidates: Sequence[ModelSpec], max_prompts: int = MAX_PROMPTS, seed: int = 0):
     """The ShareCurve of ``candidates`` on ``router``'s store (see the module docstring)."""
     registry = router.view.registry()[0]
     estimator = router.estimator if isinstance(router.estimator, LocalEstimator) else get_estimator(DEFAULT_ESTIMATOR)
@@ -129,7 +143,7 @@ class CostShares:
     """A router's cost-share calibrations: one curve per candidate set, replaced when the store's fit or registry
     (prices) changes; while the store is unavailable the last curve of the set stands in."""
 
-    def __init__(self, router: Router) -> None:
+    def __init__(self, router: CalibrationSource) -> None:
         self.router = router
         self._curves: dict[frozenset[str], tuple[int, ShareCurve]] = {}
         self._lock = threading.Lock()

@@ -9,29 +9,30 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from scope_core.errors import ScopeError
 from scope_core.store import summary as sm
 
 if TYPE_CHECKING:
-    from scope_core.routing.router import Router
+    from scope_core.store.behaviour import BehaviourStore
 
 log = logging.getLogger("scope_core")
 
 
-def scored_outcomes(router: Router) -> int:
-    """How many scored outcomes the router's store holds (from its priors)."""
-    return int(sum(prior[sm.N_SCORED] for prior in router.store.priors().values()))
+def scored_outcomes(store: BehaviourStore) -> int:
+    """How many scored outcomes ``store`` holds (from its priors)."""
+    return int(sum(prior[sm.N_SCORED] for prior in store.priors().values()))
 
 
 class Refitter:
-    """Keeps a router's fit up to date with its traffic (a daemon thread)."""
+    """Keeps a fit up to date with a store's traffic (a daemon thread calling ``fit``, e.g. ``Router.fit``)."""
 
-    def __init__(self, router: Router, every: int, check_s: float = 5.0) -> None:
+    def __init__(self, store: BehaviourStore, fit: Callable[[], object], every: int, check_s: float = 5.0) -> None:
         if every < 1:
             raise ValueError(f"every must be >= 1 scored outcome, got {every}")
-        self.router, self.every, self.check_s = router, every, check_s
+        self.store, self.fit, self.every, self.check_s = store, fit, every, check_s
         self.refits = 0
         self._stop = threading.Event()
         self._seen: int | None = None
@@ -47,12 +48,12 @@ class Refitter:
 
     def check(self) -> bool:
         """Refit if ``every`` scored outcomes arrived since the last look that refitted; whether it refitted."""
-        count = scored_outcomes(self.router)
+        count = scored_outcomes(self.store)
         if self._seen is None:
             self._seen = count
         if count - self._seen < self.every:
             return False
-        self.router.fit()
+        self.fit()
         self._seen, self.refits = count, self.refits + 1
         return True
 

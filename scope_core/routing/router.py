@@ -101,7 +101,9 @@ class Router:
             self.view.registry()
         if self.journal.maybe_pending:  # left by a process that lost the store, then died
             self.recorder.kick()
-        self.refitter = Refitter(self, refit_every).start() if refit_every else None  # refits in the background
+        self.refitter = (
+            Refitter(store, self.fit, refit_every).start() if refit_every else None
+        )  # refits in the background
 
     @classmethod
     def open(cls, location: str | None = None, *, name: str = "scope", store_prompts: bool = True, **kwargs) -> Router:
