@@ -7,6 +7,7 @@ thread and swaps the new fit in for every route that starts after it is saved. S
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -39,6 +40,9 @@ class Refitter:
         self._thread = threading.Thread(target=self._run, name="scope-refit", daemon=True)
 
     def start(self) -> Refitter:
+        """Count the store's scored outcomes now (if it answers), then look every ``check_s`` seconds."""
+        with contextlib.suppress(ScopeError):
+            self._seen = scored_outcomes(self.store)
         self._thread.start()
         return self
 
