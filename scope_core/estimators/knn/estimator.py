@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,6 +37,16 @@ NO_FIT = KNNFit()  # a store the knn was never fitted on: defaults, no imputers
 def load_knn_fit(saved: str) -> KNNFit:
     """A saved knn fit, parsed once per registry snapshot (the same string comes back until the fit changes)."""
     return KNNFit.model_validate_json(saved)
+
+
+@dataclass(frozen=True)
+class NeighbourEstimate:
+    """Each model's estimate from its neighbours, before the fit's final map (``KNNEstimator.refine``)."""
+
+    names: Sequence[str]
+    p: np.ndarray  # P(correct)
+    out: np.ndarray  # output tokens
+    weights: np.ndarray  # the neighbours' weights
 
 
 @register_estimator("knn")
@@ -128,18 +139,11 @@ class KNNEstimator(LocalEstimator):
 
     # -- the estimate ------------------------------------------------------------------------
     def refine(
-        self,
-        query: QueryContext,
-        settings: KNNSettings | None,
-        names: Sequence[str],
-        p: np.ndarray,
-        out: np.ndarray,
-        weights: np.ndarray,
+        self, query: QueryContext, settings: KNNSettings | None, raw: NeighbourEstimate
     ) -> tuple[np.ndarray, np.ndarray]:
         """The final P(correct) and output tokens from the neighbour estimates: the fit's calibration map."""
-        if self.calibrate and settings is not None:
-            p = settings.calibrate(p)
-        return p, out
+        p = settings.calibrate(raw.p) if self.calibrate and settings is not None else raw.p
+        return p, raw.out
 
     def estimate(self, query: QueryContext, candidates: Sequence[ModelSpec]) -> list[Estimate]:
         names = [c.name for c in candidates]
@@ -166,7 +170,7 @@ class KNNEstimator(LocalEstimator):
         u_w = w @ ev[:, :, sm.N_USAGE]
         tau_u = max(self.usage_strength(settings), 1e-9)
         out = (w @ ev[:, :, sm.OUT_SUM] + tau_u * out_prior) / (u_w + tau_u)
-        p, out = self.refine(query, settings, names, p, out, w)
+        p, out = self.refine(query, settings, NeighbourEstimate(names, p, out, w))
         # spread of the Beta posterior Beta(p * (denom + 1), (1 - p) * (denom + 1))
         p_std = np.sqrt(np.maximum(p * (1 - p), 1e-4) / (denom + 2.0))
         # recorded input tokens minus the prompt's own count: template or few-shot overhead

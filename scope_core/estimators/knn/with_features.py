@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 from scope_core.estimators.base import QueryContext
-from scope_core.estimators.knn.estimator import KNNEstimator
+from scope_core.estimators.knn.estimator import KNNEstimator, NeighbourEstimate
 from scope_core.estimators.knn.features import prompt_features
 from scope_core.estimators.knn.settings import KNNSettings
 from scope_core.estimators.registry import register_estimator
@@ -24,16 +22,10 @@ class KNNFeaturesEstimator(KNNEstimator):
     name = "knn-features"
 
     def refine(
-        self,
-        query: QueryContext,
-        settings: KNNSettings | None,
-        names: Sequence[str],
-        p: np.ndarray,
-        out: np.ndarray,
-        weights: np.ndarray,
+        self, query: QueryContext, settings: KNNSettings | None, raw: NeighbourEstimate
     ) -> tuple[np.ndarray, np.ndarray]:
         features = settings.features if settings is not None else None
         if features is None:
-            return super().refine(query, settings, names, p, out, weights)
-        x = prompt_features(query.input_tokens, query.neighbours.tokens, weights)
-        return features.p_correct(p, x, names), out * features.output_factor(x, names)
+            return super().refine(query, settings, raw)
+        x = prompt_features(query.input_tokens, query.neighbours.tokens, raw.weights)
+        return features.p_correct(raw.p, x, raw.names), raw.out * features.output_factor(x, raw.names)
