@@ -22,12 +22,12 @@ from scope_core.routing.call import Ended, RoutedCall, Score
 from scope_core.routing.decision import Decision
 from scope_core.routing.health import HealthTracker
 from scope_core.routing.store_view import StoreView
-from scope_core.scrub import scrub
+from scope_core.scrub import scrub, scrubbed_logger
 from scope_core.specs import ModelSpec
 from scope_core.store.recorder import Recorder
 
 log = logging.getLogger("scope_core")
-decisions_log = logging.getLogger("scope_core.decisions")
+decisions_log = scrubbed_logger("scope_core.decisions")
 Observer = Callable[[LoggedDecision], None]
 
 

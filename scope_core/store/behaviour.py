@@ -22,6 +22,7 @@ from pathlib import Path
 import chromadb
 import numpy as np
 
+from scope_core.errors import InvalidInputError
 from scope_core.specs import ModelSpec
 from scope_core.store import summary as sm
 from scope_core.store.client import DEFAULT_TIMEOUT_S, chroma_client, default_location
@@ -110,7 +111,7 @@ class BehaviourStore(StoreWrites):
     def put_model(self, spec: ModelSpec) -> None:
         """Register or update a model's spec (its prior is kept)."""
         if reserved(spec.name):
-            raise ValueError(f"'{spec.name}' is reserved by the store; choose another model name")
+            raise InvalidInputError(f"'{spec.name}' is reserved by the store; choose another model name")
         self._models.upsert(ids=[spec.name], embeddings=[TABLE_VECTOR], metadatas=[{"spec": spec.model_dump_json()}])
 
     def registry(self) -> Registry:

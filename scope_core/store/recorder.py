@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from scope_core.outcome import Outcome
+from scope_core.scrub import private_error
 from scope_core.store.decisions import score_event
 from scope_core.store.journal import Entry, Journal
 from scope_core.store.records import PromptInfo
@@ -63,7 +64,7 @@ class Recorder:
         has: only the other prompts are embedded."""
         payload = self._payload(batch, embeddings or {})
         if decisions:
-            payload["decisions"] = list(decisions)
+            payload["decisions"] = [self._private(d, batch) for d in decisions]
         result = self._settle("outcomes", payload, wait)
         return int(result) if isinstance(result, int) else 0
 
@@ -77,8 +78,12 @@ class Recorder:
         todo = [h for h in texts if h not in known]
         vectors = dict(known) | dict(zip(todo, self._embed([texts[h][0] for h in todo]) if todo else [], strict=True))
         keep_text = self.store.store_prompts
+        records = [o.model_dump(mode="json", exclude={"prompt"}) for o in batch]
+        for record, o in zip(records, batch, strict=True):
+            if o.error is not None and not keep_text:  # no prompt text kept: nor any echo of it in an error
+                record["error"] = private_error(o.error, o.prompt)
         return {
-            "outcomes": [o.model_dump(mode="json", exclude={"prompt"}) for o in batch],
+            "outcomes": records,
             "prompts": {
                 h: {
                     "embedding": vectors[h],
@@ -89,6 +94,17 @@ class Recorder:
                 for h, (t, task) in texts.items()
             },
         }
+
+    def _private(self, decision: Mapping[str, Any], batch: Sequence[Outcome]) -> dict[str, Any]:
+        """A decision record's attempt errors as the store keeps them (``private_error`` when it keeps no prompts)."""
+        if self.store.store_prompts:
+            return dict(decision)
+        prompt = "\n".join(o.prompt for o in batch if o.prompt)
+        attempts = [
+            {**a, "error": None if a.get("error") is None else private_error(a["error"], prompt)}
+            for a in decision["record"].get("attempts", ())
+        ]
+        return {**decision, "record": {**decision["record"], "attempts": attempts}}
 
     def _settle(self, kind: str, payload: dict[str, Any], wait: bool) -> object:
         """Append the entry; without ``wait`` leave it to the background writer, else drain and return its

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from scope_core.errors import InvalidInputError
 from scope_core.estimators.base import LocalEstimator, QueryContext, evidence_matrix, prior_matrix
 from scope_core.estimators.estimate import Estimate, Evidence
 from scope_core.estimators.knn.imputer import Imputer
@@ -148,9 +149,9 @@ class KNNEstimator(LocalEstimator):
         groups: bool = True,
     ) -> None:
         if temperature is not None and temperature <= 0:
-            raise ValueError("temperature must be > 0")
+            raise InvalidInputError("temperature must be > 0")
         if any(x is not None and x < 0 for x in (prior_strength, usage_prior_strength)):
-            raise ValueError("prior strengths must be >= 0")
+            raise InvalidInputError("prior strengths must be >= 0")
         self.temperature, self.prior_strength = temperature, prior_strength
         self.name = name or type(self).name
         self.usage_prior_strength, self.imputed_weight = usage_prior_strength, imputed_weight
