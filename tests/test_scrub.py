@@ -27,14 +27,30 @@ SECRETS = [
     ("json api_key", '{"api_key": "3f9a1c2b7d8e4f60a1b2c3d4", "model": "m"}', "3f9a1c2b7d8e"),
     ("json password", '{"user": "ann", "password": "correct horse battery staple"}', "correct horse"),
     ("env variable", "KeyError: OPENAI_API_KEY=thisIsMyVeryLongSecretValue123 not accepted", "thisIsMyVery"),
-    ("cookie header", "request had Cookie: session=9c1185a5c5e9fc54612808977ee8f548b2258d31; theme=dark", "9c1185a5c5e9"),
+    (
+        "cookie header",
+        "request had Cookie: session=9c1185a5c5e9fc54612808977ee8f548b2258d31; theme=dark",
+        "9c1185a5c5e9",
+    ),
     ("pem private key", f"cannot load key:\n{PEM}\nend", "MIIEpAIBAAKCAQEA"),
-    ("slack webhook", "POST https://hooks.slack.com/services/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: 404", "qFaSd7yR"),
+    (
+        "slack webhook",
+        "POST https://hooks.slack.com/services/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: 404",
+        "qFaSd7yR",
+    ),
     ("bearer header", "Authorization: Bearer ya29.a0AfB_byC1x2Y3z4W5v6U7t8S9r0Q", "a0AfB_byC1x2"),
-    ("google key in a url", "400 for url https://generativelanguage.googleapis.com/v1/m:gen?key=AIzaSyA1234567890abcdefghijk", "AIzaSy"),
+    (
+        "google key in a url",
+        "400 for url https://generativelanguage.googleapis.com/v1/m:gen?key=AIzaSyA1234567890abcdefghijk",
+        "AIzaSy",
+    ),
     ("password in a url", "connect to https://admin:hunter2@db.internal:8000 failed", "hunter2"),
     ("github token", "clone failed: ghp_16C7e42F292c6912E7710c838347Ae178B4a", "ghp_16C7e42F"),
-    ("json web token", "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N rejected", "eyJzdWIi"),
+    (
+        "json web token",
+        "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N rejected",
+        "eyJzdWIi",
+    ),
     ("stripe key", "stripe: No such customer; key sk_live_51H8xYzAbCdEfGhIjKlMnOp used", "sk_live_51H8"),
 ]
 
