@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from scope_core import ModelSpec, Outcome, Router
-from scope_core.errors import StoreUnavailableError
+from scope_core.errors import StorePendingError, StoreUnavailableError
 from scope_core.routing.call import Usage
 from scope_core.store.journal import Journal
 
@@ -69,16 +69,20 @@ def test_killed_server_routes_degraded_journals_outcomes_and_replays_them_once(s
                 wait=False,
             )
         )
-    router.flush()
+    with pytest.raises(StorePendingError, match="20 write") as pending:
+        router.flush(timeout=0.5)
+    assert pending.value.pending == 20 and router.status().waiting == 20
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "unavailable" in r.getMessage()]
     assert len(warnings) == 1, "one warning per outage"
     assert router.journal.pending() == 20
     with pytest.raises(StoreUnavailableError, match="unavailable"):
         router.store.count_outcomes()
 
-    server.start()
-    time.sleep(0.25)  # past retry_s: the next call probes the server again
-    assert router.replay_journal() == 20 and router.journal.pending() == 0
+    server.start()  # no traffic: the writer replays the journal on its own
+    deadline = time.monotonic() + 10
+    while router.journal.pending() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert router.journal.pending() == 0 and router.status().ok
     assert router.replay_journal() == 0
     assert router.store.count_outcomes() == before + 20
     assert _scored(router) == {"cheap": 6.0, "dear": 26.0}
@@ -102,14 +106,12 @@ def test_a_routed_call_answers_through_a_candidate_while_the_server_is_down(serv
         answered.append(call.succeeded(attempt, Usage(12, 4)))
         break
     assert call.decision.degraded and answered and answered[0]["model"] in MODELS
-    router.flush()
     router.feedback("run-1", 1.0)
     assert router.journal.pending() == 3  # the failure, the answer, the score
     on_disk = b"".join(p.read_bytes() for p in tmp_path.glob("journal.sqlite*"))
     assert b"hunter2" not in on_disk, "store_prompts=False: no prompt text in the journal"
     server.start()
-    time.sleep(0.25)
-    assert router.replay_journal() == 3
+    router.flush()
     answer = router.store.outcome("run-1")
     assert answer is not None and answer["s"] == 1.0
     failure = router.store.outcome(f"run-1:{call.decision.ranking[0]}:failed")
@@ -180,7 +182,7 @@ def test_journal_left_by_a_killed_process_is_replayed_by_the_next_one(server, tm
     assert Journal(Path(journal)).pending() == 5
     server.start()
     reopened = _router(server.url, tmp_path, journal_path=journal)
-    reopened.flush()  # the new process replays the journal on its writer at open
+    reopened.flush()  # the new process replays the journal at open
     assert Journal(Path(journal)).pending() == 0
     assert reopened.store.count_outcomes() == before + 5
     assert _scored(reopened)["dear"] == 6.0 + 5.0

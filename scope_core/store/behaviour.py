@@ -15,6 +15,7 @@ Reads live here; writes, and the repair that re-derives summaries and priors fro
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -56,21 +57,18 @@ class BehaviourStore(StoreWrites):
         retry_s: float = 2.0,
         guard: StoreGuard | None = None,
         retention: Retention | None = None,
+        connect: bool = True,
     ) -> None:
         self.name, self.store_prompts, self.location = name, store_prompts, location
         self.guard = guard or StoreGuard(str(location or default_location()), retry_s=retry_s)
-        self.client = client if client is not None else self.guard.call(chroma_client, location, timeout_s)
+        self._client, self._timeout_s = client, timeout_s
+        self._client_lock = threading.Lock()
         self.inconsistent_found = 0  # prompts whose summary a write found out of line with their records
         self._summaries = SummaryCache(ttl_s=cache_ttl_s)
         hnsw = {"space": "cosine", "ef_search": ef_search, "ef_construction": 128, "max_neighbors": 32}
         table = {"hnsw": {"space": "l2"}}
         self._prompts, self._outcomes, self._models, decisions = (
-            GuardedCollection(
-                self.guard.call(
-                    self.client.get_or_create_collection, f"{name}-{kind}", embedding_function=None, configuration=conf
-                ),
-                self.guard,
-            )
+            GuardedCollection(self._collection(f"{name}-{kind}", conf), f"{name}-{kind}", self.guard)
             for kind, conf in (
                 ("prompts", {"hnsw": hnsw}),
                 ("outcomes", table),
@@ -80,6 +78,27 @@ class BehaviourStore(StoreWrites):
         )
         self.writer_priors = WriterPriors(self._models)
         self.decisions = DecisionLog(decisions, retention)
+        if connect:
+            self.connect()
+
+    @property
+    def client(self):
+        """The Chroma client, made on first use (``BehaviourStore.open(..., connect=False)``)."""
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = chroma_client(self.location, self._timeout_s)
+        return self._client
+
+    def _collection(self, full_name: str, configuration: dict):
+        return lambda: self.client.get_or_create_collection(
+            full_name, embedding_function=None, configuration=configuration
+        )
+
+    def connect(self) -> None:
+        """Reach the store and its collections now (StoreUnavailableError, or a kind of it, when it cannot)."""
+        for collection in (self._prompts, self._outcomes, self._models, self.decisions.collection):
+            collection.ready()
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -90,17 +109,18 @@ class BehaviourStore(StoreWrites):
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         retry_s: float = 2.0,
+        connect: bool = True,
         **kwargs,
     ) -> BehaviourStore:
         """Open a store: a folder path (embedded, default ``~/.scope/store`` or $SCOPE_STORE; one process
         only), ``http://host:port`` (a Chroma server, shared by processes) or ``:memory:``.
 
-        ``timeout_s`` bounds every HTTP call; a store that cannot be reached raises StoreUnavailableError.
+        ``timeout_s`` bounds every HTTP call; a store that cannot be reached raises StoreUnavailableError, unless
+        ``connect=False``: then it is reached on first use (what a Router does: it starts during an outage).
         """
         where = str(location or default_location())
-        guard = StoreGuard(where, retry_s=retry_s)
-        client = guard.call(chroma_client, location, timeout_s)
-        return cls(client, name, location=where, guard=guard, **kwargs)
+        return cls(None, name, location=where, timeout_s=timeout_s, guard=StoreGuard(where, retry_s=retry_s),
+                   connect=connect, **kwargs)  # fmt: skip
 
     @classmethod
     def ephemeral(cls, name: str | None = None, **kwargs) -> BehaviourStore:
@@ -247,4 +267,5 @@ class BehaviourStore(StoreWrites):
     def drop(self) -> None:
         """Delete this store's collections."""
         for col in (self._prompts, self._outcomes, self._models, self.decisions.collection):
+            col.ready()  # made on first use: it may not exist yet
             self.guard.call(self.client.delete_collection, col.name)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from scope_core.errors import ScopeError, UnknownModelError
+from scope_core.errors import ScopeError, UnknownModelError, UnknownRunError
 from scope_core.outcome import Outcome
 from scope_core.specs import ModelSpec
 from scope_core.store import summary as sm
@@ -122,7 +122,7 @@ class StoreWrites:
         and ``retried`` as for ``add``."""
         meta = self.outcome(outcome_id)
         if meta is None:
-            raise KeyError(f"no stored outcome with id '{outcome_id}'")
+            raise UnknownRunError(f"no stored outcome with id '{outcome_id}'")
         updated = {**meta, "s": float(score)}
         if same_meta(meta, updated):
             self.writer_priors.settled(attempts)

@@ -14,6 +14,7 @@ from scope_core.estimators.base import LocalEstimator, QueryContext, evidence_ma
 from scope_core.estimators.estimate import Estimate, Evidence
 from scope_core.estimators.knn.imputer import Imputer
 from scope_core.estimators.knn.settings import DEFAULT_IMPUTED_WEIGHT, KNNFit, KNNSettings
+from scope_core.estimators.knn.tokens import robust_usage
 from scope_core.estimators.registry import register_estimator
 from scope_core.specs import ModelSpec
 from scope_core.store import summary as sm
@@ -238,7 +239,10 @@ class KNNEstimator(LocalEstimator):
         runs = {m: shrunk_p(ev, nb.similarities, mu, *m) for m in dict.fromkeys([(temperature, tau), *members])}
         p, denom = (np.mean([runs[m][i] for m in members], axis=0) for i in (0, 1))
         n_w, w = runs[(temperature, tau)][2:]
-        # output and extra input tokens: same shrinkage, toward the model's group (else global) means
+        # output and extra input tokens: same shrinkage, toward the model's group (else global) means, on evidence
+        # whose outlying lengths are clipped (knn.tokens)
+        windows = np.asarray([c.context_window for c in candidates], dtype=np.float64)
+        ev, out_prior = robust_usage(ev, w, out_prior, windows)
         u_w = w @ ev[:, :, sm.N_USAGE]
         tau_u = max(self.usage_strength(settings), 1e-9)
         out = (w @ ev[:, :, sm.OUT_SUM] + tau_u * out_prior) / (u_w + tau_u)
