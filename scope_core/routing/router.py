@@ -13,11 +13,8 @@ import numpy as np
 
 from scope_core.errors import ScopeError, StorePendingError, StoreUnavailableError, UnknownModelError
 from scope_core.estimators import DEFAULT_ESTIMATOR
-from scope_core.estimators.base import Estimator, Fit, FittedEstimator, QueryContext
+from scope_core.estimators.base import Estimator, QueryContext
 from scope_core.estimators.registry import get_estimator
-from scope_core.observe.history import history, window_report
-from scope_core.observe.record import LoggedDecision
-from scope_core.observe.report import Report
 from scope_core.outcome import Outcome
 from scope_core.routing.call import Ended, RoutedCall, RoutedQuery
 from scope_core.routing.cost_share import CostShares
@@ -26,8 +23,8 @@ from scope_core.routing.decision import Decision
 from scope_core.routing.health import HealthTracker
 from scope_core.routing.policy import RouteOptions, cost_ref
 from scope_core.routing.records import CallRecords, default_observers
-from scope_core.routing.status import RouterStatus, router_status
 from scope_core.routing.store_view import StoreView
+from scope_core.routing.upkeep import RouterUpkeep
 from scope_core.specs import ModelSpec
 from scope_core.store.journal import DEFAULT_WAIT_S, Journal, journal_path
 from scope_core.store.plausible import EvidenceCheck
@@ -41,7 +38,6 @@ from scope_core.text.tokens import TokenCounter, count_tokens
 from scope_core.text.turns import focus
 
 if TYPE_CHECKING:
-    from scope_core.data.dataset import Dataset
     from scope_core.store.behaviour import BehaviourStore
     from scope_core.store.records import NeighbourIndex
 
@@ -52,7 +48,7 @@ def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
 
 
-class Router:
+class Router(RouterUpkeep):
     """Pre-hoc router over the models registered in a BehaviourStore.
 
     What it reads from the store is cached ``cache_ttl_s`` seconds (``StoreView``); its own writes clear
@@ -328,46 +324,7 @@ class Router:
         if left := self.recorder.settle(timeout):
             raise StorePendingError(f"{left} write(s) not stored after {timeout:g} s; {self.status()}", left)
 
-    def status(self) -> RouterStatus:
-        """Where the store, the journal and the registry stand (``scope_core.routing.status``)."""
-        return router_status(self)
-
     def replay_journal(self) -> int:
         """Store what the journal holds (writes made while the store was unavailable, held entries tried again);
         returns entries replayed."""
         return self.recorder.drain(retry_held=True)
-
-    def history(self, **window: Any) -> list[LoggedDecision]:
-        """The logged decisions of a window (``since``, ``until``: Unix time, datetime, ``"24h"``...; ``tags``,
-        ``model``, ``session_id``), oldest first (``scope_core.observe.history``)."""
-        self.recorder.writer.flush()
-        return history(self.store, **window)
-
-    def report(self, **window: Any) -> Report:
-        """The report of a window of logged decisions (``scope_core.observe.report``; ``scope report``)."""
-        self.recorder.writer.flush()
-        return window_report(self.store, **window)
-
-    # -- the store's upkeep (each in its room) ---------------------------------------------------
-    def ingest(self, dataset: Dataset, **options: Any) -> int:
-        """Register a data set's models and store its outcomes (``scope_core.data.ingest``)."""
-        from scope_core.data.ingest import ingest
-
-        return ingest(self, dataset, **options)
-
-    def repair(self) -> int:
-        """Re-derive every prompt summary and model prior from the outcome records (``scope repair``); returns
-        how many summaries were wrong. Run it while no other process writes to the store."""
-        fixed = self.store.repair()
-        self.view.invalidate()
-        return fixed
-
-    def fit(self) -> Fit | None:
-        """Fit the estimator on the store's outcomes, saved for every process (None: the estimator fits nothing)."""
-        if not isinstance(self.estimator, FittedEstimator):
-            return None
-        fitted = self.estimator.fit(self.store, k=self.k, index=self.view.index)
-        if fitted is not None:
-            self.store.put_fit(self.estimator.fit_name, fitted.model_dump_json())
-            self.view.invalidate()
-        return fitted

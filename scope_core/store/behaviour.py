@@ -16,6 +16,7 @@ Reads live here; writes, and the repair that re-derives summaries and priors fro
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -28,6 +29,7 @@ from scope_core.specs import ModelSpec
 from scope_core.store import summary as sm
 from scope_core.store.client import DEFAULT_TIMEOUT_S, chroma_client, default_location
 from scope_core.store.decisions import DecisionLog, Retention
+from scope_core.store.files import secure_tree
 from scope_core.store.guard import GuardedCollection, StoreGuard
 from scope_core.store.priors import DELTA_PREFIX, TABLE_VECTOR, WriterPriors
 from scope_core.store.records import (
@@ -63,6 +65,7 @@ class BehaviourStore(StoreWrites):
         self.guard = guard or StoreGuard(str(location or default_location()), retry_s=retry_s)
         self._client, self._timeout_s = client, timeout_s
         self._client_lock = threading.Lock()
+        self._secured = -1e18
         self.inconsistent_found = 0  # prompts whose summary a write found out of line with their records
         self._summaries = SummaryCache(ttl_s=cache_ttl_s)
         hnsw = {"space": "cosine", "ef_search": ef_search, "ef_construction": 128, "max_neighbors": 32}
@@ -94,6 +97,14 @@ class BehaviourStore(StoreWrites):
         return lambda: self.client.get_or_create_collection(
             full_name, embedding_function=None, configuration=configuration
         )
+
+    def secure(self, every_s: float = 30.0) -> None:
+        """Make an embedded store's folder and files owner-only again (Chroma makes index files as it writes)."""
+        if self.location in (None, ":memory:") or self.location.startswith(("http://", "https://")):
+            return
+        if time.monotonic() - self._secured >= every_s:
+            self._secured = time.monotonic()
+            secure_tree(Path(self.location))
 
     def connect(self) -> None:
         """Reach the store and its collections now (StoreUnavailableError, or a kind of it, when it cannot)."""

@@ -16,8 +16,9 @@ Each entry has an attempt id the store uses to count its priors once over retrie
 ``scope_core.store``); outcome records have fixed ids and a score is set, not added, so an entry
 replayed twice (a crash between the store taking it and its deletion) is stored exactly once.
 An entry the store refuses (an unknown model or run: a ``ScopeError``) is deleted (counted by the recorder); one
-whose apply fails otherwise (a bug, a store error) is kept and skipped (``held``), and tried again by the next
-process that adopts it or by ``replay(retry_held=True)``.
+whose apply fails otherwise (a bug, a store error) is kept and skipped (``held``), as is any failing entry after
+it (a score whose outcome is held), and tried again by the next process that adopts it or by
+``replay(retry_held=True)``.
 
 Entries carry what the store needs without re-embedding (outcome records, and each prompt's
 embedding and token count); a prompt's text only when the store keeps prompt texts.
@@ -109,6 +110,8 @@ class Journal:
         self._backlog_lock = threading.Lock()
         self._replaying = threading.Lock()
         self._fresh: set[int] = set()  # appended here and never handed to the store yet
+        self.holding = False  # an entry of this owner is held: later failures are held too, never refused
+        self.held_now: set[int] = set()  # the entries the last replay held
         self._owners = path.with_name(f"{path.stem}-owners") if path is not None else None
         self._own_lock = self._hold_own_lock()
         self.maybe_pending = self._count(mine=False) > 0
@@ -225,9 +228,11 @@ class Journal:
         ``retry_held``: held entries are tried again. Returns {seq: result}."""
         with self._replaying:  # in this process, a second replayer waits: writes after it stay in order
             self._write_backlog()
+            self.held_now = set()
             with contextlib.suppress(JournalBusy):
                 if retry_held:
                     self._db.run(lambda db: db.execute("UPDATE entries SET held = 0 WHERE owner = ?", (self.owner,)))
+                    self.holding = False
                 self._adopt()
             results = self._drain(apply, batch)
             self._db.note_count(self._count(mine=False))
@@ -288,7 +293,11 @@ class Journal:
     def _settle(self, applied: dict[int, object]) -> None:
         """Delete the applied and the refused entries, mark the held ones; not fsync'd (the next append is): one
         replayed again is stored once."""
-        held = {seq: r for seq, r in applied.items() if is_held(r)}
+        held: dict[int, object] = {}
+        for seq, result in applied.items():  # in order: once one is held, a later refusal may be its consequence
+            if isinstance(result, Exception) and (is_held(result) or self.holding):
+                held[seq], self.holding = result, True
+        self.held_now.update(held)
 
         def settle(db) -> None:
             db.execute("PRAGMA synchronous=NORMAL")

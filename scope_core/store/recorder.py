@@ -24,7 +24,7 @@ from scope_core.outcome import Outcome
 from scope_core.scrub import private_error
 from scope_core.specs import ModelSpec
 from scope_core.store.decisions import score_event
-from scope_core.store.journal import Entry, Journal, is_held
+from scope_core.store.journal import Entry, Journal
 from scope_core.store.records import PromptInfo
 from scope_core.store.writer import OutcomeWriter
 
@@ -124,10 +124,11 @@ class Recorder:
             return None
         with self._results_lock:  # registered before a concurrent drain can take it
             seq = self.journal.append(kind, payload)
-            if seq is None:  # waits in memory: the writer stores it once the journal file can be written
-                self.kick()
-                return None
-            self._waiting.add(seq)
+            if seq is not None:
+                self._waiting.add(seq)
+        if seq is None:  # waits in memory: the writer stores it once the journal file can be written
+            self.kick()
+            return None
         try:
             self.drain()
         finally:
@@ -163,14 +164,16 @@ class Recorder:
             results = self.journal.replay(self._apply, retry_held=retry_held)
             if results:
                 self._on_stored()
+                self.store.secure()
             with self._results_lock:
                 for seq, result in results.items():
                     if seq in self._waiting:
                         self._results[seq] = result
                     elif isinstance(result, Exception):
-                        self.refused += not is_held(result)
+                        held = seq in self.journal.held_now
+                        self.refused += not held
                         fate = "kept in the journal (held: tried again by replay_journal() or the next process)"
-                        fate = fate if is_held(result) else "refused by the store (counted in router.status())"
+                        fate = fate if held else "refused by the store (counted in router.status())"
                         log.error("scope-router: journal entry #%d cannot be stored, %s: %r", seq, fate, result)
         return len(results)
 
