@@ -1,13 +1,15 @@
 """A local snapshot of the store's registry (specs, priors, fits), beside the journal: what a process that starts
 while the store is down or stalled routes on.
 
-It is rewritten (owner-only, replaced at once) when a registry read finds the specs or fits changed, or the priors
-changed and ``every_s`` passed since the last write. A snapshot that cannot be read is moved aside with a warning
-naming it; routing then goes on the candidates' specs alone.
+It is rewritten (owner-only, replaced at once) when a registry read finds the specs or fits changed, or a model
+gained its first scored outcome, or the priors changed and ``every_s`` passed since the last write; a change not yet
+written is written at exit. A snapshot that cannot be read is moved aside with a warning naming it; routing then
+goes on the candidates' specs alone.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import time
@@ -16,6 +18,7 @@ from pathlib import Path
 import orjson
 
 from scope_core.specs import ModelSpec
+from scope_core.store import summary as sm
 from scope_core.store.files import set_aside, write_private
 from scope_core.store.records import Registry
 
@@ -29,21 +32,33 @@ class RegistrySnapshot:
         self.path, self.every_s = path, every_s
         self.saved_at: float | None = None  # when the snapshot this process loaded or wrote was taken
         self.problems: list[str] = []
-        self._shape: tuple | None = None  # specs and fits last written: a change is written at once
+        self._shape: tuple | None = None  # specs, fits and scored models last written: a change is written at once
         self._priors: object = None
         self._written = -1e18
+        self._unsaved: Registry | None = None
+        if path is not None:
+            atexit.register(self.flush)
 
     def save(self, registry: Registry) -> None:
         """Keep ``registry`` as the snapshot (see the module docstring for when it is written)."""
         if self.path is None or not registry.specs:
             return
-        shape = (
-            tuple(sorted((n, s.model_dump_json()) for n, s in registry.specs.items())),
-            tuple(sorted(registry.fits.items())),
-        )
-        now = time.monotonic()
-        if shape == self._shape and (registry.priors == self._priors or now - self._written < self.every_s):
+        scored = tuple(sorted(m for m, p in registry.priors.items() if p[sm.N_SCORED] > 0))
+        specs = tuple(sorted((n, s.model_dump_json()) for n, s in registry.specs.items()))
+        shape = (specs, tuple(sorted(registry.fits.items())), scored)
+        if shape == self._shape and registry.priors == self._priors:
             return
+        if shape == self._shape and time.monotonic() - self._written < self.every_s:
+            self._unsaved = registry
+            return
+        self._write(registry, shape)
+
+    def flush(self) -> None:
+        """Write the registry kept but not yet written, if any."""
+        if self._unsaved is not None:
+            self._write(self._unsaved, self._shape)
+
+    def _write(self, registry: Registry, shape: tuple | None) -> None:
         body = {
             "saved_at": time.time(),
             "specs": {n: s.model_dump(mode="json") for n, s in registry.specs.items()},
@@ -51,9 +66,9 @@ class RegistrySnapshot:
             "fits": registry.fits,
         }
         with contextlib.suppress(OSError):  # a full disk: the last snapshot stays
-            write_private(self.path, orjson.dumps(body))
-            self._shape, self._priors, self._written = shape, {m: list(v) for m, v in registry.priors.items()}, now
-            self.saved_at = body["saved_at"]
+            write_private(self.path, orjson.dumps(body))  # type: ignore[arg-type]
+            self._shape, self._priors = shape, {m: list(v) for m, v in registry.priors.items()}
+            self._written, self.saved_at, self._unsaved = time.monotonic(), body["saved_at"], None
 
     def load(self) -> Registry | None:
         """The snapshot, or None (none kept, or damaged: then set aside with a warning)."""
