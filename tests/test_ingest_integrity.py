@@ -139,7 +139,8 @@ def test_an_ingest_killed_midway_and_rerun_while_another_writer_records_leaves_p
     assert 0 < fresh.store.count_outcomes() < 8
     other = Router(BehaviourStore(fresh.store.client, fresh.store.name), embedder=fresh.embedder, cache_ttl_s=0.0)
     other.record([Outcome(prompt=f"Another writer's prompt {i}", model="a", score=1.0) for i in range(5)])
-    fresh.ingest(dataset, progress=False, batch_prompts=4)  # a rerun, in a process whose writer is new
+    rerun = Router(BehaviourStore(fresh.store.client, fresh.store.name), embedder=fresh.embedder, cache_ttl_s=0.0)
+    rerun.ingest(dataset, progress=False)  # in other batches, by a new writer (another process)
     other.record(Outcome(prompt="One more from the other writer", model="b", score=0.0))
     assert fresh.store.count_outcomes() == 24 + 6
     assert exact_priors(fresh.store) and fresh.store.rebuild_summaries() == 0

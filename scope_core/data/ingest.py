@@ -6,11 +6,11 @@ set's. A new model priced nowhere (``Dataset.unpriced``), or an outcome whose to
 (``scope_core.store.plausible``), is refused before anything is written, naming it. An ingest that fails before
 storing any outcome leaves the registry as it was.
 
-Each batch is written as a journaled write is (``StoreWrites.add_ids``): its priors delta first, marked with an
-attempt id derived from the batch's content, then its records. A rerun after an ingest was killed midway finds
-that batch's attempt counted and writes the rest of its records without counting them again, so the priors stay
-exact even while other processes record (nothing is rebuilt); prompt summaries the kill left out of line with
-their records are re-derived.
+Each batch is written as a journaled write is (``StoreWrites.add_ids``): its priors delta first, marked with one
+attempt id per prompt, derived from that prompt's outcomes, then its records. A rerun after an ingest was killed
+midway (in any batching) finds the prompts whose attempts were counted and writes the rest of their records without
+counting them again, so the priors stay exact even while other processes record (nothing is rebuilt); prompt
+summaries the kill left out of line with their records are re-derived.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from scope_core.store.records import PromptInfo, meta_of
 if TYPE_CHECKING:
     from scope_core.data.dataset import Dataset
     from scope_core.routing.router import Router
+    from scope_core.store.behaviour import BehaviourStore
 
 log = logging.getLogger("scope_core")
 
@@ -63,11 +64,10 @@ def ingest(
             for start in range(0, len(dataset.prompts), batch_prompts):
                 rows = dataset.prompts[start : start + batch_prompts]
                 texts = {text_hash(p.text): (p.text, p.task) for p in rows}
-                outcomes = [o for p in rows for o in dataset.to_outcomes(p, by_prompt.get(p.id, []))]
-                infos = _prompt_infos(router, texts)
-                changed += len(store.add_ids(outcomes, infos, attempts=[batch_attempt(outcomes)], retried=True))
+                per_prompt = [dataset.to_outcomes(p, by_prompt.get(p.id, [])) for p in rows]
+                changed += _store_once(store, per_prompt, _prompt_infos(router, texts))
                 written = True
-                bar.update(len(outcomes))
+                bar.update(sum(len(o) for o in per_prompt))
     except BaseException:
         if not written:
             _restore_registry(router, added, registered)
@@ -86,13 +86,27 @@ def ingest(
     return changed
 
 
-def batch_attempt(outcomes: list[Outcome]) -> str:
-    """The attempt id of an ingest batch: the same batch of the same data gets the same id in every run."""
+def prompt_attempt(outcomes: list[Outcome]) -> str:
+    """The attempt id of one prompt's outcomes in an ingest: the same outcomes get the same id in every run."""
     digest = hashlib.sha256()
     for o in outcomes:
         digest.update(orjson.dumps(meta_of(o), option=orjson.OPT_SORT_KEYS))
         digest.update(str(o.id).encode())
     return "ingest-" + digest.hexdigest()[:32]
+
+
+def _store_once(store: BehaviourStore, per_prompt: list[list[Outcome]], infos: dict[str, PromptInfo]) -> int:
+    """Store a batch, each prompt's outcomes counted in the priors once over runs: those whose attempt some writer
+    already counted (an earlier run killed midway) are written without counting. Returns records changed."""
+    attempts = [prompt_attempt(outcomes) for outcomes in per_prompt]
+    counted = store.writer_priors.counted_attempts() & set(attempts)
+    changed = 0
+    for again in (True, False):
+        group = [(a, o) for a, o in zip(attempts, per_prompt, strict=True) if o and (a in counted) == again]
+        if group:
+            outcomes = [x for _, batch in group for x in batch]
+            changed += len(store.add_ids(outcomes, infos, attempts=[a for a, _ in group], retried=again))
+    return changed
 
 
 def _check_plausible(dataset: Dataset, registered: dict[str, ModelSpec]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -45,10 +46,24 @@ def chroma_client(location: str | Path | None, timeout_s: float = DEFAULT_TIMEOU
             f"its database file {database} {gone}; restore it from a backup, or move the folder aside to start an "
             "empty store (outcomes recorded meanwhile wait in the journal)"
         )
-    client = chromadb.PersistentClient(path=location)
+    try:
+        client = chromadb.PersistentClient(path=location)
+    except Exception:
+        _forget(location)
+        raise
     write_private(folder / MARKER, b"chroma.sqlite3 holds this store\n")
     secure_tree(folder)
     return client
+
+
+def _forget(location: str) -> None:
+    """Drop what Chroma keeps for a folder whose client failed to start (a damaged database): it caches one system
+    per folder, half made, and the next try must start afresh (private to chromadb 1.5)."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    with contextlib.suppress(Exception):
+        SharedSystemClient._identifier_to_system.pop(location, None)
+        SharedSystemClient._identifier_to_refcount.pop(location, None)
 
 
 def _http_client(location: str, timeout_s: float):

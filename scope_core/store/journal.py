@@ -5,8 +5,8 @@ Entries live in a SQLite file (WAL, ``synchronous=FULL``: each append is fsync'd
 its entry is on disk; it is applied to the store by the journal's owner (the Router that appended it), and deleted
 once the store took it. While the store is unavailable entries wait, in order, and are replayed by the owner's
 writer thread every few seconds, by ``Router.replay_journal()``, or, after the owner died (``kill -9``), by the
-next process that opens the journal: each owner holds a lock file for its life, and a journal whose owner's lock
-is free adopts that owner's entries.
+next process that opens the journal or by a live one within ``ADOPT_EVERY_S``: each owner holds a lock file for its
+life, and a journal whose owner's lock is free adopts that owner's entries.
 
 An append waits at most ``wait_s`` for the file: when it cannot be written (disk full, its lock held by a stopped
 process) the entry waits in a bounded queue in memory (``backlog``) and is written, in order, by the next replay;
@@ -51,6 +51,7 @@ from scope_core.store.journal_db import JournalBusy, JournalDB
 log = logging.getLogger("scope_core")
 DEFAULT_WAIT_S = 0.5  # the longest an append waits for the journal file; past it the entry waits in memory
 BACKLOG = 10_000  # entries kept in memory while the journal file cannot be written
+ADOPT_EVERY_S = 10.0  # how often an idle journal looks for the entries of owners that died
 
 
 def journal_dir() -> Path:
@@ -112,6 +113,7 @@ class Journal:
         self._fresh: set[int] = set()  # appended here and never handed to the store yet
         self.holding = False  # an entry of this owner is held: later failures are held too, never refused
         self.held_now: set[int] = set()  # the entries the last replay held
+        self._looked = time.monotonic()
         self._owners = path.with_name(f"{path.stem}-owners") if path is not None else None
         self._own_lock = self._hold_own_lock()
         self.maybe_pending = self._count(mine=False) > 0
@@ -217,7 +219,14 @@ class Journal:
         return self._count(mine=True, held=True)
 
     def needs_replay(self) -> bool:
-        return bool(self.backlog) or self.maybe_pending
+        """Whether a replay has work: entries in memory or maybe on disk, or (looked at every ``ADOPT_EVERY_S``)
+        entries of other owners, which may have died."""
+        if self.backlog or self.maybe_pending:
+            return True
+        if time.monotonic() - self._looked < ADOPT_EVERY_S:
+            return False
+        self._looked = time.monotonic()
+        return self._count(mine=False) > self._count(mine=True)
 
     # -- replaying ------------------------------------------------------------------------------
     def replay(self, apply: Apply, batch: int = 256, retry_held: bool = False) -> dict[int, object]:
