@@ -44,7 +44,7 @@ def one_line(exc: ValidationError) -> str:
         problem = e["msg"].removeprefix("Value error, ").replace("Input should be", "must be")
         if isinstance(value, float) and not math.isfinite(value):
             problem = "must be a finite number"
-        got = "" if "got " in problem or not field else f" (got {value!r})"
+        got = "" if "got " in problem or repr(value) in problem or not field else f" (got {value!r})"
         parts.append(f"{field + ': ' if field else ''}{problem}{got}")
     return "; ".join(parts)
 

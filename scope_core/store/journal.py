@@ -349,13 +349,32 @@ def is_held(result: object) -> bool:
 
 
 def _runs(entries: list[Entry]) -> list[list[Entry]]:
-    """Consecutive entries of one kind, and all fresh or all maybe tried before."""
+    """The entries as runs the store takes in one batch each, all fresh or all maybe tried before: outcome entries
+    together and score entries after them, as long as no outcome rewrites a record that a score before it set
+    (order kept otherwise); any other entry (a model's registration) alone, in its place."""
     runs: list[list[Entry]] = []
+    outcomes: list[Entry] = []
+    scores: list[Entry] = []
+    scored: set[str] = set()
+
+    def close() -> None:
+        runs.extend(run for run in (list(outcomes), list(scores)) if run)
+        outcomes.clear(), scores.clear(), scored.clear()
+
     for entry in entries:
-        if runs and (runs[-1][0].kind, runs[-1][0].retried) == (entry.kind, entry.retried):
-            runs[-1].append(entry)
+        if (outcomes or scores) and (outcomes or scores)[0].retried != entry.retried:
+            close()
+        if entry.kind == "score":
+            scores.append(entry)
+            scored.add(str(entry.payload.get("id")))
+        elif entry.kind == "outcomes":
+            if scored & {str(o.get("id")) for o in entry.payload.get("outcomes", ())}:
+                close()
+            outcomes.append(entry)
         else:
+            close()
             runs.append([entry])
+    close()
     return runs
 
 

@@ -48,6 +48,7 @@ class Recorder:
         self.store, self.journal = store, journal
         self._embed, self._count_tokens, self._on_stored = embed, count_tokens, on_stored
         self.writer = OutcomeWriter(idle=self._idle)
+        self.writer.start()  # it looks at what waits every second, with or without traffic
         self._drain_lock = threading.Lock()  # one drain at a time: the store sees entries in order
         self._results_lock = threading.Lock()
         self._waiting: set[int] = set()
@@ -193,10 +194,10 @@ class Recorder:
 
     def _apply(self, kind: str, entries: list[Entry]) -> list[int | None]:
         """Store a run of entries of one kind: each entry's result (records changed, or None for a score)."""
-        if kind == "score":
-            for e in entries:
-                self.store.set_score(e.payload["id"], e.payload["score"], attempts=[e.attempt], retried=e.retried)
-            self.store.decisions.append(scores=[score_event(e.payload["id"], e.payload["score"]) for e in entries])
+        if kind == "score":  # one batch: a retried one whose attempts were partly counted fails, then goes one by one
+            pairs = [(e.payload["id"], e.payload["score"]) for e in entries]
+            self.store.set_scores(pairs, attempts=[e.attempt for e in entries], retried=entries[0].retried)
+            self.store.decisions.append(scores=[score_event(i, s) for i, s in pairs])
             return [None] * len(entries)
         if kind == "model":
             for e in entries:

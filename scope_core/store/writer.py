@@ -29,6 +29,10 @@ class OutcomeWriter:
         self._idle, self.tick_s = idle, tick_s
         self.failures = 0
 
+    def start(self) -> None:
+        """Start the thread now (it also starts with the first job): ``idle`` runs from then on."""
+        self._ensure_started()
+
     def submit(self, job: Callable[[], object]) -> None:
         self._ensure_started()
         self._queue.put(job)
