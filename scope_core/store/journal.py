@@ -35,18 +35,17 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 from filelock import FileLock, Timeout
 
-from scope_core.errors import ScopeError, StoreError, StoreUnavailableError
+from scope_core.errors import StoreUnavailableError
 from scope_core.scrub import scrub
 from scope_core.store.files import FILE_MODE, private_dir
 from scope_core.store.journal_db import JournalBusy, JournalDB
+from scope_core.store.journal_runs import Apply, Entry, apply_run, is_held, runs_of
 
 log = logging.getLogger("scope_core")
 DEFAULT_WAIT_S = 0.5  # the longest an append waits for the journal file; past it the entry waits in memory
@@ -84,20 +83,6 @@ def journal_path(location: str | None, name: str) -> Path | None:
     return Path(location) / f"{name}-journal.sqlite"
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One journal entry; ``retried``: it may have been handed to the store before."""
-
-    seq: int
-    kind: str
-    payload: dict[str, Any]
-    attempt: str
-    retried: bool
-
-
-Apply = Callable[[str, list[Entry]], Sequence[object]]  # (kind, a run of entries) -> one result per entry
-
-
 class Journal:
     """Append-only entries ``(kind, payload)``, each applied by its owner with ``replay``, in order."""
 
@@ -110,6 +95,7 @@ class Journal:
         self._db = JournalDB(path, wait_s)
         self._backlog_lock = threading.Lock()
         self._replaying = threading.Lock()
+        self._writing = threading.Lock()
         self._fresh: set[int] = set()  # appended here and never handed to the store yet
         self.holding = False  # an entry of this owner is held: later failures are held too, never refused
         self.held_now: set[int] = set()  # the entries the last replay held
@@ -128,7 +114,11 @@ class Journal:
         """This owner's lock, held while it lives; the lock files of long dead owners are removed."""
         if self._owners is None:
             return None
-        private_dir(self._owners)
+        try:
+            private_dir(self._owners)
+        except OSError:  # no room, no right: this journal can neither adopt nor be adopted
+            self._owners = None
+            return None
         for stale in self._owners.glob("*.lock"):
             with contextlib.suppress(OSError):
                 if time.time() - stale.stat().st_mtime > _STALE_LOCK_S and _free(stale):
@@ -168,6 +158,14 @@ class Journal:
 
     def _write_backlog(self) -> bool:
         """Write the entries waiting in memory to the file, in order (one transaction per batch); whether all went."""
+        if not self._writing.acquire(timeout=5.0):  # one writer of the backlog at a time (the replay, or the exit)
+            return False
+        try:
+            return self._write_batches()
+        finally:
+            self._writing.release()
+
+    def _write_batches(self) -> bool:
         while True:
             with self._backlog_lock:
                 batch = list(self.backlog)[:256]
@@ -189,7 +187,8 @@ class Journal:
         try:
             seqs = [self._insert(db, kind, body) for kind, body in batch]
         except BaseException:
-            db.execute("ROLLBACK")
+            with contextlib.suppress(Exception):
+                db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
         return seqs
@@ -269,6 +268,7 @@ class Journal:
                         "UPDATE entries SET owner = ?, held = 0 WHERE owner IS ?", (self.owner, o)
                     )
                 )
+                self.maybe_pending = True
             finally:
                 if lock is not None:
                     lock.release()
@@ -287,11 +287,12 @@ class Journal:
             if not entries:
                 self.maybe_pending = False
                 return results
-            for run in _runs(entries):
+            for run in runs_of(entries):
                 self._fresh.difference_update(e.seq for e in run)
                 try:
-                    applied = _apply_run(apply, run)
+                    applied = apply_run(apply, run)
                 except StoreUnavailableError:
+                    self.maybe_pending = True
                     return results
                 results.update(applied)
                 try:
@@ -331,6 +332,8 @@ class Journal:
                 "at exit", len(self.backlog), self.path,
             )  # fmt: skip
         self._db.note_count(self._count(mine=False))
+        with contextlib.suppress(JournalBusy):  # the entries into the file itself, the -wal file emptied
+            self._db.run(lambda db: db.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
 
     def close(self) -> None:
         self._at_exit()
@@ -340,55 +343,3 @@ class Journal:
             self._own_lock.release()
             with contextlib.suppress(OSError):
                 Path(self._own_lock.lock_file).unlink()
-
-
-def is_held(result: object) -> bool:
-    """Whether an entry whose apply raised ``result`` is kept: anything but the store's refusal of it (a
-    ``ScopeError`` that is not a store failure)."""
-    return isinstance(result, Exception) and not (isinstance(result, ScopeError) and not isinstance(result, StoreError))
-
-
-def _runs(entries: list[Entry]) -> list[list[Entry]]:
-    """The entries as runs the store takes in one batch each, all fresh or all maybe tried before: outcome entries
-    together and score entries after them, as long as no outcome rewrites a record that a score before it set
-    (order kept otherwise); any other entry (a model's registration) alone, in its place."""
-    runs: list[list[Entry]] = []
-    outcomes: list[Entry] = []
-    scores: list[Entry] = []
-    scored: set[str] = set()
-
-    def close() -> None:
-        runs.extend(run for run in (list(outcomes), list(scores)) if run)
-        outcomes.clear(), scores.clear(), scored.clear()
-
-    for entry in entries:
-        if (outcomes or scores) and (outcomes or scores)[0].retried != entry.retried:
-            close()
-        if entry.kind == "score":
-            scores.append(entry)
-            scored.add(str(entry.payload.get("id")))
-        elif entry.kind == "outcomes":
-            if scored & {str(o.get("id")) for o in entry.payload.get("outcomes", ())}:
-                close()
-            outcomes.append(entry)
-        else:
-            close()
-            runs.append([entry])
-    close()
-    return runs
-
-
-def _apply_run(apply: Apply, run: list[Entry]) -> dict[int, object]:
-    """Apply a run at once; if it fails for another reason than the store, entry by entry (as retried: part
-    of it may be stored), so one bad entry (its exception is its result) does not block the ones behind it."""
-    try:
-        return dict(zip((e.seq for e in run), apply(run[0].kind, run), strict=True))
-    except StoreUnavailableError:
-        raise
-    except Exception as exc:
-        if len(run) == 1:
-            return {run[0].seq: exc}
-    results: dict[int, object] = {}
-    for entry in run:
-        results.update(_apply_run(apply, [Entry(entry.seq, entry.kind, entry.payload, entry.attempt, True)]))
-    return results

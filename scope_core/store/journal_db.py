@@ -43,7 +43,8 @@ class JournalDB:
         self._state = path.with_name(f"{path.stem}-state.json") if path is not None else None
         self._counted = -1
         if path is not None:
-            private_dir(path.parent)
+            with contextlib.suppress(OSError):  # no room for the folder: the file cannot open, entries wait in memory
+                private_dir(path.parent)
             self._check_emptied()
         with contextlib.suppress(JournalBusy):
             self.run(lambda db: None)
@@ -108,7 +109,10 @@ class JournalDB:
         if not self.path.exists():
             self._report(f"journal at {self.path} is missing (deleted while closed)", None, held, 0)
         elif self.path.stat().st_size == 0:
-            aside = set_aside(self.path, "-wal", "-shm")
+            try:
+                aside: Path | None = set_aside(self.path, "-wal", "-shm")
+            except OSError:
+                aside = None
             self._report(f"journal at {self.path} is empty (0 bytes: truncated while closed)", aside, held, 0)
         self.note_count(0)
 

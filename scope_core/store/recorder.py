@@ -24,7 +24,8 @@ from scope_core.outcome import Outcome
 from scope_core.scrub import private_error
 from scope_core.specs import ModelSpec
 from scope_core.store.decisions import score_event
-from scope_core.store.journal import Entry, Journal
+from scope_core.store.journal import Journal
+from scope_core.store.journal_runs import Entry
 from scope_core.store.records import PromptInfo
 from scope_core.store.writer import OutcomeWriter
 
