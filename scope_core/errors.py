@@ -1,8 +1,13 @@
-"""Errors raised by scope_core. Every message names what was wrong."""
+"""Errors raised by scope_core. Every message names what was wrong, and is scrubbed of credentials."""
+
+from scope_core.scrub import scrub
 
 
 class ScopeError(Exception):
-    """Base class for scope-router errors."""
+    """Base class for scope-router errors; a text argument is scrubbed of credentials (``scope_core.scrub``)."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(scrub(a) if isinstance(a, str) else a for a in args))
 
 
 class UnknownModelError(ScopeError, KeyError):
@@ -16,7 +21,12 @@ class NoCandidateError(ScopeError):
     """No registered model satisfies the routing constraints."""
 
 
-class DataFormatError(ScopeError, ValueError):
+class InvalidInputError(ScopeError, ValueError):
+    """A value the library cannot take (a prompt, conversation, outcome, option, model spec or file); the message
+    is one line naming the field and the value."""
+
+
+class DataFormatError(InvalidInputError):
     """A malformed data file; the message names file, row and field."""
 
     def __init__(self, path: str, row: int | None, field: str | None, problem: str) -> None:
@@ -34,7 +44,7 @@ class AllCandidatesFailedError(ScopeError):
 
     def __init__(self, errors: dict[str, BaseException]) -> None:
         self.errors = dict(errors)
-        detail = "; ".join(f"{m}: {type(e).__name__}: {e}" for m, e in self.errors.items())
+        detail = "; ".join(f"{m}: {type(e).__name__}: {' '.join(str(e).split())[:300]}" for m, e in self.errors.items())
         super().__init__(f"every candidate failed ({detail or 'no candidate was tried'})")
 
 
@@ -61,5 +71,22 @@ class StoreLockedError(StoreError):
     """An embedded store folder is already open in another process."""
 
 
-class InvalidInputError(ScopeError, ValueError):
-    """A prompt, conversation or outcome the router cannot take; the message names the problem."""
+class ImplausibleOutcomeError(InvalidInputError):
+    """An outcome whose token counts or cost cannot be real (beyond the model's context window, far outside what
+    the model was seen to use); it is refused so that it cannot poison the estimates."""
+
+
+class StoreFullError(StoreUnavailableError):
+    """The store's disk is full: writes wait in the journal until there is room."""
+
+
+class StoreCorruptedError(StoreUnavailableError):
+    """The store's database file is damaged or missing: the message names the file and what to do."""
+
+
+class StorePendingError(StoreUnavailableError):
+    """``flush(timeout=...)`` ran out of time with writes not yet stored; ``pending`` says how many."""
+
+    def __init__(self, message: str, pending: int) -> None:
+        super().__init__(message)
+        self.pending = pending

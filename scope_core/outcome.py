@@ -6,7 +6,11 @@ import hashlib
 import math
 import time
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
+
+from scope_core.errors import InvalidInputError
+from scope_core.scrub import ERROR_CHARS, scrub
+from scope_core.validation import Checked
 
 
 def text_hash(text: str) -> str:
@@ -21,15 +25,16 @@ def outcome_id(*parts: str) -> str:
 
 def check_score(value: float) -> float:
     """A quality score must be a finite number in [0, 1]."""
-    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        raise ValueError(f"score must be in [0, 1], got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (math.isfinite(value) and 0 <= value <= 1):
+        raise InvalidInputError(f"score must be a number in [0, 1], got {value!r}")
     return value
 
 
-class Outcome(BaseModel):
+class Outcome(Checked):
     """One observed call. ``score`` is None until quality feedback arrives (usage-only evidence).
 
-    ``prompt`` may be omitted when ``prompt_hash`` is given and the store already holds that prompt.
+    ``prompt`` may be omitted when ``prompt_hash`` is given and the store already holds that prompt. ``error`` is
+    scrubbed of credentials and cut to ``ERROR_CHARS``. A bad value raises InvalidInputError.
     """
 
     id: str | None = Field(default=None, description="deterministic id; derived when omitted")
@@ -50,6 +55,11 @@ class Outcome(BaseModel):
     @classmethod
     def _score_in_unit_interval(cls, value: float | None) -> float | None:
         return None if value is None else check_score(value)
+
+    @field_validator("error")
+    @classmethod
+    def _scrubbed(cls, value: str | None) -> str | None:
+        return None if value is None else scrub(value)[:ERROR_CHARS]
 
     @field_validator("cost_usd", "latency_s")
     @classmethod

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from scope_core.validation import Checked, check_model_name
 
 
 class Capability(StrEnum):
@@ -16,8 +18,9 @@ class Capability(StrEnum):
     VISION = "vision"
 
 
-class ModelSpec(BaseModel):
-    """A candidate model: name, prices (USD per 1M tokens), context window, capabilities."""
+class ModelSpec(Checked):
+    """A candidate model: name (``validation.MODEL_NAME_RULE``), prices (USD per 1M tokens), context window,
+    capabilities. A bad value raises InvalidInputError."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -28,6 +31,11 @@ class ModelSpec(BaseModel):
     capabilities: frozenset[Capability] = frozenset()
     latency_s: float | None = Field(default=None, description="typical latency, seconds")
     provider: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        return check_model_name(value)
 
     @field_validator("input_price", "output_price")
     @classmethod

@@ -305,9 +305,9 @@ class ScopeChatModel(BaseChatModel):
         ``UnknownRunError``."""
         self.router.feedback(str(run_id), score)
 
-    def flush(self) -> None:
-        """Wait until every outcome and score of this router's calls is stored."""
-        self.router.flush()
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until every outcome and score of this router's calls is stored (``Router.flush``)."""
+        self.router.flush(timeout)
 
     async def aflush(self) -> None:
         await asyncio.to_thread(self.flush)

@@ -308,6 +308,6 @@ class ScopeLLM(FunctionCallingLLM):
         ``UnknownRunError``."""
         self.router.feedback(run_id, score)
 
-    def flush(self) -> None:
-        """Wait until every outcome and score of this router's calls is stored."""
-        self.router.flush()
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until every outcome and score of this router's calls is stored (``Router.flush``)."""
+        self.router.flush(timeout)

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+
 import pytest
 
-from scope_core import ModelSpec, Router, Turn, text_hash
+from scope_core import (
+    BudgetGovernor,
+    Candidate,
+    ModelSpec,
+    Outcome,
+    RouteOptions,
+    Router,
+    Turn,
+    load_dataset,
+    text_hash,
+)
 from scope_core.errors import InvalidInputError
 from scope_core.text.checks import MAX_PROMPT_CHARS
 
@@ -89,3 +102,73 @@ def test_store_prompts_false_is_reachable_from_scope_chat_model(tmp_path, monkey
     chat.invoke("My account number is 12345, what is my balance?")
     chat.flush()
     assert chat.router.store.count_outcomes() == 1 and chat.router.store.prompt_texts() == {}
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: ModelSpec(name="a/../b", input_price=1, output_price=1), "model name 'a/../b' is not allowed"),
+        (lambda: ModelSpec(name="gpt\x00-4", input_price=1, output_price=1), r"model name 'gpt\\x00-4' is not allowed"),
+        (
+            lambda: ModelSpec(name="/etc/passwd", input_price=1, output_price=1),
+            "model name '/etc/passwd' is not allowed",
+        ),
+        (
+            lambda: ModelSpec(name="m", input_price=float("nan"), output_price=1),
+            r"input_price: must be a finite number \(got nan\)",
+        ),
+        (
+            lambda: ModelSpec(name="m", input_price=1, output_price=1, context_window=0),
+            r"context_window: must be greater than 0 \(got 0\)",
+        ),
+        (lambda: Outcome(prompt="p", model="m", score=float("nan")), r"score: must be a finite number \(got nan\)"),
+        (
+            lambda: Outcome(prompt="p", model="m", output_tokens=-3),
+            r"output_tokens: must be greater than or equal to 0 \(got -3\)",
+        ),
+        (
+            lambda: Outcome(prompt="p", model="m", cost_usd=float("inf")),
+            r"cost_usd: must be a finite number \(got inf\)",
+        ),
+        (lambda: Outcome(model="m"), "an Outcome needs prompt or prompt_hash"),
+        (lambda: RouteOptions(alpha=float("nan")), r"alpha: must be a finite number \(got nan\)"),
+        (lambda: RouteOptions.build(max_cost=-1), r"max_cost: must be greater than 0 \(got -1\)"),
+        (lambda: RouteOptions.build({"alpah": 0.3}), "unknown routing option 'alpah'; did you mean 'alpha'"),
+        (lambda: BudgetGovernor(-1.0, 10), "budget_usd must be a positive number, got -1.0"),
+        (lambda: Candidate(model=object(), spec="large"), "spec: "),
+    ],
+)
+def test_every_bad_value_of_the_python_api_is_one_invalid_input_line(make, message):
+    with pytest.raises(InvalidInputError, match=message) as raised:
+        make()
+    assert "\n" not in str(raised.value) and "pydantic" not in str(raised.value)
+
+
+def test_bad_values_through_the_router_are_invalid_input_lines(router: Router):
+    for call, message in (
+        (lambda: router.route("hi", alpha=float("nan")), "alpha: must be a finite number"),
+        (lambda: router.feedback("run", 2.0), r"score must be a number in \[0, 1\], got 2.0"),
+        (lambda: router.register_model(ModelSpec(name="x y", input_price=1, output_price=1)), "model name 'x y'"),
+    ):
+        with pytest.raises(InvalidInputError, match=message):
+            call()
+
+
+def test_a_models_json_key_nobody_reads_is_named(tmp_path):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    (folder / "prompts.csv.gz").write_bytes(gzip.compress(b"prompt_id,prompt\np1,What is 2+2?\n"))
+    (folder / "outcomes.csv.gz").write_bytes(gzip.compress(b"prompt_id,model,score\np1,m,1\n"))
+    (folder / "models.json").write_text(json.dumps({"prices_usd_per_mtoks": {"m": {"input": 1, "output": 2}}}))
+    with pytest.raises(
+        InvalidInputError, match=r"unknown key 'prices_usd_per_mtoks' \(did you mean 'prices_usd_per_mtok'\?"
+    ):
+        load_dataset(folder)
+    (folder / "models.json").write_text(json.dumps({"prices_usd_per_mtok": {"m": {"inputs": 1, "output": 2}}}))
+    with pytest.raises(InvalidInputError, match="field 'm': a price entry must be"):
+        load_dataset(folder)
+    (folder / "models.json").write_text(json.dumps({"note": "prices from the vendor's page", "models": ["m"]}))
+    assert load_dataset(folder).models == ["m"]
+    (folder / "outcomes.csv.gz").write_bytes(gzip.compress(b"prompt_id,model,score\np1,../../m,1\n"))
+    with pytest.raises(InvalidInputError, match=r"row 2, field 'model': model name '\.\./\.\./m' is not allowed"):
+        load_dataset(folder)

@@ -177,7 +177,7 @@ def test_bad_option_values_give_one_line_errors(workdir):
     scope("ingest", "outcomes.csv", "--store", store)
     result = runner.invoke(app, ["route", MATH_QUERY, "--store", str(store), "--alpha", "2"])
     assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1, result.output
-    assert "alpha: Input should be less than or equal to 1 (got 2.0)" in result.output
+    assert "alpha: must be less than or equal to 1 (got 2.0)" in result.output
     assert "pydantic" not in result.output
 
 

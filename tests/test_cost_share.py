@@ -33,7 +33,7 @@ def test_the_calibration_is_kept_until_the_registry_or_fit_changes(router: Route
 def test_cost_share_and_alpha_layers(router: Router):
     with pytest.raises(InvalidInputError, match="give alpha or cost_share, not both"):
         router.route(MATH_Q, alpha=0.5, cost_share=0.3)
-    with pytest.raises(InvalidInputError, match="cost_share: Input should be less than or equal to 1"):
+    with pytest.raises(InvalidInputError, match="cost_share: must be less than or equal to 1"):
         router.route(MATH_Q, cost_share=1.5)
     layered = Router(router.store, embedder=router.embedder, options={"alpha": 0.99})
     assert layered.route(MATH_Q, cost_share=0.01).chosen == "small"  # the call's share replaces the router's alpha

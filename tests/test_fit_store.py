@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from scope_core import ModelSpec, Outcome
+from scope_core.errors import InvalidInputError
 from scope_core.estimators import KNNEstimator, get_estimator
 from scope_core.estimators.knn.fit import calibration_map, fit_settings
 from scope_core.estimators.knn.settings import KNNFit, KNNSettings
@@ -69,8 +70,10 @@ def test_fit_is_saved_in_the_registry_and_never_taken_for_a_model(store):
     registry = store.registry()
     assert KNNEstimator().load_fit(registry.fits["knn"]).settings == fit
     assert set(registry.specs) == {"a", "b"} and set(registry.priors) == {"a", "b"}
-    with pytest.raises(ValueError, match="reserved"):
+    with pytest.raises(InvalidInputError, match="model name '__fit__' is not allowed"):
         store.put_model(ModelSpec(name="__fit__", input_price=1, output_price=1))
+    with pytest.raises(InvalidInputError, match="reserved"):
+        store.put_model(ModelSpec.model_construct(name="__fit__", input_price=1, output_price=1))
 
 
 def test_knn_uses_the_store_fit_unless_told_otherwise():

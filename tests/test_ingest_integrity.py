@@ -6,10 +6,11 @@ import json
 
 import pytest
 
-from scope_core import BehaviourStore, ModelSpec, Router, ScopeError, load_dataset
+from scope_core import BehaviourStore, ModelSpec, Outcome, Router, ScopeError, load_dataset
 from scope_core.store import summary as sm
 
 from .test_data import write_long_csv
+from .test_exact_priors import exact_priors
 
 GPT4 = ModelSpec(name="gpt-4-1106", input_price=9.95, output_price=29.12)
 
@@ -106,18 +107,44 @@ def _rows(n: int) -> list[str]:
     ]
 
 
-def test_rerunning_an_ingest_killed_midway_leaves_summaries_and_priors_exact(fresh: Router, tmp_path):
+class Killed(BaseException):
+    """What SIGKILL does to an ingest, in-process: it stops mid-write and runs nothing after."""
+
+
+class DiesMidWrite:
+    """The outcome collection of an ingest killed while writing a batch's records: half of them land."""
+
+    def __init__(self, collection) -> None:
+        self._collection = collection
+
+    def add(self, ids, **fields) -> None:
+        half = len(ids) // 2
+        self._collection.add(ids=ids[:half], **{k: v[:half] for k, v in fields.items()})
+        raise Killed
+
+    def __getattr__(self, attr: str):
+        return getattr(self._collection, attr)
+
+
+def test_an_ingest_killed_midway_and_rerun_while_another_writer_records_leaves_priors_exact(fresh: Router, tmp_path):
     path = tmp_path / "runs.csv"
-    write_long_csv(path, _rows(8))
+    write_long_csv(path, _rows(12))
     dataset = load_dataset(path)
-    fresh.ingest(dataset, progress=False)
-    exact = fresh.store.priors()
-    _break_derived_state(fresh.store)
-    assert fresh.store.priors()["a"][sm.N_SCORED] == 0
-    assert fresh.ingest(dataset, progress=False) == 0
-    assert fresh.store.priors() == exact
-    near = fresh.store.nearest(fresh.embed_texts(["Question number 3 about rivers"])[0], 1)
-    assert near.stats[0] == {"a": (1, 1, 1, 10, 10, 0.001), "b": (1, 0, 1, 10, 10, 0.001)}
+    fresh.register_model(ModelSpec(name="a", input_price=1, output_price=1))
+    outcomes = fresh.store._outcomes
+    fresh.store._outcomes = DiesMidWrite(outcomes)
+    with pytest.raises(Killed):
+        fresh.ingest(dataset, progress=False, batch_prompts=4)  # the first batch: its delta, half its records
+    fresh.store._outcomes = outcomes
+    assert 0 < fresh.store.count_outcomes() < 8
+    other = Router(BehaviourStore(fresh.store.client, fresh.store.name), embedder=fresh.embedder, cache_ttl_s=0.0)
+    other.record([Outcome(prompt=f"Another writer's prompt {i}", model="a", score=1.0) for i in range(5)])
+    rerun = Router(BehaviourStore(fresh.store.client, fresh.store.name), embedder=fresh.embedder, cache_ttl_s=0.0)
+    rerun.ingest(dataset, progress=False)  # in other batches, by a new writer (another process)
+    other.record(Outcome(prompt="One more from the other writer", model="b", score=0.0))
+    assert fresh.store.count_outcomes() == 24 + 6
+    assert exact_priors(fresh.store) and fresh.store.rebuild_summaries() == 0
+    assert fresh.store.priors()["a"][sm.N_SCORED] == 12 + 5
 
 
 def test_repair_rebuilds_summaries_and_priors_from_the_outcome_records(fresh: Router, tmp_path):

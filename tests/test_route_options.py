@@ -105,9 +105,9 @@ def test_options_layer_router_then_adapter_then_call(seeded: Router):
 
 
 def test_values_are_checked_once_with_one_line_errors():
-    with pytest.raises(InvalidInputError, match=r"alpha: Input should be a finite number \(got nan\)"):
+    with pytest.raises(InvalidInputError, match=r"alpha: must be a finite number \(got nan\)"):
         RouteOptions.build(alpha=float("nan"))
-    with pytest.raises(InvalidInputError, match="max_cost: Input should be greater than 0"):
+    with pytest.raises(InvalidInputError, match="max_cost: must be greater than 0"):
         RouteOptions.build({"max_cost": -1})
     with pytest.raises(InvalidInputError, match="routing_mode"):
         RouteOptions.build(routing_mode="sideways")

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from scope_core.errors import ScopeError
 from scope_core.estimators import DEFAULT_ESTIMATOR
+from scope_core.validation import one_line as validation_line
 
 if TYPE_CHECKING:
     from scope_core.routing.router import Router
@@ -53,9 +54,7 @@ def fail(message: str) -> typer.Exit:
 def one_line(exc: Exception) -> str:
     """An error as one line: a pydantic validation error as ``field: problem (got value)`` per field."""
     if isinstance(exc, ValidationError):
-        return "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or exc.title}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors()
-        )
+        return validation_line(exc)
     return " ".join(str(exc).split())
 
 

@@ -9,7 +9,8 @@ recorded per-call costs (non-negative least squares on input and output tokens),
 ``Dataset.declared`` names the models whose prices the data set declares (an ingest never lets fitted prices
 replace a registered model's, see ``Router.ingest``), ``Dataset.unpriced`` those priced nowhere (an ingest
 refuses to register them at $0). Capabilities come from ``models.json`` (``"capabilities": {"model": ["tools",
-...]}``), else models.dev's catalogue (``scope_core.profiling.capabilities``).
+...]}``), else models.dev's catalogue (``scope_core.profiling.capabilities``). ``models.json`` may also list the
+data set's ``models``; any other key is refused, naming it, unless its value is text (a note).
 
 Every problem is a DataFormatError naming file, row and field: missing columns, a repeated
 (prompt, model) pair, one prompt_id with two texts, text that is not valid UTF-8 or Unicode.
@@ -19,6 +20,7 @@ Data files are parsed as CSV or JSON only (never pickle or eval).
 from __future__ import annotations
 
 import csv
+import difflib
 import gzip
 import json
 import math
@@ -28,9 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-from scope_core.errors import DataFormatError
+from scope_core.errors import DataFormatError, InvalidInputError
 from scope_core.outcome import Outcome, outcome_id, text_hash
 from scope_core.specs import Capability, ModelSpec
+from scope_core.validation import check_model_name
 
 csv.field_size_limit(1 << 30)
 
@@ -217,9 +220,14 @@ def _outcome_row(path: Path, n: int, record: dict, prompt_id: str) -> OutcomeRow
     score = _number(path, n, record, "score", required=True)
     if score > 1:
         raise DataFormatError(str(path), n, "score", f"must be in [0, 1], got {record['score']!r}")
+    model = _need(path, n, record, "model")
+    try:
+        check_model_name(model)
+    except InvalidInputError as exc:
+        raise DataFormatError(str(path), n, "model", str(exc)) from None
     return OutcomeRow(
         prompt_id=prompt_id,
-        model=_need(path, n, record, "model"),
+        model=model,
         score=score,
         input_tokens=_number(path, n, record, "input_tokens", integer=True),
         output_tokens=_number(path, n, record, "output_tokens", integer=True),
@@ -305,6 +313,9 @@ def fit_prices(outcomes: Sequence[OutcomeRow]) -> dict[str, tuple[float, float]]
     return prices
 
 
+MODELS_JSON_KEYS = ("prices_usd_per_mtok", "capabilities", "models")  # models: the data set's model names (a list)
+
+
 def _models_json(path: Path) -> dict:
     """A data folder's ``models.json`` ({} when absent)."""
     models_json = path / "models.json"
@@ -314,7 +325,20 @@ def _models_json(path: Path) -> dict:
         data = json.loads(models_json.read_text())
     except json.JSONDecodeError as exc:
         raise DataFormatError(str(models_json), None, None, f"invalid JSON ({exc.msg})") from None
-    return data if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        raise DataFormatError(str(models_json), None, None, f"must be a JSON object, got {type(data).__name__}")
+    for key, value in data.items():
+        if key not in MODELS_JSON_KEYS and not isinstance(value, str):  # a text value is a note
+            close = difflib.get_close_matches(key, MODELS_JSON_KEYS, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(MODELS_JSON_KEYS)}"
+            raise DataFormatError(
+                str(models_json), None, key, f"unknown key {key!r} ({hint}; a key with a text value is a note)"
+            )
+    for model, entry in (data.get("prices_usd_per_mtok") or {}).items():
+        if not isinstance(entry, dict) or set(entry) != {"input", "output"}:
+            problem = f'a price entry must be {{"input": X, "output": Y}} (USD per 1M tokens), got {entry!r}'
+            raise DataFormatError(str(models_json), None, model, problem)
+    return data
 
 
 def _capabilities(path: Path, model: str, declared: object) -> frozenset[Capability]:

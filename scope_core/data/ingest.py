@@ -2,24 +2,33 @@
 
 A model already registered keeps its spec unless ``update_prices`` (or the data set declares its prices in
 models.json): fitted prices never replace registered ones; a registered model without capabilities takes the data
-set's. A new model priced nowhere (``Dataset.unpriced``) is refused before anything is written, naming it. An ingest that fails before storing any outcome
-leaves the registry as it was. Prompts whose summaries disagree with their outcome records (an ingest killed
-midway) are re-derived, and then the priors rebuilt.
+set's. A new model priced nowhere (``Dataset.unpriced``), or an outcome whose tokens or cost cannot be real
+(``scope_core.store.plausible``), is refused before anything is written, naming it. An ingest that fails before
+storing any outcome leaves the registry as it was.
+
+Each batch is written as a journaled write is (``StoreWrites.add_ids``): its priors delta first, marked with one
+attempt id per prompt, derived from that prompt's outcomes, then its records. A rerun after an ingest was killed
+midway (in any batching) finds the prompts whose attempts were counted and writes the rest of their records without
+counting them again, so the priors stay exact even while other processes record (nothing is rebuilt); prompt
+summaries the kill left out of line with their records are re-derived.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+import orjson
 
-from scope_core.errors import ScopeError, StoreUnavailableError
-from scope_core.outcome import text_hash
+from scope_core.errors import ImplausibleOutcomeError, ScopeError, StoreUnavailableError
+from scope_core.outcome import Outcome, text_hash
 from scope_core.specs import ModelSpec
-from scope_core.store.records import PromptInfo
+from scope_core.store.plausible import problem, why_refused
+from scope_core.store.records import PromptInfo, meta_of
 
 if TYPE_CHECKING:
     from scope_core.data.dataset import Dataset
@@ -59,6 +68,7 @@ def ingest(
     store = router.store
     registered = store.models()
     _check_priced(dataset, registered)
+    _check_plausible(dataset, registered)
     added = _register_models(router, dataset, registered, update_prices)
     inconsistent = store.inconsistent_found
     by_prompt = dataset.outcomes_by_prompt()
@@ -70,25 +80,59 @@ def ingest(
             for start in range(0, len(dataset.prompts), batch_prompts):
                 rows = dataset.prompts[start : start + batch_prompts]
                 texts = {text_hash(p.text): (p.text, p.task) for p in rows}
-                outcomes = [o for p in rows for o in dataset.to_outcomes(p, by_prompt.get(p.id, []))]
-                changed += store.add(outcomes, _prompt_infos(router, texts))
+                per_prompt = [dataset.to_outcomes(p, by_prompt.get(p.id, [])) for p in rows]
+                changed += _store_once(store, per_prompt, _prompt_infos(router, texts))
                 written = True
-                bar.update(len(outcomes))
+                bar.update(sum(len(o) for o in per_prompt))
     except BaseException:
         if not written:
             _restore_registry(router, added, registered)
         raise
-    if store.inconsistent_found > inconsistent:  # an earlier ingest died midway: its priors may be short
+    if store.inconsistent_found > inconsistent:  # an earlier write died midway
         log.warning(
-            "scope-router: %d prompt summaries were out of line; priors rebuilt",
+            "scope-router: %d prompt summaries were out of line with their records (a write died midway) and were "
+            "re-derived; if that write was an ingest of a version before exact priors, run `scope repair` once no "
+            "other process writes",
             store.inconsistent_found - inconsistent,
         )
-        store.rebuild_priors()
     router.view.invalidate()
     fit_name = getattr(router.estimator, "fit_name", None)
     if fit and (changed or fit_name not in store.registry().fits):  # a re-ingest that changed nothing keeps the fit
         router.fit()
     return changed
+
+
+def prompt_attempt(outcomes: list[Outcome]) -> str:
+    """The attempt id of one prompt's outcomes in an ingest: the same outcomes get the same id in every run."""
+    digest = hashlib.sha256()
+    for o in outcomes:
+        digest.update(orjson.dumps(meta_of(o), option=orjson.OPT_SORT_KEYS))
+        digest.update(str(o.id).encode())
+    return "ingest-" + digest.hexdigest()[:32]
+
+
+def _store_once(store: BehaviourStore, per_prompt: list[list[Outcome]], infos: dict[str, PromptInfo]) -> int:
+    """Store a batch, each prompt's outcomes counted in the priors once over runs: those whose attempt some writer
+    already counted (an earlier run killed midway) are written without counting. Returns records changed."""
+    attempts = [prompt_attempt(outcomes) for outcomes in per_prompt]
+    counted = store.writer_priors.counted_attempts() & set(attempts)
+    changed = 0
+    for again in (True, False):
+        group = [(a, o) for a, o in zip(attempts, per_prompt, strict=True) if o and (a in counted) == again]
+        if group:
+            outcomes = [x for _, batch in group for x in batch]
+            changed += len(store.add_ids(outcomes, infos, attempts=[a for a, _ in group], retried=again))
+    return changed
+
+
+def _check_plausible(dataset: Dataset, registered: dict[str, ModelSpec]) -> None:
+    """Refuse, before anything is written, an outcome whose tokens or cost cannot be real for its model."""
+    by_prompt = dataset.outcomes_by_prompt()
+    for prompt in dataset.prompts:
+        for outcome in dataset.to_outcomes(prompt, by_prompt.get(prompt.id, [])):
+            spec = registered.get(outcome.model) or dataset.specs.get(outcome.model)
+            if (why := problem(outcome, spec)) is not None:
+                raise ImplausibleOutcomeError(f"{dataset.name}, prompt {prompt.id!r}: {why_refused(outcome, why)}")
 
 
 def _prompt_infos(router: IngestTarget, texts: dict[str, tuple[str, str | None]]) -> dict[str, PromptInfo]:

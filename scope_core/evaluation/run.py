@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from scope_core.data.dataset import Dataset, load_dataset
+from scope_core.errors import InvalidInputError
 from scope_core.estimators import DEFAULT_ESTIMATOR, Estimator, get_estimator
 from scope_core.evaluation import metrics
 from scope_core.evaluation.baselines import (
@@ -139,7 +140,7 @@ def run_eval(
         dataset = sample_prompts(dataset, max_prompts, seed)
     unknown = sorted(set(holdout_models) - set(dataset.models))
     if unknown:
-        raise ValueError(f"unknown held-out model(s) {unknown}; the data set has {dataset.models}")
+        raise InvalidInputError(f"unknown held-out model(s) {unknown}; the data set has {dataset.models}")
     alphas = sorted(alphas) if alphas is not None else alpha_sweep()
     models = dataset.models
     train_ids, test_ids = split_prompts(dataset, train_frac, seed)

@@ -7,17 +7,18 @@ from collections.abc import Collection
 import numpy as np
 
 from scope_core.data.dataset import Dataset
+from scope_core.errors import InvalidInputError
 
 
 def split_prompts(dataset: Dataset, train_frac: float, seed: int) -> tuple[list[str], list[str]]:
     """Prompt ids shuffled by ``seed``: the first ``train_frac`` of them train, the rest test."""
     if not 0.0 < train_frac < 1.0:
-        raise ValueError(f"train_frac must be strictly between 0 and 1, got {train_frac}")
+        raise InvalidInputError(f"train_frac must be strictly between 0 and 1, got {train_frac}")
     ids = [p.id for p in dataset.prompts]
     order = np.random.default_rng(seed).permutation(len(ids))
     n_train = round(train_frac * len(ids))
     if n_train == 0 or n_train == len(ids):
-        raise ValueError(f"train_frac {train_frac} leaves an empty train or test part of {len(ids)} prompts")
+        raise InvalidInputError(f"train_frac {train_frac} leaves an empty train or test part of {len(ids)} prompts")
     shuffled = [ids[i] for i in order]
     return shuffled[:n_train], shuffled[n_train:]
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from scope_core.errors import InvalidInputError
 from scope_core.outcome import Outcome, text_hash
 from scope_core.profiling.anchors import MULTIPLE_CHOICE_INSTRUCTION, Anchor, shipped_anchors
 from scope_core.profiling.answer import ask, reply_usage
@@ -184,9 +185,9 @@ async def aprofile_model(
     from tqdm.auto import tqdm
 
     if concurrency < 1:
-        raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+        raise InvalidInputError(f"concurrency must be >= 1, got {concurrency}")
     if max_cost is not None and max_cost <= 0:
-        raise ValueError(f"max_cost must be > 0, got {max_cost}")
+        raise InvalidInputError(f"max_cost must be > 0, got {max_cost}")
     started = time.perf_counter()
     anchors = list(shipped_anchors() if anchors is None else anchors)
     router.register_model(spec)

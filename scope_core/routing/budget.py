@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import threading
 
-from scope_core.errors import ScopeError
+from scope_core.errors import InvalidInputError, ScopeError
 from scope_core.money import usd
 
 
@@ -37,15 +37,15 @@ class BudgetGovernor:
         max_share: float = 3.0,
     ) -> None:
         if not (math.isfinite(budget_usd) and budget_usd > 0):
-            raise ValueError(f"budget_usd must be a positive number, got {budget_usd!r}")
+            raise InvalidInputError(f"budget_usd must be a positive number, got {budget_usd!r}")
         if expected_calls <= 0:
-            raise ValueError(f"expected_calls must be > 0, got {expected_calls!r}")
+            raise InvalidInputError(f"expected_calls must be > 0, got {expected_calls!r}")
         if not 0.0 < alpha < 1.0:
-            raise ValueError("the starting alpha must be strictly between 0 and 1")
+            raise InvalidInputError("the starting alpha must be strictly between 0 and 1")
         if safety < 1.0:
-            raise ValueError(f"safety must be >= 1, got {safety!r}")
+            raise InvalidInputError(f"safety must be >= 1, got {safety!r}")
         if max_share < 1.0:
-            raise ValueError(f"max_share must be >= 1, got {max_share!r}")
+            raise InvalidInputError(f"max_share must be >= 1, got {max_share!r}")
         self.budget, self.expected_calls = budget_usd, expected_calls
         self.hard_cap = hard_cap_usd if hard_cap_usd is not None else budget_usd
         self.gain, self.smoothing, self.safety, self.max_share = gain, smoothing, safety, max_share

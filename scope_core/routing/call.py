@@ -31,10 +31,9 @@ import numpy as np
 from scope_core.errors import AllCandidatesFailedError
 from scope_core.routing.budget import BudgetGovernor
 from scope_core.routing.decision import Decision
-from scope_core.scrub import scrub
+from scope_core.scrub import ERROR_CHARS, scrub
 from scope_core.specs import ModelSpec
 
-ERROR_CHARS = 500  # a failure's stored and reported error text is cut to this
 T = TypeVar("T")
 C = TypeVar("C")
 

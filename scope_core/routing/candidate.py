@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from scope_core.errors import InvalidInputError
 from scope_core.profiling.lookup import model_name, spec_for
 from scope_core.specs import Capability, ModelSpec
+from scope_core.validation import Checked
 
 if TYPE_CHECKING:
     from scope_core.routing.router import Router
@@ -16,7 +18,7 @@ if TYPE_CHECKING:
 CandidatesInput = Sequence["Candidate | tuple[Any, ModelSpec]"] | Mapping[str, "Candidate | tuple[Any, ModelSpec]"]
 
 
-class Candidate(BaseModel):
+class Candidate(Checked):
     """A model the router may choose: ``model`` (a LangChain chat model, a LlamaIndex LLM) and its ``spec``."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
@@ -46,7 +48,7 @@ class Candidate(BaseModel):
         naming what to pass."""
         name = name or model_name(model)
         if not name:
-            raise ValueError(f"cannot tell the model name of a {type(model).__name__}: pass name=")
+            raise InvalidInputError(f"cannot tell the model name of a {type(model).__name__}: pass name=")
         profile = getattr(model, "profile", None)
         return cls(
             model=model,
@@ -65,7 +67,7 @@ def _one(item: Any, key: str | None, registered: Mapping[str, ModelSpec] | None,
     else:
         candidate = Candidate.of(item, key, registered=registered, inferred=inferred(item))
     if key is not None and key != candidate.name:
-        raise ValueError(f"candidate key '{key}' differs from its spec name '{candidate.name}'")
+        raise InvalidInputError(f"candidate key '{key}' differs from its spec name '{candidate.name}'")
     return candidate
 
 
@@ -82,9 +84,9 @@ def as_candidates(
     items = [_one(v, k, registered, inferred) for k, v in pairs]
     names = [c.name for c in items]
     if not names:
-        raise ValueError("a routed model needs at least one candidate")
+        raise InvalidInputError("a routed model needs at least one candidate")
     if len(set(names)) != len(names):
-        raise ValueError(f"candidate names must be unique, got {names}")
+        raise InvalidInputError(f"candidate names must be unique, got {names}")
     return items
 
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from scope_core.errors import InvalidInputError, NoCandidateError
 from scope_core.estimators.estimate import Estimate
@@ -30,6 +30,7 @@ from scope_core.routing.budget import BudgetGovernor
 from scope_core.specs import Capability, ModelSpec
 from scope_core.store import summary as sm
 from scope_core.text.turns import RoutingMode
+from scope_core.validation import Checked
 
 DEFAULT_ALPHA = 0.5
 DECLARE_CAPABILITIES = (
@@ -39,9 +40,9 @@ DECLARE_CAPABILITIES = (
 )
 
 
-class RouteOptions(BaseModel):
+class RouteOptions(Checked):
     """What the caller controls on one routed call. A field left None is not set: the next layer's value (an
-    adapter's, the router's) applies, else the default. Extra keys are refused."""
+    adapter's, the router's) applies, else the default. Extra keys and bad values raise InvalidInputError."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
@@ -99,10 +100,7 @@ class RouteOptions(BaseModel):
                 if key in values:  # a later layer's trade-off replaces an earlier one's, either way it is given
                     merged.pop(rival, None)
             merged.update(values)
-        try:
-            return cls(**merged)
-        except ValidationError as exc:
-            raise InvalidInputError(_one_line(exc)) from None
+        return cls(**merged)
 
     @classmethod
     def take(cls, kwargs: MutableMapping[str, Any], *layers: RouteOptions | Mapping[str, Any] | None) -> RouteOptions:
@@ -173,13 +171,6 @@ def _closest(key: str) -> str | None:
     """The routing option ``key`` is a likely misspelling of (a close match of about its length), if any."""
     found = difflib.get_close_matches(key, list(RouteOptions.model_fields), n=1, cutoff=0.75)
     return found[0] if found and abs(len(found[0]) - len(key)) <= 2 else None
-
-
-def _one_line(exc: ValidationError) -> str:
-    """A validation error as one line: ``field: problem (got value)`` per field."""
-    return "; ".join(
-        f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors()
-    )
 
 
 def cost_ref(candidates: Iterable[ModelSpec], priors: Mapping[str, Sequence[float]], input_tokens: int = 500) -> float:

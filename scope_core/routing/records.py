@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from scope_core.errors import UnknownRunError
+from scope_core.errors import ImplausibleOutcomeError, UnknownRunError
 from scope_core.observe.record import LoggedDecision, logged
 from scope_core.observe.tracing import span_observer
 from scope_core.outcome import Outcome, check_score
@@ -22,12 +22,13 @@ from scope_core.routing.call import Ended, RoutedCall, Score
 from scope_core.routing.decision import Decision
 from scope_core.routing.health import HealthTracker
 from scope_core.routing.store_view import StoreView
-from scope_core.scrub import scrub
+from scope_core.scrub import scrub, scrubbed_logger
 from scope_core.specs import ModelSpec
+from scope_core.store.plausible import why_refused
 from scope_core.store.recorder import Recorder
 
 log = logging.getLogger("scope_core")
-decisions_log = logging.getLogger("scope_core.decisions")
+decisions_log = scrubbed_logger("scope_core.decisions")
 Observer = Callable[[LoggedDecision], None]
 
 
@@ -57,8 +58,20 @@ def default_observers(view: StoreView) -> list[Observer]:
 class CallRecords:
     """The router's records of its calls (thread-safe through the recorder)."""
 
-    def __init__(self, recorder: Recorder, health: HealthTracker, observers: Sequence[Observer] = (log_line,)) -> None:
-        self.recorder, self.health, self.observers = recorder, health, list(observers)
+    def __init__(
+        self,
+        recorder: Recorder,
+        health: HealthTracker,
+        observers: Sequence[Observer] = (log_line,),
+        check: Callable[[Outcome], str | None] = lambda outcome: None,
+    ) -> None:
+        self.recorder, self.health, self.observers, self.check = recorder, health, list(observers), check
+        self.usage_dropped = 0  # routed attempts whose token counts could not be real: kept without them
+
+    def refuse_implausible(self, outcome: Outcome) -> None:
+        """ImplausibleOutcomeError when ``outcome``'s tokens or cost cannot be real (``scope_core.store.plausible``)."""
+        if (why := self.check(outcome)) is not None:
+            raise ImplausibleOutcomeError(why_refused(outcome, why))
 
     def attempt_ended(self, call: RoutedCall, ended: Ended, score: Score | None, final: bool) -> None:
         """A routed call's attempt ended: its outcome (and, ending the call, the decision record) is journaled at
@@ -86,14 +99,38 @@ class CallRecords:
         closing: tuple[Decision, str, list[Ended]] | None = None,
         wait: bool = False,
         observe: bool = True,
+        strict: bool = False,
     ) -> Outcome:
         """Record how an attempt on ``text`` (a routing text) ended; with ``closing`` (the call's decision, run id
-        and attempts) the call's decision record goes with it. Returns the outcome."""
+        and attempts) the call's decision record goes with it. Returns the outcome. Token counts or a cost that
+        cannot be real raise ImplausibleOutcomeError when ``strict``, else the attempt is recorded without them."""
+        outcome = self._outcome(text, ended, score)
+        if (why := self.check(outcome)) is not None:
+            if strict:
+                raise ImplausibleOutcomeError(why_refused(outcome, why))
+            log.warning("scope-router: %s; recorded without its token counts and cost", why_refused(outcome, why))
+            self.usage_dropped += 1
+            plain = replace(ended, input_tokens=None, output_tokens=None, cost_usd=None)
+            outcome = self._outcome(text, plain, score)
+            if closing is not None:
+                closing = (closing[0], closing[1], [plain if e is ended else e for e in closing[2]])
         if ended.error is None:
             self.health.report_success(ended.model)
         else:
             self.health.report_failure(ended.model, ended.error)
-        outcome = Outcome(
+        records = []
+        if closing is not None:
+            kept_text = text if self.recorder.store.store_prompts else None
+            record = logged(*closing, kept_text, score)
+            records.append({"record": record.model_dump(mode="json"), "summary": record.summary()})
+        self.recorder.outcomes([outcome], wait=wait, embeddings=embeddings, decisions=records)
+        if closing is not None and observe:
+            self._observed(record)
+        return outcome
+
+    @staticmethod
+    def _outcome(text: str, ended: Ended, score: float | None) -> Outcome:
+        return Outcome(
             id=ended.run_id,
             prompt=text,
             model=ended.model,
@@ -105,15 +142,6 @@ class CallRecords:
             error=ended.error,
             source="online",
         )
-        records = []
-        if closing is not None:
-            kept_text = text if self.recorder.store.store_prompts else None
-            record = logged(*closing, kept_text, score)
-            records.append({"record": record.model_dump(mode="json"), "summary": record.summary()})
-        self.recorder.outcomes([outcome], wait=wait, embeddings=embeddings, decisions=records)
-        if closing is not None and observe:
-            self._observed(record)
-        return outcome
 
     def _observed(self, record: LoggedDecision) -> None:
         for observe in self.observers:
@@ -130,7 +158,7 @@ class CallRecords:
             ended = replace(ended, cost_usd=spec.cost(ended.input_tokens, ended.output_tokens))
         if ended.error is not None:
             ended = replace(ended, error=scrub(ended.error))
-        return self.write(text, ended, score, closing=(decision, ended.run_id, [ended]), wait=wait)
+        return self.write(text, ended, score, closing=(decision, ended.run_id, [ended]), wait=wait, strict=True)
 
     def outcomes(self, batch: Sequence[Outcome], *, wait: bool) -> int:
         """Store observed outcomes (journaled first); how many records were new or changed."""
@@ -143,7 +171,7 @@ class CallRecords:
             self.recorder.writer.flush()  # a routed call's record may still be on the writer
         try:
             self.recorder.score(str(run_id), score, wait=wait)
-        except KeyError:
+        except UnknownRunError:
             raise UnknownRunError(
                 f"no recorded call with run id '{run_id}': pass the run_id a routed call returned"
             ) from None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -12,13 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from scope_core.errors import ScopeError, StoreUnavailableError, UnknownModelError
+from scope_core.errors import ScopeError, StorePendingError, StoreUnavailableError, UnknownModelError
 from scope_core.estimators import DEFAULT_ESTIMATOR
-from scope_core.estimators.base import Estimator, Fit, FittedEstimator, QueryContext
+from scope_core.estimators.base import Estimator, QueryContext
 from scope_core.estimators.registry import get_estimator
-from scope_core.observe.history import history, window_report
-from scope_core.observe.record import LoggedDecision
-from scope_core.observe.report import Report
 from scope_core.outcome import Outcome
 from scope_core.routing.call import Ended, RoutedCall, RoutedQuery
 from scope_core.routing.cost_share import CostShares
@@ -29,9 +25,13 @@ from scope_core.routing.policy import RouteOptions, cost_ref
 from scope_core.routing.records import CallRecords, default_observers
 from scope_core.routing.refit import Refitter
 from scope_core.routing.store_view import StoreView
+from scope_core.routing.upkeep import RouterUpkeep
 from scope_core.specs import ModelSpec
-from scope_core.store.journal import Journal, journal_path
+from scope_core.store.journal import DEFAULT_WAIT_S, Journal, journal_path
+from scope_core.store.plausible import EvidenceCheck
 from scope_core.store.recorder import Recorder
+from scope_core.store.records import Registry
+from scope_core.store.snapshot import RegistrySnapshot, snapshot_path
 from scope_core.text.checks import check_text, chunked_counter, clip, prompt_text, query_text
 from scope_core.text.embedder import Embedder, as_embedder, default_embedder
 from scope_core.text.messages import Query
@@ -39,7 +39,6 @@ from scope_core.text.tokens import TokenCounter, count_tokens
 from scope_core.text.turns import focus
 
 if TYPE_CHECKING:
-    from scope_core.data.dataset import Dataset
     from scope_core.store.behaviour import BehaviourStore
     from scope_core.store.records import NeighbourIndex
 
@@ -50,14 +49,16 @@ def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
 
 
-class Router:
+class Router(RouterUpkeep):
     """Pre-hoc router over the models registered in a BehaviourStore.
 
     What it reads from the store is cached ``cache_ttl_s`` seconds (``StoreView``); its own writes clear
-    the cache at once. Every outcome and score is appended to the local ``journal`` (fsync'd) before it is
-    stored (``scope_core.store.recorder``). When the store is unavailable, routing goes on with the last
-    registry and priors this router saw (no neighbours; ``Decision.degraded`` is True) and the writes wait in
-    the journal, replayed once the store is back. ``options`` are the defaults of every call's ``RouteOptions``.
+    the cache at once. Every outcome, score and registration is appended to the local ``journal`` (fsync'd; a call
+    waits at most ``journal_wait_s`` for it, then the entry waits in memory) before it is stored
+    (``scope_core.store.recorder``). When the store is unavailable, routing goes on with the last registry and
+    priors this router saw, or its local snapshot (no neighbours; ``Decision.degraded`` is True), and the writes wait
+    in the journal, replayed within seconds once the store is back. ``status()`` says where it all stands.
+    ``options`` are the defaults of every call's ``RouteOptions``.
     """
 
     def __init__(
@@ -74,13 +75,14 @@ class Router:
         health: HealthTracker | None = None,
         index: NeighbourIndex | None = None,
         journal: Journal | str | Path | None = None,
+        journal_wait_s: float = DEFAULT_WAIT_S,
         seed: int | None = None,
         refit_every: int | None = None,
     ) -> None:
         if store is None:
             from scope_core.store.behaviour import BehaviourStore
 
-            store = BehaviourStore.open()
+            store = BehaviourStore.open(connect=False)
         self.store = store
         self.estimator: Estimator = get_estimator(estimator) if isinstance(estimator, str) else estimator
         self.embedder = default_embedder() if embedder is None else as_embedder(embedder)
@@ -90,15 +92,17 @@ class Router:
         self.health = health if health is not None else HealthTracker()
         self.rng = np.random.default_rng(seed)  # exploration's draws (``RouteOptions.explore``)
         if not isinstance(journal, Journal):
-            journal = Journal(Path(journal) if journal else journal_path(store.location, store.name))
+            path = Path(journal) if journal else journal_path(store.location, store.name)
+            journal = Journal(path, wait_s=journal_wait_s)
         self.journal = journal
-        self.view = StoreView(store, cache_ttl_s, self._store_back, index)
+        self.view = StoreView(
+            store, cache_ttl_s, self._store_back, index, RegistrySnapshot(snapshot_path(journal.path))
+        )
         self.recorder = Recorder(store, journal, self.embed_texts, self.count_tokens, self.view.written)
-        self.records = CallRecords(self.recorder, self.health, default_observers(self.view))
+        self.records = CallRecords(self.recorder, self.health, default_observers(self.view), EvidenceCheck(self.known))
         self.cost_shares = CostShares(self)  # cost_share -> alpha, calibrated per candidate set
         self._warned_cold: set[str] = set()
-        with contextlib.suppress(StoreUnavailableError):  # what a degraded route falls back on from the start
-            self.view.registry()
+        self.view.start()  # what a degraded route falls back on from the start: the registry, else its snapshot
         if self.journal.maybe_pending:  # left by a process that lost the store, then died
             self.recorder.kick()
         self.refitter = (
@@ -111,7 +115,8 @@ class Router:
         from scope_core.store.behaviour import BehaviourStore
 
         store_keys = {k: kwargs.pop(k) for k in ("timeout_s", "retry_s", "retention") if k in kwargs}
-        return cls(BehaviourStore.open(location, name=name, store_prompts=store_prompts, **store_keys), **kwargs)
+        store = BehaviourStore.open(location, name=name, store_prompts=store_prompts, connect=False, **store_keys)
+        return cls(store, **kwargs)
 
     def _store_back(self) -> None:
         if self.journal.maybe_pending:  # the store answers again: drain what the outage left
@@ -129,11 +134,17 @@ class Router:
 
     # -- models ---------------------------------------------------------------------------------
     def register_model(self, spec: ModelSpec) -> None:
-        self.store.put_model(spec)
+        """Register (or update) a model: journaled, then stored (while the store is unavailable: known to this router
+        at once, stored once the store is back, before the outcomes journaled after it)."""
+        self.recorder.model(spec, wait=True)
         self.view.remember(spec)
 
     def models(self) -> dict[str, ModelSpec]:
         return self.view.registry()[0].specs
+
+    def known(self) -> Registry:
+        """The registry as this router last knew it (no store read)."""
+        return self.view.last_registry
 
     def cost_ref(self, candidates: Iterable[ModelSpec], input_tokens: int = 500) -> float:
         """The policy's cost unit (``policy.cost_ref``) on this store's priors."""
@@ -152,6 +163,8 @@ class Router:
         registry, stale = self.view.registry()
         specs = registry.specs
         if not specs:
+            if stale:
+                raise StoreUnavailableError(f"{self.store.guard.cause}; no registry known yet (no snapshot either)")
             raise ScopeError("no models registered; call register_model or ingest a data set first")
         if options.model is not None:
             options = options.model_copy(update={"allowed": frozenset([options.model])})
@@ -275,6 +288,7 @@ class Router:
         for o in batch:
             if o.prompt is not None:
                 check_text(o.prompt, f"prompt of outcome {o.id}")
+            self.records.refuse_implausible(o)
         return self.records.outcomes(batch, wait=wait)
 
     def record_call(
@@ -304,45 +318,13 @@ class Router:
         """Attach a quality score in [0, 1] to a recorded call by its run id (``wait=False``: stored later)."""
         self.records.feedback(run_id, score, wait=wait)
 
-    def flush(self) -> None:
-        """Wait until every outcome recorded with ``wait=False`` is stored."""
-        self.recorder.writer.flush()
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until everything this router recorded is stored; StorePendingError, with how many still wait,
+        when it is not within ``timeout`` seconds (they stay in the journal, stored once the store is back)."""
+        if left := self.recorder.settle(timeout):
+            raise StorePendingError(f"{left} write(s) not stored after {timeout:g} s; {self.status()}", left)
 
     def replay_journal(self) -> int:
-        """Store what the journal holds (writes made while the store was unavailable); returns entries replayed."""
-        return self.recorder.drain()
-
-    def history(self, **window: Any) -> list[LoggedDecision]:
-        """The logged decisions of a window (``since``, ``until``: Unix time, datetime, ``"24h"``...; ``tags``,
-        ``model``, ``session_id``), oldest first (``scope_core.observe.history``)."""
-        self.flush()
-        return history(self.store, **window)
-
-    def report(self, **window: Any) -> Report:
-        """The report of a window of logged decisions (``scope_core.observe.report``; ``scope report``)."""
-        self.flush()
-        return window_report(self.store, **window)
-
-    # -- the store's upkeep (each in its room) ---------------------------------------------------
-    def ingest(self, dataset: Dataset, **options: Any) -> int:
-        """Register a data set's models and store its outcomes (``scope_core.data.ingest``)."""
-        from scope_core.data.ingest import ingest
-
-        return ingest(self, dataset, **options)
-
-    def repair(self) -> int:
-        """Re-derive every prompt summary and model prior from the outcome records (``scope repair``); returns
-        how many summaries were wrong. Run it while no other process writes to the store."""
-        fixed = self.store.repair()
-        self.view.invalidate()
-        return fixed
-
-    def fit(self) -> Fit | None:
-        """Fit the estimator on the store's outcomes, saved for every process (None: the estimator fits nothing)."""
-        if not isinstance(self.estimator, FittedEstimator):
-            return None
-        fitted = self.estimator.fit(self.store, k=self.k, index=self.view.index)
-        if fitted is not None:
-            self.store.put_fit(self.estimator.fit_name, fitted.model_dump_json())
-            self.view.invalidate()
-        return fitted
+        """Store what the journal holds (writes made while the store was unavailable, held entries tried again);
+        returns entries replayed."""
+        return self.recorder.drain(retry_held=True)

@@ -2,7 +2,9 @@
 
 The registry and the neighbourhoods of recent queries are kept ``cache_ttl_s`` seconds; the router's own
 writes clear both at once, so only other processes' writes take up to ``cache_ttl_s`` to show. While the
-store is unavailable, the last registry seen stands in and searches find nothing (the route is degraded).
+store is unavailable, the last registry seen stands in and searches find nothing (the route is degraded); a
+process that starts during an outage stands on the local snapshot of the last registry read (``snapshot``), else
+on the models it registers itself (an adapter's candidates). ``source`` says which.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from scope_core.errors import StoreError, StoreUnavailableError
 from scope_core.outcome import text_hash
 from scope_core.specs import ModelSpec
 from scope_core.store.records import Neighbourhood, NeighbourIndex, Registry
+from scope_core.store.snapshot import RegistrySnapshot
 
 if TYPE_CHECKING:
     from scope_core.store.behaviour import BehaviourStore
@@ -32,9 +35,16 @@ class StoreView:
     """A router's cached reads of one store (thread-safe; the store is read outside the lock)."""
 
     def __init__(
-        self, store: BehaviourStore, cache_ttl_s: float, on_back: Callable[[], None], index: NeighbourIndex | None
+        self,
+        store: BehaviourStore,
+        cache_ttl_s: float,
+        on_back: Callable[[], None],
+        index: NeighbourIndex | None,
+        snapshot: RegistrySnapshot | None = None,
     ) -> None:
         self.store, self.cache_ttl_s, self.index = store, cache_ttl_s, index
+        self.snapshot = snapshot or RegistrySnapshot(None)
+        self.source = "none"  # where the registry comes from: store, snapshot, registered here, none
         self._on_back = on_back  # the store answers again after an outage
         self._lock = threading.Lock()
         self._registry_at = _NEVER
@@ -48,9 +58,18 @@ class StoreView:
         """The registry last read (or remembered), without a store read."""
         return self._registry
 
+    def start(self) -> None:
+        """Read the registry once; while the store is unavailable, stand on the local snapshot (if any)."""
+        self.registry()
+        if self._seen or (saved := self.snapshot.load()) is None:
+            return
+        with self._lock:
+            specs = {**saved.specs, **self._registry.specs}  # what this router registered wins
+            self._registry, self._seen, self.source = replace(saved, specs=specs), True, "snapshot"
+
     def registry(self) -> tuple[Registry, bool]:
-        """The registry (cached) and whether it is the last one seen because the store is unavailable; raises
-        StoreUnavailableError only if no registry was ever read."""
+        """The registry (cached) and whether it is the last one known because the store is unavailable (empty
+        when none was ever known)."""
         with self._lock:
             if time.monotonic() - self._registry_at <= self.cache_ttl_s:
                 return self._registry, False
@@ -59,8 +78,6 @@ class StoreView:
             registry = self.store.registry()
         except StoreUnavailableError:
             with self._lock:
-                if not self._seen:
-                    raise
                 return self._registry, True
         self._keep(registry, generation)
         self._on_back()
@@ -87,6 +104,7 @@ class StoreView:
         """A model this router registered: known at once, also to a degraded route."""
         with self._lock:
             self._registry = replace(self._registry, specs={**self._registry.specs, spec.name: spec})
+            self.source = self.source if self._seen else "registered here"
         self.invalidate()
 
     def invalidate(self) -> None:
@@ -106,6 +124,7 @@ class StoreView:
     def _keep(self, registry: Registry, generation: int) -> None:
         """Keep a registry read while ``generation`` was current, unless a write of this router raced it."""
         with self._lock:
-            self._seen = True
+            self._seen, self.source = True, "store"
             if generation == self._generation:
                 self._registry, self._registry_at = registry, time.monotonic()
+        self.snapshot.save(registry)

@@ -15,6 +15,8 @@ Reads live here; writes, and the repair that re-derives summaries and priors fro
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -22,10 +24,12 @@ from pathlib import Path
 import chromadb
 import numpy as np
 
+from scope_core.errors import InvalidInputError
 from scope_core.specs import ModelSpec
 from scope_core.store import summary as sm
 from scope_core.store.client import DEFAULT_TIMEOUT_S, chroma_client, default_location
 from scope_core.store.decisions import DecisionLog, Retention
+from scope_core.store.files import secure_tree
 from scope_core.store.guard import GuardedCollection, StoreGuard
 from scope_core.store.priors import DELTA_PREFIX, TABLE_VECTOR, WriterPriors
 from scope_core.store.records import (
@@ -55,21 +59,19 @@ class BehaviourStore(StoreWrites):
         retry_s: float = 2.0,
         guard: StoreGuard | None = None,
         retention: Retention | None = None,
+        connect: bool = True,
     ) -> None:
         self.name, self.store_prompts, self.location = name, store_prompts, location
         self.guard = guard or StoreGuard(str(location or default_location()), retry_s=retry_s)
-        self.client = client if client is not None else self.guard.call(chroma_client, location, timeout_s)
+        self._client, self._timeout_s = client, timeout_s
+        self._client_lock = threading.Lock()
+        self._secured = -1e18
         self.inconsistent_found = 0  # prompts whose summary a write found out of line with their records
         self._summaries = SummaryCache(ttl_s=cache_ttl_s)
         hnsw = {"space": "cosine", "ef_search": ef_search, "ef_construction": 128, "max_neighbors": 32}
         table = {"hnsw": {"space": "l2"}}
         self._prompts, self._outcomes, self._models, decisions = (
-            GuardedCollection(
-                self.guard.call(
-                    self.client.get_or_create_collection, f"{name}-{kind}", embedding_function=None, configuration=conf
-                ),
-                self.guard,
-            )
+            GuardedCollection(self._collection(f"{name}-{kind}", conf), f"{name}-{kind}", self.guard)
             for kind, conf in (
                 ("prompts", {"hnsw": hnsw}),
                 ("outcomes", table),
@@ -79,6 +81,35 @@ class BehaviourStore(StoreWrites):
         )
         self.writer_priors = WriterPriors(self._models)
         self.decisions = DecisionLog(decisions, retention)
+        if connect:
+            self.connect()
+
+    @property
+    def client(self):
+        """The Chroma client, made on first use (``BehaviourStore.open(..., connect=False)``)."""
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = chroma_client(self.location, self._timeout_s)
+        return self._client
+
+    def _collection(self, full_name: str, configuration: dict):
+        return lambda: self.client.get_or_create_collection(
+            full_name, embedding_function=None, configuration=configuration
+        )
+
+    def secure(self, every_s: float = 30.0) -> None:
+        """Make an embedded store's folder and files owner-only again (Chroma makes index files as it writes)."""
+        if self.location in (None, ":memory:") or self.location.startswith(("http://", "https://")):
+            return
+        if time.monotonic() - self._secured >= every_s:
+            self._secured = time.monotonic()
+            secure_tree(Path(self.location))
+
+    def connect(self) -> None:
+        """Reach the store and its collections now (StoreUnavailableError, or a kind of it, when it cannot)."""
+        for collection in (self._prompts, self._outcomes, self._models, self.decisions.collection):
+            collection.ready()
 
     # -- construction -------------------------------------------------------------------------
     @classmethod
@@ -89,17 +120,18 @@ class BehaviourStore(StoreWrites):
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         retry_s: float = 2.0,
+        connect: bool = True,
         **kwargs,
     ) -> BehaviourStore:
         """Open a store: a folder path (embedded, default ``~/.scope/store`` or $SCOPE_STORE; one process
         only), ``http://host:port`` (a Chroma server, shared by processes) or ``:memory:``.
 
-        ``timeout_s`` bounds every HTTP call; a store that cannot be reached raises StoreUnavailableError.
+        ``timeout_s`` bounds every HTTP call; a store that cannot be reached raises StoreUnavailableError, unless
+        ``connect=False``: then it is reached on first use (what a Router does: it starts during an outage).
         """
         where = str(location or default_location())
-        guard = StoreGuard(where, retry_s=retry_s)
-        client = guard.call(chroma_client, location, timeout_s)
-        return cls(client, name, location=where, guard=guard, **kwargs)
+        return cls(None, name, location=where, timeout_s=timeout_s, guard=StoreGuard(where, retry_s=retry_s),
+                   connect=connect, **kwargs)  # fmt: skip
 
     @classmethod
     def ephemeral(cls, name: str | None = None, **kwargs) -> BehaviourStore:
@@ -110,7 +142,7 @@ class BehaviourStore(StoreWrites):
     def put_model(self, spec: ModelSpec) -> None:
         """Register or update a model's spec (its prior is kept)."""
         if reserved(spec.name):
-            raise ValueError(f"'{spec.name}' is reserved by the store; choose another model name")
+            raise InvalidInputError(f"'{spec.name}' is reserved by the store; choose another model name")
         self._models.upsert(ids=[spec.name], embeddings=[TABLE_VECTOR], metadatas=[{"spec": spec.model_dump_json()}])
 
     def registry(self) -> Registry:
@@ -246,4 +278,5 @@ class BehaviourStore(StoreWrites):
     def drop(self) -> None:
         """Delete this store's collections."""
         for col in (self._prompts, self._outcomes, self._models, self.decisions.collection):
+            col.ready()  # made on first use: it may not exist yet
             self.guard.call(self.client.delete_collection, col.name)

@@ -16,6 +16,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from scope_core.errors import StoreLockedError
+from scope_core.store.files import FILE_MODE, write_private
 
 LOCK_NAME = "scope.lock"
 _held: dict[Path, FileLock] = {}
@@ -28,7 +29,7 @@ def lock_store_folder(folder: Path) -> None:
     with _guard:
         if folder in _held:
             return
-        lock = FileLock(folder / LOCK_NAME, thread_local=False)
+        lock = FileLock(folder / LOCK_NAME, thread_local=False, mode=FILE_MODE)
         try:
             lock.acquire(timeout=0)
         except Timeout:
@@ -38,7 +39,7 @@ def lock_store_folder(folder: Path) -> None:
                 f"serves one process only. To share it, serve it with `chroma run --path {folder} --port 8000` "
                 f"and open http://localhost:8000 (--store http://localhost:8000) in every process"
             ) from None
-        (folder / f"{LOCK_NAME}.pid").write_text(str(os.getpid()))
+        write_private(folder / f"{LOCK_NAME}.pid", str(os.getpid()).encode())
         _held[folder] = lock
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from scope_core.errors import InvalidInputError
 from scope_core.store import summary as sm
 from scope_core.store.records import Neighbourhood
 
@@ -35,7 +36,7 @@ class MemoryIndex:
         stats: Sequence[Mapping[str, Sequence[float]]],
     ) -> None:
         if not len(ids) == len(vectors) == len(tokens) == len(stats):
-            raise ValueError("ids, vectors, tokens and stats must have one row per prompt")
+            raise InvalidInputError("ids, vectors, tokens and stats must have one row per prompt")
         self.ids, self.tokens, self.stats = list(ids), np.asarray(tokens, dtype=np.float64), list(stats)
         self.vectors = _unit(np.asarray(vectors, dtype=np.float32).reshape(len(self.ids), -1))
 

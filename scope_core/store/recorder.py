@@ -1,10 +1,12 @@
-"""Recorder: a Router's outcome and score writes, journal first, then the store.
+"""Recorder: a Router's outcome, score and model registration writes, journal first, then the store.
 
 A write is accepted once its journal entry is fsync'd (``scope_core.journal``), so no accepted
-outcome is lost, not even to ``kill -9``. Entries are applied to the store in order by one drain at
+outcome is lost, not even to ``kill -9``; when the journal file cannot be written in time the entry waits in
+memory (the journal's backlog), written later. Entries are applied to the store in order by one drain at
 a time: a caller that waits (``wait=True``) drains itself, and entries that piled up meanwhile
 (other threads' writes) go in the same store batch; ``wait=False`` leaves the drain to the
-background writer thread. While the store is unavailable the entries wait in the journal.
+background writer thread. While the store is unavailable the entries wait in the journal, and the writer
+replays them every ``tick_s`` seconds, with or without new traffic; ``settle`` waits until they are stored.
 """
 
 from __future__ import annotations
@@ -12,14 +14,18 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from scope_core.outcome import Outcome
+from scope_core.scrub import private_error
+from scope_core.specs import ModelSpec
 from scope_core.store.decisions import score_event
-from scope_core.store.journal import Entry, Journal
+from scope_core.store.journal import Journal
+from scope_core.store.journal_runs import Entry
 from scope_core.store.records import PromptInfo
 from scope_core.store.writer import OutcomeWriter
 
@@ -42,12 +48,14 @@ class Recorder:
     ) -> None:
         self.store, self.journal = store, journal
         self._embed, self._count_tokens, self._on_stored = embed, count_tokens, on_stored
-        self.writer = OutcomeWriter()
+        self.writer = OutcomeWriter(idle=self._idle)
+        self.writer.start()  # it looks at what waits every second, with or without traffic
         self._drain_lock = threading.Lock()  # one drain at a time: the store sees entries in order
         self._results_lock = threading.Lock()
         self._waiting: set[int] = set()
         self._results: dict[int, object] = {}
         self._kicked = False
+        self.refused = 0  # entries the store refused that no caller waited for (deleted, counted)
 
     # -- accepting ----------------------------------------------------------------------------
     def outcomes(
@@ -63,13 +71,17 @@ class Recorder:
         has: only the other prompts are embedded."""
         payload = self._payload(batch, embeddings or {})
         if decisions:
-            payload["decisions"] = list(decisions)
+            payload["decisions"] = [self._private(d, batch) for d in decisions]
         result = self._settle("outcomes", payload, wait)
         return int(result) if isinstance(result, int) else 0
 
     def score(self, outcome_id: str, score: float, *, wait: bool) -> None:
-        """Journal a score, then (``wait``) set it; KeyError when the store holds no such outcome."""
+        """Journal a score, then (``wait``) set it; UnknownRunError when the store holds no such outcome."""
         self._settle("score", {"id": outcome_id, "score": score}, wait)
+
+    def model(self, spec: ModelSpec, *, wait: bool) -> None:
+        """Journal a model's registration, then (``wait``) store it: outcomes of it journaled after wait for it."""
+        self._settle("model", {"spec": spec.model_dump(mode="json")}, wait)
 
     def _payload(self, batch: Sequence[Outcome], known: Mapping[str, np.ndarray]) -> dict[str, Any]:
         """The entry of a batch: its records and, per prompt, what the store needs (no text unless kept)."""
@@ -77,8 +89,12 @@ class Recorder:
         todo = [h for h in texts if h not in known]
         vectors = dict(known) | dict(zip(todo, self._embed([texts[h][0] for h in todo]) if todo else [], strict=True))
         keep_text = self.store.store_prompts
+        records = [o.model_dump(mode="json", exclude={"prompt"}) for o in batch]
+        for record, o in zip(records, batch, strict=True):
+            if o.error is not None and not keep_text:  # no prompt text kept: nor any echo of it in an error
+                record["error"] = private_error(o.error, o.prompt)
         return {
-            "outcomes": [o.model_dump(mode="json", exclude={"prompt"}) for o in batch],
+            "outcomes": records,
             "prompts": {
                 h: {
                     "embedding": vectors[h],
@@ -90,6 +106,17 @@ class Recorder:
             },
         }
 
+    def _private(self, decision: Mapping[str, Any], batch: Sequence[Outcome]) -> dict[str, Any]:
+        """A decision record's attempt errors as the store keeps them (``private_error`` when it keeps no prompts)."""
+        if self.store.store_prompts:
+            return dict(decision)
+        prompt = "\n".join(o.prompt for o in batch if o.prompt)
+        attempts = [
+            {**a, "error": None if a.get("error") is None else private_error(a["error"], prompt)}
+            for a in decision["record"].get("attempts", ())
+        ]
+        return {**decision, "record": {**decision["record"], "attempts": attempts}}
+
     def _settle(self, kind: str, payload: dict[str, Any], wait: bool) -> object:
         """Append the entry; without ``wait`` leave it to the background writer, else drain and return its
         result (None while the store is unavailable), raising what storing it raised."""
@@ -99,7 +126,11 @@ class Recorder:
             return None
         with self._results_lock:  # registered before a concurrent drain can take it
             seq = self.journal.append(kind, payload)
-            self._waiting.add(seq)
+            if seq is not None:
+                self._waiting.add(seq)
+        if seq is None:  # waits in memory: the writer stores it once the journal file can be written
+            self.kick()
+            return None
         try:
             self.drain()
         finally:
@@ -124,26 +155,54 @@ class Recorder:
             self._kicked = False
         self.drain()
 
-    def drain(self) -> int:
+    def _idle(self) -> None:
+        """The writer's look at what waits: replay it (the store may be back, the journal writable again)."""
+        if self.journal.needs_replay():
+            self.drain()
+
+    def drain(self, retry_held: bool = False) -> int:
         """Store what the journal holds for this owner (and for dead owners); returns entries applied."""
         with self._drain_lock:
-            results = self.journal.replay(self._apply)
+            results = self.journal.replay(self._apply, retry_held=retry_held)
             if results:
                 self._on_stored()
+                self.store.secure()
             with self._results_lock:
                 for seq, result in results.items():
                     if seq in self._waiting:
                         self._results[seq] = result
                     elif isinstance(result, Exception):
-                        log.error("scope-router: journal entry #%d cannot be stored; dropped (%r)", seq, result)
+                        held = seq in self.journal.held_now
+                        self.refused += not held
+                        fate = "kept in the journal (held: tried again by replay_journal() or the next process)"
+                        fate = fate if held else "refused by the store (counted in router.status())"
+                        log.error("scope-router: journal entry #%d cannot be stored, %s: %r", seq, fate, result)
         return len(results)
+
+    def settle(self, timeout: float) -> int:
+        """Wait up to ``timeout`` seconds until what this router wrote is stored; returns how many entries still
+        wait (in memory or in the journal; held ones are not waiting)."""
+        deadline = time.monotonic() + timeout
+        self.writer.flush(timeout)
+        while True:
+            if self._drain_lock.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
+                self._drain_lock.release()
+                self.drain()
+            left = self.journal.waiting()
+            if left == 0 or time.monotonic() >= deadline:
+                return left
+            time.sleep(min(0.1, max(deadline - time.monotonic(), 0.0)))
 
     def _apply(self, kind: str, entries: list[Entry]) -> list[int | None]:
         """Store a run of entries of one kind: each entry's result (records changed, or None for a score)."""
-        if kind == "score":
+        if kind == "score":  # one batch: a retried one whose attempts were partly counted fails, then goes one by one
+            pairs = [(e.payload["id"], e.payload["score"]) for e in entries]
+            self.store.set_scores(pairs, attempts=[e.attempt for e in entries], retried=entries[0].retried)
+            self.store.decisions.append(scores=[score_event(i, s) for i, s in pairs])
+            return [None] * len(entries)
+        if kind == "model":
             for e in entries:
-                self.store.set_score(e.payload["id"], e.payload["score"], attempts=[e.attempt], retried=e.retried)
-            self.store.decisions.append(scores=[score_event(e.payload["id"], e.payload["score"]) for e in entries])
+                self.store.put_model(ModelSpec.model_validate(e.payload["spec"]))
             return [None] * len(entries)
         if kind != "outcomes":
             raise ValueError(f"unknown journal entry kind {kind!r}")

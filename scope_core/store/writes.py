@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from scope_core.errors import ScopeError, UnknownModelError
+from scope_core.errors import ScopeError, UnknownModelError, UnknownRunError
 from scope_core.outcome import Outcome
 from scope_core.specs import ModelSpec
 from scope_core.store import summary as sm
@@ -120,21 +120,34 @@ class StoreWrites:
     def set_score(self, outcome_id: str, score: float, *, attempts: Sequence[str] = (), retried: bool = False) -> None:
         """Attach a quality score to a stored outcome (feedback that arrives after the call); ``attempts``
         and ``retried`` as for ``add``."""
-        meta = self.outcome(outcome_id)
-        if meta is None:
-            raise KeyError(f"no stored outcome with id '{outcome_id}'")
-        updated = {**meta, "s": float(score)}
-        if same_meta(meta, updated):
+        self.set_scores([(outcome_id, score)], attempts=attempts, retried=retried)
+
+    def set_scores(
+        self, scores: Sequence[tuple[str, float]], *, attempts: Sequence[str] = (), retried: bool = False
+    ) -> None:
+        """``set_score`` for many (outcome id, score) pairs in one batch (the last score of an id wins); an unknown id
+        raises UnknownRunError and nothing is written."""
+        final = dict(scores)
+        metas: dict[str, dict] = {}
+        for batch in batches(list(final)):
+            got = self._outcomes.get(ids=list(batch), include=["metadatas"])
+            metas.update(zip(got["ids"], got["metadatas"], strict=True))
+        if missing := [i for i in final if i not in metas]:
+            raise UnknownRunError(f"no stored outcome with id '{missing[0]}'")
+        updated = {i: {**metas[i], "s": float(s)} for i, s in final.items()}
+        changed = [i for i in final if not same_meta(metas[i], updated[i])]
+        if not changed:
             self.writer_priors.settled(attempts)
             return
-        delta = summary_delta(new=sm.fold([updated]), old=sm.fold([meta]))
+        delta = summary_delta(new=sm.fold(updated[i] for i in changed), old=sm.fold(metas[i] for i in changed))
         if attempts:
             self.writer_priors.count_once(attempts, delta, retried)
-        self._outcomes.update(ids=[outcome_id], metadatas=[updated])
+        for batch in batches(changed):
+            self._outcomes.update(ids=list(batch), metadatas=[updated[i] for i in batch])
         if not attempts:
             self.writer_priors.add(delta)
         self.writer_priors.settled(attempts)
-        self.refresh_summaries([str(meta["p"])])
+        self.refresh_summaries(list(dict.fromkeys(str(metas[i]["p"]) for i in changed)))
 
     def refresh_summaries(self, prompt_hashes: Sequence[str], max_rounds: int = 5) -> None:
         """Re-derive the packed summaries of these prompts from their outcome records.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sqlite3
 import threading
@@ -15,9 +14,10 @@ import numpy as np
 
 from scope_core.errors import EmbedderUnavailableError
 from scope_core.outcome import text_hash
+from scope_core.scrub import scrubbed_logger
 from scope_core.text.onnx_embedder import OnnxSentenceEmbedder
 
-log = logging.getLogger(__name__)
+log = scrubbed_logger(__name__)
 
 DEFAULT_CACHE_DIR = Path(os.environ.get("SCOPE_CACHE", Path.home() / ".cache" / "scope-router" / "embeddings"))
 

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from scope_core.errors import InvalidInputError
+
 RoutingMode = Literal["auto", "last_user", "conversation"]
 
 
@@ -30,7 +32,7 @@ def routing_text(turns: Sequence[Turn], mode: RoutingMode = "auto", max_chars: i
     - ``conversation``: all user, assistant and tool text, most recent kept when truncating.
     """
     if not turns:
-        raise ValueError("cannot route an empty conversation")
+        raise InvalidInputError("cannot route an empty conversation")
     last_user = max((i for i, t in enumerate(turns) if t.role == "user"), default=None)
     if mode == "conversation" or last_user is None:
         text = "\n".join(t.content for t in turns if t.role != "system" and t.content)

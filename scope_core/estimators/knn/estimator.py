@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from scope_core.errors import InvalidInputError
 from scope_core.estimators.base import LocalEstimator, QueryContext, evidence_matrix, prior_matrix
 from scope_core.estimators.estimate import Estimate, Evidence
 from scope_core.estimators.knn.evidence import (
@@ -22,6 +23,7 @@ from scope_core.estimators.knn.evidence import (
     shrunk_p,
 )
 from scope_core.estimators.knn.settings import DEFAULT_IMPUTED_WEIGHT, KNNFit, KNNSettings
+from scope_core.estimators.knn.tokens import robust_usage
 from scope_core.estimators.registry import register_estimator
 from scope_core.specs import ModelSpec
 from scope_core.store import summary as sm
@@ -83,9 +85,9 @@ class KNNEstimator(LocalEstimator):
         groups: bool = True,
     ) -> None:
         if temperature is not None and temperature <= 0:
-            raise ValueError("temperature must be > 0")
+            raise InvalidInputError("temperature must be > 0")
         if any(x is not None and x < 0 for x in (prior_strength, usage_prior_strength)):
-            raise ValueError("prior strengths must be >= 0")
+            raise InvalidInputError("prior strengths must be >= 0")
         self.temperature, self.prior_strength = temperature, prior_strength
         self.name = name or type(self).name
         self.usage_prior_strength, self.imputed_weight = usage_prior_strength, imputed_weight
@@ -166,7 +168,10 @@ class KNNEstimator(LocalEstimator):
         runs = {m: shrunk_p(ev, nb.similarities, mu, *m, *shift) for m in dict.fromkeys([(temperature, tau), *members])}
         p, denom = (np.mean([runs[m][i] for m in members], axis=0) for i in (0, 1))
         n_w, w = runs[(temperature, tau)][2:]
-        # output and extra input tokens: same shrinkage, toward the model's group (else global) means
+        # output and extra input tokens: same shrinkage, toward the model's group (else global) means, on evidence
+        # whose outlying lengths are clipped (knn.tokens)
+        windows = np.asarray([c.context_window for c in candidates], dtype=np.float64)
+        ev, out_prior = robust_usage(ev, w, out_prior, windows)
         u_w = w @ ev[:, :, sm.N_USAGE]
         tau_u = max(self.usage_strength(settings), 1e-9)
         out = (w @ ev[:, :, sm.OUT_SUM] + tau_u * out_prior) / (u_w + tau_u)

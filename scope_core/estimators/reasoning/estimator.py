@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from cachetools import LRUCache
 
-from scope_core.errors import ScopeError
+from scope_core.errors import InvalidInputError, ScopeError
 from scope_core.estimators.base import Estimator, Fit, FittedEstimator, QueryContext
 from scope_core.estimators.estimate import Estimate, Evidence
 from scope_core.estimators.knn.estimator import KNNEstimator
@@ -132,11 +132,11 @@ class ReasoningEstimator:
         name: str = "reasoning",
     ) -> None:
         if not 0.0 <= retrieval_weight <= 1.0:
-            raise ValueError(f"retrieval_weight must be in [0, 1], got {retrieval_weight}")
+            raise InvalidInputError(f"retrieval_weight must be in [0, 1], got {retrieval_weight}")
         if k < 1 or max_concurrency < 1 or timeout_s <= 0:
-            raise ValueError("k and max_concurrency must be >= 1 and timeout_s > 0")
+            raise InvalidInputError("k and max_concurrency must be >= 1 and timeout_s > 0")
         if min(input_price, output_price) < 0:
-            raise ValueError("estimator prices must be >= 0")
+            raise InvalidInputError("estimator prices must be >= 0")
         self.caller = LLMCaller(llm)
         self.name = name
         self.retrieval = retrieval if retrieval is not None else KNNEstimator()

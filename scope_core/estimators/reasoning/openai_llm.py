@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from scope_core.errors import ScopeError
+from scope_core.errors import InvalidInputError, ScopeError
 
 COT_MAX_TOKENS = 2048  # room for SCOPE's analysis before the final line (SCOPE's own default)
 NO_COT_MAX_TOKENS = 48  # the final line only
@@ -19,7 +19,7 @@ def parse_llm_spec(spec: str) -> tuple[str, str]:
     """``http://host:8000/v1#Cooolder/SCOPE`` -> (base URL, model name)."""
     url, sep, model = spec.partition("#")
     if not sep or not url.startswith(("http://", "https://")) or not model:
-        raise ValueError(f"expected URL#MODEL (e.g. http://localhost:8000/v1#Cooolder/SCOPE), got {spec!r}")
+        raise InvalidInputError(f"expected URL#MODEL (e.g. http://localhost:8000/v1#Cooolder/SCOPE), got {spec!r}")
     return url, model
 
 

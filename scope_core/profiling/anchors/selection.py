@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from scope_core.errors import InvalidInputError
+
 
 def _kmeans_pp(x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """k-means++ seeding: each new centre drawn with probability proportional to squared distance."""
@@ -33,7 +35,7 @@ def select_anchors(embeddings: np.ndarray, n: int, seed: int = 0, rounds: int = 
     """Indices of ``n`` diverse, representative rows of ``embeddings`` (all rows when n >= their count)."""
     x = np.asarray(embeddings, dtype=np.float64)
     if n <= 0:
-        raise ValueError(f"the number of anchors must be > 0, got {n}")
+        raise InvalidInputError(f"the number of anchors must be > 0, got {n}")
     if n >= len(x):
         return list(range(len(x)))
     rng = np.random.default_rng(seed)

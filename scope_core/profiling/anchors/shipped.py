@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from scope_core.errors import DataFormatError
+from scope_core.errors import DataFormatError, InvalidInputError
 
 SHIPPED = "anchors.jsonl.gz"
 # appended to each shipped question when it is asked: the multiple-choice grader reads the letter back
@@ -53,6 +53,6 @@ def shipped_anchors(n: int | None = None) -> list[Anchor]:
     """The shipped anchors (all 280, or the first ``n``: the file is round-robin over subjects, so any
     prefix covers the subjects evenly)."""
     if n is not None and n <= 0:
-        raise ValueError(f"the number of anchors must be > 0, got {n}")
+        raise InvalidInputError(f"the number of anchors must be > 0, got {n}")
     data = gzip.decompress(resources.files(__package__).joinpath(SHIPPED).read_bytes())
     return _parse(data.splitlines(), SHIPPED)[:n]
