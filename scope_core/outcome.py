@@ -29,6 +29,8 @@ def check_score(value: float) -> float:
 class Outcome(BaseModel):
     """One observed call. ``score`` is None until quality feedback arrives (usage-only evidence).
 
+    ``input_tokens`` counts every prompt token, those read from or written to the provider's prompt cache included.
+
     ``prompt`` may be omitted when ``prompt_hash`` is given and the store already holds that prompt.
     """
 
@@ -41,6 +43,9 @@ class Outcome(BaseModel):
     output_tokens: int | None = Field(default=None, ge=0)
     cost_usd: float | None = None
     latency_s: float | None = None
+    cache_read_tokens: int | None = Field(default=None, ge=0, description="input tokens read from the prompt cache")
+    cache_write_tokens: int | None = Field(default=None, ge=0, description="input tokens written to the prompt cache")
+    ttft_s: float | None = Field(default=None, description="a streamed answer's time to its first chunk")
     error: str | None = None
     task: str | None = None
     source: str = "online"
@@ -51,7 +56,7 @@ class Outcome(BaseModel):
     def _score_in_unit_interval(cls, value: float | None) -> float | None:
         return None if value is None else check_score(value)
 
-    @field_validator("cost_usd", "latency_s")
+    @field_validator("cost_usd", "latency_s", "ttft_s")
     @classmethod
     def _finite_non_negative(cls, value: float | None, info) -> float | None:
         if value is not None and not (math.isfinite(value) and value >= 0):

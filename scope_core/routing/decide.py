@@ -7,7 +7,7 @@ estimator estimate it; ``decide`` turns the estimates into the call's Decision.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from scope_core.callsite import caller_stacklevel
@@ -19,20 +19,26 @@ from scope_core.outcome import text_hash
 from scope_core.routing.budget import BudgetExhaustedError
 from scope_core.routing.decision import Decision
 from scope_core.routing.health import HealthTracker
+from scope_core.routing.latency import LatencyFit
 from scope_core.routing.policy import RouteOptions, choose, cost_ref, eligibility
+from scope_core.routing.sessions import SessionStep
+from scope_core.routing.steps import for_step, stayed_note
 from scope_core.specs import ModelSpec
 
 
 @dataclass(frozen=True)
 class Prepared:
     """A query ready to estimate: its context, the candidates, the options that apply (after the budget
-    governor), whether the store was unavailable (degraded), and the time each step took so far."""
+    governor), whether the store was unavailable (degraded), the time each step took so far, the session's step
+    (None: no session, or cache-blind) and each candidate's predicted latency (where known)."""
 
     context: QueryContext
     candidates: list[ModelSpec]
     options: RouteOptions
     degraded: bool
     timings_ms: dict[str, float] = field(default_factory=dict)
+    step: SessionStep | None = None
+    latency: Mapping[str, LatencyFit] = field(default_factory=dict)
 
 
 def with_health(estimates: Sequence[Estimate], health: HealthTracker) -> list[Estimate]:
@@ -73,10 +79,11 @@ def decide(
     prepared: Prepared, estimates: list[Estimate], health: HealthTracker, cost_unit: float, estimator: str
 ) -> Decision:
     """The Decision: the policy over the estimates (health applied), or the caller's forced model; the budget
-    (if any) holds the chosen model's predicted cost until the call is observed."""
+    (if any) holds the chosen model's predicted cost until the call is observed. Estimates are priced for the
+    session's step and timed (``steps.for_step``) first."""
     options, ctx = prepared.options, prepared.context
     specs = {c.name: c for c in prepared.candidates}
-    estimates = with_health(estimates, health)
+    estimates = with_health(for_step(estimates, specs, prepared.step, prepared.latency), health)
     try:
         choice = choose(estimates, specs, options, cost_unit)
     except NoCandidateError as exc:
@@ -87,7 +94,7 @@ def decide(
             ) from exc
         raise
     chosen = next(e for e in estimates if e.model == choice.chosen)
-    reason = choice.reason
+    reason = choice.reason + stayed_note(estimates, specs, options, cost_unit, choice, prepared.step)
     if options.model is not None:
         reason = (
             f"forced by the caller (model={options.model!r}; p={chosen.p_correct:.3f}, cost={usd(chosen.cost_usd)})"

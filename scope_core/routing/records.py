@@ -21,6 +21,7 @@ from scope_core.outcome import Outcome, check_score
 from scope_core.routing.call import Ended, RoutedCall, Score
 from scope_core.routing.decision import Decision
 from scope_core.routing.health import HealthTracker
+from scope_core.routing.latency import LatencyBook
 from scope_core.routing.store_view import StoreView
 from scope_core.scrub import scrub
 from scope_core.specs import ModelSpec
@@ -55,24 +56,34 @@ def default_observers(view: StoreView) -> list[Observer]:
 
 
 class CallRecords:
-    """The router's records of its calls (thread-safe through the recorder)."""
+    """The router's records of its calls (thread-safe through the recorder); each answer's latency goes to
+    ``latency`` (the router's ``LatencyBook``)."""
 
-    def __init__(self, recorder: Recorder, health: HealthTracker, observers: Sequence[Observer] = (log_line,)) -> None:
+    def __init__(
+        self,
+        recorder: Recorder,
+        health: HealthTracker,
+        observers: Sequence[Observer] = (log_line,),
+        latency: LatencyBook | None = None,
+    ) -> None:
         self.recorder, self.health, self.observers = recorder, health, list(observers)
+        self.latency = latency or LatencyBook()
 
     def attempt_ended(self, call: RoutedCall, ended: Ended, score: Score | None, final: bool) -> None:
         """A routed call's attempt ended: its outcome (and, ending the call, the decision record) is journaled at
         once; a ``score`` callable runs on the writer thread first. Storing never fails the call."""
         embeddings = {call.decision.query_hash: call.query.embedding}
         closing = (call.decision, call.run_id, list(call.ended)) if final else None
+        sent = call.decision.input_tokens
         if score is not None:  # the score is the writer's work; the call's observers hear of it here and now
-            write = lambda: self.write(call.text, ended, score(), embeddings, closing=closing, observe=False)  # noqa: E731
-            self.recorder.writer.submit(write)
+            self.recorder.writer.submit(
+                lambda: self.write(call.text, ended, score(), embeddings, closing=closing, observe=False, sent=sent)
+            )
             if closing is not None:
                 self._observed(logged(*closing, None))
             return
         try:
-            self.write(call.text, ended, None, embeddings, closing=closing)
+            self.write(call.text, ended, None, embeddings, closing=closing, sent=sent)
         except Exception:
             log.exception("scope-router: recording an outcome failed")
 
@@ -86,11 +97,14 @@ class CallRecords:
         closing: tuple[Decision, str, list[Ended]] | None = None,
         wait: bool = False,
         observe: bool = True,
+        sent: int | None = None,
     ) -> Outcome:
         """Record how an attempt on ``text`` (a routing text) ended; with ``closing`` (the call's decision, run id
-        and attempts) the call's decision record goes with it. Returns the outcome."""
+        and attempts) the call's decision record goes with it; ``sent``: the router's count of the whole prompt the
+        call sent (its conversation), the prompt's token count in the store. Returns the outcome."""
         if ended.error is None:
             self.health.report_success(ended.model)
+            self.latency.observe(ended.model, ended.latency_s, ended.output_tokens, ended.ttft_s)
         else:
             self.health.report_failure(ended.model, ended.error)
         outcome = Outcome(
@@ -102,6 +116,9 @@ class CallRecords:
             output_tokens=ended.output_tokens,
             cost_usd=ended.cost_usd,
             latency_s=ended.latency_s,
+            cache_read_tokens=ended.cache_read_tokens,
+            cache_write_tokens=ended.cache_write_tokens,
+            ttft_s=ended.ttft_s,
             error=ended.error,
             source="online",
         )
@@ -110,7 +127,8 @@ class CallRecords:
             kept_text = text if self.recorder.store.store_prompts else None
             record = logged(*closing, kept_text, score)
             records.append({"record": record.model_dump(mode="json"), "summary": record.summary()})
-        self.recorder.outcomes([outcome], wait=wait, embeddings=embeddings, decisions=records)
+        tokens = {outcome.prompt_hash: sent} if sent is not None else None
+        self.recorder.outcomes([outcome], wait=wait, embeddings=embeddings, decisions=records, tokens=tokens)
         if closing is not None and observe:
             self._observed(record)
         return outcome
@@ -127,13 +145,18 @@ class CallRecords:
     ) -> Outcome:
         """``Router.record_call``: one attempt of a call routed by ``Router.route``, priced on ``spec``, ending it."""
         if ended.input_tokens is not None and ended.output_tokens is not None:
-            ended = replace(ended, cost_usd=spec.cost(ended.input_tokens, ended.output_tokens))
+            cache = (ended.cache_read_tokens or 0, ended.cache_write_tokens or 0)
+            ended = replace(ended, cost_usd=spec.cost(ended.input_tokens, ended.output_tokens, *cache))
         if ended.error is not None:
             ended = replace(ended, error=scrub(ended.error))
-        return self.write(text, ended, score, closing=(decision, ended.run_id, [ended]), wait=wait)
+        closing = (decision, ended.run_id, [ended])
+        return self.write(text, ended, score, closing=closing, wait=wait, sent=decision.input_tokens)
 
     def outcomes(self, batch: Sequence[Outcome], *, wait: bool) -> int:
         """Store observed outcomes (journaled first); how many records were new or changed."""
+        for o in batch:
+            if o.error is None:
+                self.latency.observe(o.model, o.latency_s, o.output_tokens, o.ttft_s)
         return self.recorder.outcomes(batch, wait=wait)
 
     def feedback(self, run_id: str, score: float, *, wait: bool = True) -> None:

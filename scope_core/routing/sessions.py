@@ -1,0 +1,145 @@
+"""Sessions: which model served a conversation's last step, and which prefix of it each model's prompt cache holds.
+
+An agent re-sends its growing conversation at every step. A provider that caches prompts bills the prefix it
+holds from an earlier call at its cache-read price (a tenth of the input price on Claude, half on gpt-4o); a model
+that does not hold it pays the input price on the whole context, plus the cache-write fee where the provider bills
+one (Claude: 1.25 times the input price). ``SessionBook.plan`` tells, before a step runs, how many of its prompt
+tokens each candidate would read from its cache and whether it would write the rest; the call tells the book which
+model served it (``SessionStep.served``). A model is taken to cache once its provider reported cache reads or
+writes on a prompt long enough to cache (Claude caches only when asked to: one that never reports cache use is not
+credited with it). Sessions are kept in memory, the least recently used dropped beyond ``max_sessions``, an idle one
+after ``idle_s``; the clock is the book's (a logical one in simulations).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from cachetools import TTLCache
+
+from scope_core.routing.call import Usage
+from scope_core.specs import ModelSpec
+from scope_core.text.messages import Query, as_turns
+from scope_core.text.turns import Turn
+
+MIN_CACHED_TOKENS = 1024  # the shortest prompt OpenAI and most Claude models cache
+
+
+@dataclass(frozen=True)
+class Held:
+    """A conversation prefix a model's cache holds: its first ``turns`` turns (``digest``), the provider's input
+    tokens for it, and when the model was last sent it."""
+
+    turns: int
+    digest: bytes
+    tokens: int
+    at: float
+
+
+@dataclass
+class Session:
+    held: dict[str, Held] = field(default_factory=dict)
+    last: str | None = None  # the model that served the last step
+    overhead: float = 0.0  # the provider's input tokens beyond the router's count, on the last step
+    caching: dict[str, bool] = field(default_factory=dict)  # per model: its provider reported cache use here
+    planned: SessionStep | None = None  # the step routed last (``Router.route``, told by ``record_call``)
+
+
+@dataclass(frozen=True)
+class SessionStep:
+    """One step of a session, planned before it runs: per candidate, the prompt tokens it would read from its
+    cache (``reads``) and whether it would write the rest to it (``writes``, where the provider bills writes);
+    ``input_tokens``: the step's input as the provider counts it (the router's count plus the session's overhead;
+    None on a session's first step); ``holder``: the model that served the last step."""
+
+    book: SessionBook
+    session_id: str
+    digests: tuple[bytes, ...]
+    counted: int
+    input_tokens: float | None
+    holder: str | None
+    reads: dict[str, float]
+    writes: frozenset[str]
+
+    def served(self, model: str, usage: Usage) -> None:
+        self.book.served(self, model, usage)
+
+
+def digests(query: Query) -> tuple[bytes, ...]:
+    """The digest of each prefix of a conversation (a text is one user turn)."""
+    turns = [Turn("user", query)] if isinstance(query, str) else as_turns(query)
+    out, running = [], b""
+    for t in turns:
+        running = hashlib.blake2b(running + "\x1f".join((t.role, t.content, *t.tool_calls)).encode(), digest_size=16)
+        running = running.digest()
+        out.append(running)
+    return tuple(out)
+
+
+class SessionBook:
+    """Per session: what each model's cache holds of the conversation (thread-safe)."""
+
+    def __init__(
+        self, max_sessions: int = 10_000, idle_s: float = 3600.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.clock = clock
+        self._sessions: TTLCache[str, Session] = TTLCache(maxsize=max_sessions, ttl=idle_s, timer=clock)
+        self._caches: dict[str, bool] = {}  # per model: whether its provider reported cache use on its last step
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._sessions)
+
+    def plan(
+        self, session_id: str | None, query: Query, candidates: Sequence[ModelSpec], counted: int
+    ) -> SessionStep | None:
+        """The step of ``session_id`` that sends ``query`` (None: no session)."""
+        if session_id is None:
+            return None
+        now, chain = self.clock(), digests(query)
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None:
+                session = self._sessions[session_id] = Session()
+            caches = {**self._caches, **session.caching}
+        reads, writes = {}, set()
+        for spec in candidates:
+            if not caches.get(spec.name):
+                continue
+            held = session.held.get(spec.name)
+            fresh = held is not None and now - held.at <= spec.cache_lifetime_s and held.tokens >= MIN_CACHED_TOKENS
+            if fresh and held.turns <= len(chain) and chain[held.turns - 1] == held.digest:
+                reads[spec.name] = float(held.tokens)
+            if spec.cache_write_price is not None:
+                writes.add(spec.name)
+        known = session.last is not None
+        session.planned = SessionStep(
+            self, session_id, chain, counted, counted + session.overhead if known else None, session.last, reads,
+            frozenset(writes),
+        )  # fmt: skip
+        return session.planned
+
+    def recorded(self, session_id: str | None, model: str, usage: Usage) -> None:
+        """``model`` answered the step of ``session_id`` routed last (``Router.record_call``)."""
+        with self._lock:
+            session = self._sessions.get(session_id) if session_id is not None else None
+            step = session.planned if session is not None else None
+        if step is not None:
+            self.served(step, model, usage)
+
+    def served(self, step: SessionStep, model: str, usage: Usage) -> None:
+        """``model`` answered ``step`` with ``usage``: its cache now holds the step's prompt."""
+        tokens = usage.input_tokens if usage.input_tokens is not None else step.counted
+        with self._lock:
+            session = self._sessions.get(step.session_id) or Session()
+            if tokens >= MIN_CACHED_TOKENS:
+                used = (usage.cache_read_tokens or 0) + (usage.cache_write_tokens or 0) > 0
+                session.caching[model] = self._caches[model] = used
+            session.held[model] = Held(len(step.digests), step.digests[-1], tokens, self.clock())
+            session.last, session.overhead, session.planned = model, float(tokens - step.counted), None
+            self._sessions[step.session_id] = session  # set again: its idle time starts over
