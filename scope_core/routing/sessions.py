@@ -5,9 +5,10 @@ holds from an earlier call at its cache-read price (a tenth of the input price o
 that does not hold it pays the input price on the whole context, plus the cache-write fee where the provider bills
 one (Claude: 1.25 times the input price). ``SessionBook.plan`` tells, before a step runs, how many of its prompt
 tokens each candidate would read from its cache and whether it would write the rest; the call tells the book which
-model served it (``SessionStep.served``). A model is taken to cache once its provider reported cache reads or
-writes on a prompt long enough to cache (Claude caches only when asked to: one that never reports cache use is not
-credited with it). Sessions are kept in memory, the least recently used dropped beyond ``max_sessions``, an idle one
+model served it (``SessionStep.served``). A model is credited with cache reads until its provider reports none
+where it held the prefix, and with cache writes once its provider reported some (Claude caches only when asked to;
+OpenAI and Gemini cache by themselves and bill no write); what one session shows of a model holds for the next one
+until it shows otherwise. Sessions are kept in memory, the least recently used dropped beyond ``max_sessions``, an idle one
 after ``idle_s``; the clock is the book's (a logical one in simulations).
 """
 
@@ -54,7 +55,8 @@ class SessionStep:
     """One step of a session, planned before it runs: per candidate, the prompt tokens it would read from its
     cache (``reads``) and whether it would write the rest to it (``writes``, where the provider bills writes);
     ``input_tokens``: the step's input as the provider counts it (the router's count plus the session's overhead;
-    None on a session's first step); ``holder``: the model that served the last step."""
+    None on a session's first step); ``holder``: the model that served the last step; ``held``: the prefix tokens
+    each candidate holds (fresh, and this step's prompt starts with it), ``billed``: those billing cache writes."""
 
     book: SessionBook
     session_id: str
@@ -64,6 +66,8 @@ class SessionStep:
     holder: str | None
     reads: dict[str, float]
     writes: frozenset[str]
+    held: dict[str, float]
+    billed: frozenset[str]
 
     def served(self, model: str, usage: Usage) -> None:
         self.book.served(self, model, usage)
@@ -107,20 +111,19 @@ class SessionBook:
             if session is None:
                 session = self._sessions[session_id] = Session()
             caches = {**self._caches, **session.caching}
-        reads, writes = {}, set()
+        held = {}
         for spec in candidates:
-            if not caches.get(spec.name):
-                continue
-            held = session.held.get(spec.name)
-            fresh = held is not None and now - held.at <= spec.cache_lifetime_s and held.tokens >= MIN_CACHED_TOKENS
-            if fresh and held.turns <= len(chain) and chain[held.turns - 1] == held.digest:
-                reads[spec.name] = float(held.tokens)
-            if spec.cache_write_price is not None:
-                writes.add(spec.name)
+            h = session.held.get(spec.name)
+            fresh = h is not None and now - h.at <= spec.cache_lifetime_s and h.tokens >= MIN_CACHED_TOKENS
+            if fresh and h.turns <= len(chain) and chain[h.turns - 1] == h.digest:
+                held[spec.name] = float(h.tokens)
+        billed = frozenset(s.name for s in candidates if s.cache_write_price is not None)
+        reads = {m: n for m, n in held.items() if caches.get(m) is not False}
+        writes = frozenset(m for m in billed if caches.get(m))
         known = session.last is not None
         session.planned = SessionStep(
             self, session_id, chain, counted, counted + session.overhead if known else None, session.last, reads,
-            frozenset(writes),
+            writes, held, billed,
         )  # fmt: skip
         return session.planned
 
@@ -135,10 +138,11 @@ class SessionBook:
     def served(self, step: SessionStep, model: str, usage: Usage) -> None:
         """``model`` answered ``step`` with ``usage``: its cache now holds the step's prompt."""
         tokens = usage.input_tokens if usage.input_tokens is not None else step.counted
+        used = (usage.cache_read_tokens or 0) + (usage.cache_write_tokens or 0) > 0
+        unused = tokens >= MIN_CACHED_TOKENS and (model in step.held or model in step.billed)  # it would have shown
         with self._lock:
             session = self._sessions.get(step.session_id) or Session()
-            if tokens >= MIN_CACHED_TOKENS:
-                used = (usage.cache_read_tokens or 0) + (usage.cache_write_tokens or 0) > 0
+            if used or unused:
                 session.caching[model] = self._caches[model] = used
             session.held[model] = Held(len(step.digests), step.digests[-1], tokens, self.clock())
             session.last, session.overhead, session.planned = model, float(tokens - step.counted), None
