@@ -25,9 +25,7 @@ def billed(model: str, provider: str, **usage: int) -> float:
 )
 def test_a_looked_up_spec_prices_cached_tokens_as_genai_prices_does(model, provider, usage, expected):
     spec = spec_for(f"{provider}:{model}")
-    cost = spec.cost(
-        usage["input_tokens"], 500, usage.get("cache_read_tokens", 0), usage.get("cache_write_tokens", 0)
-    )
+    cost = spec.cost(usage["input_tokens"], 500, usage.get("cache_read_tokens", 0), usage.get("cache_write_tokens", 0))
     assert cost == pytest.approx(expected) == pytest.approx(billed(model, provider, output_tokens=500, **usage))
 
 
