@@ -95,7 +95,8 @@ class Router:
         self.journal = journal
         self.view = StoreView(store, cache_ttl_s, self._store_back, index)
         self.recorder = Recorder(store, journal, self.embed_texts, self.count_tokens, self.view.written)
-        self.sessions, self.latency = sessions or SessionBook(), LatencyBook(getattr(store, "timed_outcomes", None))
+        self.sessions = sessions if sessions is not None else SessionBook()
+        self.latency = LatencyBook(getattr(store, "timed_outcomes", None))
         self.records = CallRecords(self.recorder, self.health, default_observers(self.view), self.latency)
         self.cost_shares = CostShares(self)  # cost_share -> alpha, calibrated per candidate set
         self._warned_cold: set[str] = set()
