@@ -6,14 +6,14 @@ list of parts (the tool definitions, then each message) with their token counts;
 Each model has its own cache. ``style`` is the provider's: "anthropic" caches the whole prompt when asked (automatic
 caching: a breakpoint at its end) and bills the tokens it writes; "openai" caches by itself, in steps of 128 tokens,
 and bills no write. The usage is reported as the provider does (``raw_usage``; LangChain's ``langchain_usage``).
-Time is the cache's own ``now`` (``advance``), never the wall clock.
+Time is the cache's own ``now`` (``advance``), or the logical ``clock`` it is given, never the wall clock.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -33,17 +33,23 @@ class CacheUse:
 class SimulatedPromptCache:
     """The prompt caches of one provider's models (thread-safe)."""
 
-    def __init__(self, style: Style = "anthropic", ttl_s: float = 300.0, min_tokens: int = 1024) -> None:
-        self.style, self.ttl_s, self.min_tokens, self.now = style, ttl_s, min_tokens, 0.0
+    def __init__(
+        self,
+        style: Style = "anthropic",
+        ttl_s: float = 300.0,
+        min_tokens: int = 1024,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.style, self.ttl_s, self.min_tokens, self.now, self._clock = style, ttl_s, min_tokens, 0.0, clock
         self._entries: dict[tuple[str, bytes], tuple[int, float]] = {}  # (model, prefix) -> (tokens, last used)
         self._lock = threading.Lock()
         self._calls = 0
 
     def __repr__(self) -> str:
-        return f"SimulatedPromptCache({self.style!r}, ttl_s={self.ttl_s:g}, now={self.now:g})"
+        return f"SimulatedPromptCache({self.style!r}, ttl_s={self.ttl_s:g}, now={self.clock():g})"
 
     def clock(self) -> float:
-        return self.now
+        return self._clock() if self._clock is not None else self.now
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
@@ -63,13 +69,13 @@ class SimulatedPromptCache:
             read = hits[-1][1] if hits and total >= self.min_tokens else 0
             read -= read % _STEP[self.style]
             if hits and read:
-                self._entries[(model, hits[-1][0])] = (hits[-1][1], self.now)
+                self._entries[(model, hits[-1][0])] = (hits[-1][1], self.clock())
             if total >= self.min_tokens:
-                self._entries[(model, running)] = (total, self.now)
+                self._entries[(model, running)] = (total, self.clock())
         return CacheUse(total, read, total - read if self.style == "anthropic" and total >= self.min_tokens else 0)
 
     def _fresh(self, entry: tuple[int, float] | None) -> bool:
-        return entry is not None and self.now - entry[1] <= self.ttl_s
+        return entry is not None and self.clock() - entry[1] <= self.ttl_s
 
     def raw_usage(self, use: CacheUse, output_tokens: int) -> dict[str, Any]:
         """The usage as the provider's API returns it (a LlamaIndex response's ``raw``)."""

@@ -14,7 +14,6 @@ after ``idle_s``; the clock is the book's (a logical one in simulations).
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +27,7 @@ from scope_core.text.messages import Query, as_turns
 from scope_core.text.turns import Turn
 
 MIN_CACHED_TOKENS = 1024  # the shortest prompt OpenAI and most Claude models cache
+RECENT_STEPS = 8  # output lengths of a session's last steps kept as evidence for its next one
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Held:
     tokens for it, and when the model was last sent it."""
 
     turns: int
-    digest: bytes
+    digest: int
     tokens: int
     at: float
 
@@ -48,6 +48,7 @@ class Session:
     overhead: float = 0.0  # the provider's input tokens beyond the router's count, on the last step
     caching: dict[str, bool] = field(default_factory=dict)  # per model: its provider reported cache use here
     planned: SessionStep | None = None  # the step routed last (``Router.route``, told by ``record_call``)
+    outputs: tuple[int, ...] = ()  # output tokens of its last steps, oldest first
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,12 @@ class SessionStep:
     cache (``reads``) and whether it would write the rest to it (``writes``, where the provider bills writes);
     ``input_tokens``: the step's input as the provider counts it (the router's count plus the session's overhead;
     None on a session's first step); ``holder``: the model that served the last step; ``held``: the prefix tokens
-    each candidate holds (fresh, and this step's prompt starts with it), ``billed``: those billing cache writes."""
+    each candidate holds (fresh, and this step's prompt starts with it), ``billed``: those billing cache writes;
+    ``outputs``: the output tokens of the session's last steps (the closest evidence of this step's)."""
 
     book: SessionBook
     session_id: str
-    digests: tuple[bytes, ...]
+    digests: tuple[int, ...]
     counted: int
     input_tokens: float | None
     holder: str | None
@@ -68,18 +70,18 @@ class SessionStep:
     writes: frozenset[str]
     held: dict[str, float]
     billed: frozenset[str]
+    outputs: tuple[int, ...] = ()
 
     def served(self, model: str, usage: Usage) -> None:
         self.book.served(self, model, usage)
 
 
-def digests(query: Query) -> tuple[bytes, ...]:
-    """The digest of each prefix of a conversation (a text is one user turn)."""
+def digests(query: Query) -> tuple[int, ...]:
+    """The digest of each prefix of a conversation (a text is one user turn): in-process hashes, as sessions are."""
     turns = [Turn("user", query)] if isinstance(query, str) else as_turns(query)
-    out, running = [], b""
+    out, running = [], 0
     for t in turns:
-        running = hashlib.blake2b(running + "\x1f".join((t.role, t.content, *t.tool_calls)).encode(), digest_size=16)
-        running = running.digest()
+        running = hash((running, t.role, t.content, t.tool_calls))
         out.append(running)
     return tuple(out)
 
@@ -123,7 +125,7 @@ class SessionBook:
         known = session.last is not None
         session.planned = SessionStep(
             self, session_id, chain, counted, counted + session.overhead if known else None, session.last, reads,
-            writes, held, billed,
+            writes, held, billed, session.outputs,
         )  # fmt: skip
         return session.planned
 
@@ -146,4 +148,6 @@ class SessionBook:
                 session.caching[model] = self._caches[model] = used
             session.held[model] = Held(len(step.digests), step.digests[-1], tokens, self.clock())
             session.last, session.overhead, session.planned = model, float(tokens - step.counted), None
+            if usage.output_tokens is not None:
+                session.outputs = (*session.outputs, usage.output_tokens)[-RECENT_STEPS:]
             self._sessions[step.session_id] = session  # set again: its idle time starts over

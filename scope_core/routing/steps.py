@@ -2,8 +2,9 @@
 
 The estimator predicts each candidate's tokens and list-price cost; here a session's step (``SessionStep``) turns
 them into what the provider would bill for this step: the input the session's last step shows the provider counts,
-the prefix the candidate's cache holds at the cache-read price, and the rest written to its cache where that is
-billed. The latency book adds each candidate's predicted time to first token and in all.
+the output length shrunk toward the session's last steps' (each counts as much as the estimate: an agent's tool
+calls are alike), the prefix the candidate's cache holds at the cache-read price, and the rest written to its cache
+where that is billed. The latency book adds each candidate's predicted time to first token and in all.
 """
 
 from __future__ import annotations
@@ -31,13 +32,20 @@ def for_step(
         update: dict[str, float | None] = {}
         if step is not None:
             inp = e.input_tokens if step.input_tokens is None else step.input_tokens
+            output = (e.output_tokens + sum(step.outputs)) / (1 + len(step.outputs))
             read = min(step.reads.get(e.model, 0.0), inp)
             write = inp - read if e.model in step.writes else 0.0
-            cost = specs[e.model].cost(inp, e.output_tokens, read, write)
-            update = {"input_tokens": inp, "cache_read_tokens": read, "cache_write_tokens": write, "cost_usd": cost}
+            cost = specs[e.model].cost(inp, output, read, write)
+            update = {
+                "input_tokens": inp,
+                "output_tokens": output,
+                "cache_read_tokens": read,
+                "cache_write_tokens": write,
+            }
+            update["cost_usd"] = cost
         fit = latency.get(e.model)
         if fit is not None:
-            update.update(latency_s=fit.total(e.output_tokens), ttft_s=fit.first_s)
+            update.update(latency_s=fit.total(update.get("output_tokens", e.output_tokens)), ttft_s=fit.first_s)
         out.append(e.model_copy(update=update) if update else e)
     return out
 
