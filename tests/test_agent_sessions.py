@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from langchain.agents import create_agent
 from langchain_core.tools import tool
+from langchain_core.tracers.base import BaseTracer
 from llama_index.core.agent.workflow import FunctionAgent
 from llama_index.core.tools import FunctionTool
 
@@ -68,3 +69,22 @@ async def test_a_llamaindex_agent_run_is_a_session(store, embedder):
     handler = agent.run(user_msg="When does valve 7 open?")
     await handler
     assert_cached_steps(router, handler.run_id)
+
+
+class Tracer(BaseTracer):
+    """A tracer that keeps nothing (LangSmith's would send the runs)."""
+
+    def _persist_run(self, run) -> None:
+        pass
+
+
+def test_without_a_thread_the_run_tree_s_root_is_the_session(store, embedder):
+    cache = SimulatedPromptCache("anthropic")
+    fake = ScriptedChatModel(model="claude-3-5-sonnet", reply=steps, cache=cache)
+    router = router_on(store, embedder, cache)
+    llm = ScopeChatModel(router=router, candidates=[Candidate.of(fake, capabilities=TOOLS)])
+    agent = create_agent(llm, [tool(read_manual)], system_prompt=GUIDE)
+    agent.invoke({"messages": [("user", "When does valve 7 open?")]}, {"callbacks": [Tracer()]})
+    sessions = {d.session_id for d in router.history()}
+    assert len(sessions) == 1 and None not in sessions
+    assert_cached_steps(router, sessions.pop())
