@@ -136,7 +136,7 @@ def test_the_ensemble_holds_every_temperature_once_and_the_prior_alone():
 
 def test_the_fits_vectorised_predictions_are_the_estimators_formula():
     from scope_core.estimators.knn.estimator import shrunk_p
-    from scope_core.estimators.knn.fit import _p_matrix, _predict, _weighted
+    from scope_core.estimators.knn.loo import held_out_p, pairs, weighted_evidence
 
     rng = np.random.default_rng(3)
     rows, mus, owns = [], [], []
@@ -149,10 +149,10 @@ def test_the_fits_vectorised_predictions_are_the_estimators_formula():
         own = np.zeros((2, 6))
         own[:, 0], own[:, 1] = 1.0, rng.integers(0, 2, size=2)
         owns.append(own)
-    for t, tau in ((0.05, 0.0), (0.2, 4.0), (1.0, 1e6)):
-        p, y = _predict(_p_matrix(_weighted(rows, t), np.asarray(mus), tau), np.asarray(owns))
+    for t, tau, shift in ((0.05, 0.0, (0.0, 1.0)), (0.2, 4.0, (1.0, 1.0)), (1.0, 1e6, (2.0, 8.0))):
+        p, y = pairs(held_out_p(weighted_evidence(rows, t), np.asarray(mus), tau, *shift), np.asarray(owns))
         expected = np.concatenate(
-            [shrunk_p(ev, sims, mu, t, tau)[0] for (ev, sims, _), mu in zip(rows, mus, strict=True)]
+            [shrunk_p(ev, sims, mu, t, tau, *shift)[0] for (ev, sims, _), mu in zip(rows, mus, strict=True)]
         )
         assert p == pytest.approx(expected) and y == pytest.approx(np.concatenate([o[:, 1] for o in owns]))
 
@@ -180,8 +180,7 @@ def _twin_store(store, n: int = 360, anchors: int = 90, seed: int = 0) -> None:
 
 
 def test_the_imputed_scores_weight_is_fitted_on_the_partly_profiled_models_outcomes(store):
-    from scope_core.estimators.knn.fit import IMPUTED_WEIGHTS
-    from scope_core.estimators.knn.imputer_fit import fit_imputers
+    from scope_core.estimators.knn.imputer_fit import IMPUTED_WEIGHTS, fit_imputers
     from scope_core.estimators.knn.settings import DEFAULT_IMPUTED_WEIGHT
 
     _twin_store(store)

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from scope_core.cli.app import EstimatorOption, app, command, console, fail, load_attribute, split_names
+from scope_core.cli.app import EstimatorOption, StoreOption, app, command, console, fail, load_attribute, split_names
+from scope_core.cli.eval_modes import evaluate_logged, evaluate_online
 from scope_core.errors import InvalidInputError
 from scope_core.estimators import DEFAULT_ESTIMATOR
 from scope_core.routing.router import DEFAULT_K
@@ -16,7 +17,7 @@ from scope_core.routing.router import DEFAULT_K
 @app.command("eval")
 @command
 def evaluate(
-    data: Annotated[Path, typer.Argument(help="data folder or long CSV/JSONL file")],
+    data: Annotated[Path | None, typer.Argument(help="data folder or long CSV/JSONL file (not with --logged)")] = None,
     train_frac: Annotated[float, typer.Option(help="share of prompts ingested")] = 0.5,
     seed: Annotated[int, typer.Option(help="shuffles the prompts")] = 0,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the full report here")] = None,
@@ -45,10 +46,34 @@ def evaluate(
     no_cot: Annotated[
         bool, typer.Option("--no-cot", help="estimator LLM gives its final line only (SCOPE_NoCoT)")
     ] = False,
+    online: Annotated[bool, typer.Option("--online", help="the learning curve from the router's own traffic")] = False,
+    logged: Annotated[
+        bool, typer.Option("--logged", help="what other alphas would do on a store's logged traffic")
+    ] = False,
+    store: StoreOption = None,
+    alpha: Annotated[
+        list[float] | None, typer.Option("--alpha", help="stream (--online) or target (--logged) alphas")
+    ] = None,
+    warmup: Annotated[int, typer.Option(help="--online: prompts answered by every model first")] = 100,
+    stream: Annotated[int, typer.Option(help="--online: prompts routed as live traffic")] = 1500,
+    feedback: Annotated[float, typer.Option(help="--online: share of calls scored")] = 1.0,
+    delay: Annotated[int, typer.Option(help="--online: calls before a score arrives")] = 0,
+    explore: Annotated[float | None, typer.Option(help="--online: share of calls explored")] = None,
+    since: Annotated[str | None, typer.Option(help="--logged: from when ('24h', a date...)")] = None,
 ):
-    """Split prompts, ingest the train part into a fresh store, route the test part over an alpha sweep."""
+    """Split prompts, ingest the train part into a fresh store, route the test part over an alpha sweep; with
+    --online, the learning curve of a router fed its own traffic; with --logged, off-policy estimates of other
+    alphas on a store's decision log."""
     from scope_core.evaluation import run_eval
     from scope_core.evaluation.tables import print_report
+
+    if logged:
+        return evaluate_logged(store, alpha or [0.3, 0.8], since, json_out)
+    if data is None:
+        raise fail("name a data folder or file (or --logged to evaluate a store's logged traffic)")
+    if online:
+        settings = {"warmup": warmup, "stream": stream, "feedback": feedback, "delay": delay, "explore": explore}
+        return evaluate_online(data, alpha or [0.7], seed, estimator, settings, json_out, plot, not quiet)
 
     report = run_eval(
         data,

@@ -50,7 +50,7 @@ def plot_report(report: EvalReport, path: str | Path, dpi: int = 120) -> Path:
     ax.set_title(title)
     ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
-    return _save(fig, path, dpi)
+    return save(fig, path, dpi)
 
 
 def plot_reliability(reports: dict[str, EvalReport], path: str | Path, dpi: int = 100) -> Path:
@@ -84,10 +84,10 @@ def plot_reliability(reports: dict[str, EvalReport], path: str | Path, dpi: int 
     ax.set_title("router calibration (marker area: share of pairs)")
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
-    return _save(fig, path, dpi)
+    return save(fig, path, dpi)
 
 
-def _save(fig, path: str | Path, dpi: int) -> Path:
+def save(fig, path: str | Path, dpi: int) -> Path:
     import matplotlib.pyplot as plt
 
     path = Path(path)

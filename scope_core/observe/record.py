@@ -58,7 +58,9 @@ class LoggedDecision(BaseModel):
     chosen_rank: int = Field(
         description="the chosen model's place by predicted P(correct) among the eligible (0 = top)"
     )
-    propensity: float = 1.0
+    propensities: dict[str, float] = Field(default_factory=dict, description="each candidate's chance of being chosen")
+    explored: bool = False
+    cost_ref: float | None = Field(default=None, description="the utility's cost unit on this call")
     degraded: bool = False
     route_ms: float | None = None
     attempts: list[AttemptRecord] = Field(default_factory=list)
@@ -92,7 +94,7 @@ class LoggedDecision(BaseModel):
             "pp": answered.p, "pc": answered.cost_usd, "tp": top.p, "tc": top.cost_usd,
             "dc": max(p.cost_usd for p in eligible), "ms": self.route_ms, "f": failed, "n": len(self.attempts),
             "d": self.degraded, "cs": self.cold_start, "se": self.session_id, "tg": self.tags, "b": budget,
-            "s": self.score,
+            "s": self.score, "x": self.explored,
         }  # fmt: skip
 
     def row(self) -> dict[str, Any]:
@@ -155,7 +157,9 @@ def logged(
         chosen=decision.chosen,
         reason=decision.reason,
         chosen_rank=eligible.index(decision.chosen) if decision.chosen in eligible else 0,
-        propensity=decision.propensity,
+        propensities=decision.propensities,
+        explored=decision.explored,
+        cost_ref=decision.cost_ref,
         degraded=decision.degraded,
         route_ms=decision.timings_ms.get("total_ms"),
         attempts=[

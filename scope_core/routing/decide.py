@@ -10,6 +10,8 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from scope_core.callsite import caller_stacklevel
 from scope_core.errors import ColdStartWarning, NoCandidateError
 from scope_core.estimators.base import QueryContext
@@ -18,6 +20,7 @@ from scope_core.money import usd
 from scope_core.outcome import text_hash
 from scope_core.routing.budget import BudgetExhaustedError
 from scope_core.routing.decision import Decision
+from scope_core.routing.explore import explored_choice, reranked
 from scope_core.routing.health import HealthTracker
 from scope_core.routing.latency import LatencyFit
 from scope_core.routing.policy import RouteOptions, choose, cost_ref, eligibility
@@ -76,11 +79,16 @@ def warn_cold(estimates: Sequence[Estimate], warned: set[str]) -> None:
 
 
 def decide(
-    prepared: Prepared, estimates: list[Estimate], health: HealthTracker, cost_unit: float, estimator: str
+    prepared: Prepared,
+    estimates: list[Estimate],
+    health: HealthTracker,
+    cost_unit: float,
+    estimator: str,
+    rng: np.random.Generator,
 ) -> Decision:
-    """The Decision: the policy over the estimates (health applied), or the caller's forced model; the budget
-    (if any) holds the chosen model's predicted cost until the call is observed. Estimates are priced for the
-    session's step and timed (``steps.for_step``) first."""
+    """The Decision: the policy over the estimates (health applied), or the caller's forced model, explored on a
+    share of calls (``explore``); the budget (if any) holds the chosen model's predicted cost until the call is
+    observed. Estimates are priced for the session's step and timed (``steps.for_step``) first."""
     options, ctx = prepared.options, prepared.context
     specs = {c.name: c for c in prepared.candidates}
     estimates = with_health(for_step(estimates, specs, prepared.step, prepared.latency), health)
@@ -93,16 +101,32 @@ def decide(
                 f"no model fits in the {usd(options.max_cost)} the budget leaves for this call ({exc})"
             ) from exc
         raise
-    chosen = next(e for e in estimates if e.model == choice.chosen)
-    reason = choice.reason + stayed_note(estimates, specs, options, cost_unit, choice, prepared.step)
+    stayed = stayed_note(estimates, specs, options, cost_unit, choice, prepared.step)
+    ranking, reason, propensities = choice.ranking, choice.reason + stayed, {choice.chosen: 1.0}
+    if options.explore and options.model is None and options.min_accuracy is None:
+        eligible = [e for e in estimates if e.model not in choice.excluded]
+        scale = cost_unit if cost_unit > 0 else 1.0
+        picked, propensities = explored_choice(
+            eligible, choice.chosen, options.trade_off, scale, options.explore, options.explore_cost, rng
+        )
+        if picked != choice.chosen:
+            ranking = reranked(ranking, picked)
+            reason = (
+                f"explored: drawn from the estimates' uncertainty (chance {propensities[picked]:.3f}); the greedy "
+                f"choice was {choice.chosen}"
+            )
+    chosen = next(e for e in estimates if e.model == ranking[0])
     if options.model is not None:
         reason = (
             f"forced by the caller (model={options.model!r}; p={chosen.p_correct:.3f}, cost={usd(chosen.cost_usd)})"
         )
     return Decision(
         reserved_usd=options.budget.reserve(chosen.cost_usd) if options.budget is not None else 0.0,
-        chosen=choice.chosen,
-        ranking=choice.ranking,
+        chosen=chosen.model,
+        ranking=ranking,
+        propensities=propensities,
+        explored=chosen.model != choice.chosen,
+        cost_ref=cost_unit,
         estimates=estimates,
         utilities=choice.utilities,
         reason=reason + cold_start_note(estimates) + cost_share_note(options),

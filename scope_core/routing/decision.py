@@ -34,7 +34,11 @@ class Decision(BaseModel):
     constraints: dict[str, Any] = Field(
         default_factory=dict, description="the routing options that shaped the choice, after any budget governor"
     )
-    propensity: float = Field(default=1.0, description="the probability that the policy chose ``chosen``")
+    propensities: dict[str, float] = Field(
+        default_factory=dict, description="each candidate's probability of being chosen (exploration; greedy: 1 on one)"
+    )
+    explored: bool = Field(default=False, description="chosen by exploration rather than greedily")
+    cost_ref: float | None = Field(default=None, description="the utility's cost unit on this call")
     routed_at: float = Field(default_factory=time.time, description="when the call was routed (Unix time)")
     session_id: str | None = Field(default=None, description="the caller's session or thread, if given")
     tags: list[str] = Field(default_factory=list, description="the caller's tags")
@@ -52,6 +56,11 @@ class Decision(BaseModel):
     def estimator_cost_usd(self) -> float:
         """USD the estimator spent on this decision, on top of the chosen model's call."""
         return sum(e.estimator_cost_usd for e in self.estimates)
+
+    @property
+    def propensity(self) -> float:
+        """The probability that the policy chose ``chosen``."""
+        return self.propensities.get(self.chosen, 1.0)
 
     def __repr_args__(self):
         """The choice and why, the ranking, and each candidate's p_correct and cost (not every neighbour id)."""

@@ -60,6 +60,14 @@ class RouteOptions(BaseModel):
     model: str | None = Field(default=None, description="force this model (no policy choice; it must be known)")
     budget: BudgetGovernor | None = Field(default=None, description="paces spend over a stream of calls")
     routing_mode: RoutingMode | None = Field(default=None, description="how a conversation's routing text is built")
+    explore: float | None = Field(
+        default=None, ge=0.0, le=1.0, allow_inf_nan=False,
+        description="share of calls chosen by sampling the estimates' uncertainty (Thompson sampling; 0 = greedy)",
+    )  # fmt: skip
+    explore_cost: float | None = Field(
+        default=None, gt=0.0, allow_inf_nan=False,
+        description="an explored model's predicted cost is at most this multiple of the greedy choice's",
+    )  # fmt: skip
     session_id: str | None = Field(default=None, description="the caller's session or thread: decision log, cache")
     tags: tuple[str, ...] | None = Field(default=None, description="the caller's tags (decision log)")
     metadata: dict[str, Any] | None = Field(default=None, description="the caller's metadata (decision log)")

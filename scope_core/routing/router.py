@@ -29,6 +29,7 @@ from scope_core.routing.health import HealthTracker
 from scope_core.routing.latency import LatencyBook
 from scope_core.routing.policy import RouteOptions, cost_ref
 from scope_core.routing.records import CallRecords, default_observers
+from scope_core.routing.refit import Refitter
 from scope_core.routing.sessions import SessionBook
 from scope_core.routing.store_view import StoreView
 from scope_core.specs import ModelSpec
@@ -77,6 +78,8 @@ class Router:
         health: HealthTracker | None = None,
         index: NeighbourIndex | None = None,
         journal: Journal | str | Path | None = None,
+        seed: int | None = None,
+        refit_every: int | None = None,
         sessions: SessionBook | None = None,
     ) -> None:
         if store is None:
@@ -90,6 +93,7 @@ class Router:
         self.k, self.focus_chars = k, focus_chars
         self.count_tokens = chunked_counter(token_counter)
         self.health = health if health is not None else HealthTracker()
+        self.rng = np.random.default_rng(seed)  # exploration's draws (``RouteOptions.explore``)
         if not isinstance(journal, Journal):
             journal = Journal(Path(journal) if journal else journal_path(store.location, store.name))
         self.journal = journal
@@ -104,6 +108,7 @@ class Router:
             self.view.registry()
         if self.journal.maybe_pending:  # left by a process that lost the store, then died
             self.recorder.kick()
+        self.refitter = Refitter(self, refit_every).start() if refit_every else None  # refits in the background
 
     @classmethod
     def open(cls, location: str | None = None, *, name: str = "scope", store_prompts: bool = True, **kwargs) -> Router:
@@ -177,7 +182,7 @@ class Router:
         timings = prepared.timings_ms
         timings["estimate_ms"] = _ms(estimated_at)
         t = time.perf_counter()
-        decision = decide(prepared, estimates, self.health, cost_unit(prepared), self.estimator.name)
+        decision = decide(prepared, estimates, self.health, cost_unit(prepared), self.estimator.name, self.rng)
         policy_ms = _ms(t)
         total = decision.timings_ms.pop("prepare_ms") + decision.timings_ms["estimate_ms"] + policy_ms
         decision.timings_ms.update(policy_ms=policy_ms, total_ms=total)

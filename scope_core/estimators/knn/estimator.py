@@ -63,18 +63,38 @@ def shrunk_means(prior: np.ndarray, population: np.ndarray, strength: float = GL
     return (prior[:, sm.SCORE_SUM] + strength * pop) / (prior[:, sm.N_SCORED] + strength)
 
 
+def shifted_prior(s_w: np.ndarray, n_w: np.ndarray, mu: np.ndarray, shift: float, strength: float) -> np.ndarray:
+    """The prior means ``mu`` (models on the last axis) moved by how the OTHER models did on the neighbours than
+    their own priors say: ``shift`` times the mean residual of the others' weighted evidence (``s_w`` scores,
+    ``n_w`` counts), behind ``strength`` pseudo-outcomes at 0. A neighbourhood every answering model finds easy
+    (or hard) moves every model's prior, those never tried there included."""
+    if not shift:
+        return mu
+    residual = s_w - n_w * mu
+    others = (residual.sum(axis=-1, keepdims=True) - residual) / (n_w.sum(axis=-1, keepdims=True) - n_w + strength)
+    return np.clip(mu + shift * others, 1e-3, 1 - 1e-3)
+
+
 def shrunk_p(
-    ev: np.ndarray, similarities: np.ndarray, mu: np.ndarray, temperature: float, tau: float
+    ev: np.ndarray,
+    similarities: np.ndarray,
+    mu: np.ndarray,
+    temperature: float,
+    tau: float,
+    shift: float = 0.0,
+    shift_strength: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """P(correct) per candidate from neighbour evidence ``ev`` (k, m, width) shrunk toward ``mu``.
+    """P(correct) per candidate from neighbour evidence ``ev`` (k, m, width) shrunk toward ``mu`` (shifted by the
+    other models' evidence, ``shifted_prior``).
 
     Returns (p, denom, n_w, w): the estimate, its pseudo-count, the weighted scored count and the
     neighbour weights.
     """
     w = similarity_weights(similarities, temperature, ev[:, :, sm.N_SCORED].sum(axis=1) > 0)
-    n_w = w @ ev[:, :, sm.N_SCORED]
+    n_w, s_w = w @ ev[:, :, sm.N_SCORED], w @ ev[:, :, sm.SCORE_SUM]
+    mu = shifted_prior(s_w, n_w, mu, shift, shift_strength)
     denom = n_w + tau
-    p = np.where(denom > 0, (w @ ev[:, :, sm.SCORE_SUM] + tau * mu) / np.where(denom > 0, denom, 1.0), mu)
+    p = np.where(denom > 0, (s_w + tau * mu) / np.where(denom > 0, denom, 1.0), mu)
     return np.clip(p, 0.0, 1.0), denom, n_w, w
 
 
@@ -234,7 +254,8 @@ class KNNEstimator(LocalEstimator):
         # p is the mean over the settings' estimates (the fit's ensemble, or this one setting); the
         # weights of (temperature, tau) also weigh the token evidence below
         members = self.members(settings)
-        runs = {m: shrunk_p(ev, nb.similarities, mu, *m) for m in dict.fromkeys([(temperature, tau), *members])}
+        shift = (settings.shift, settings.shift_strength) if settings is not None else (0.0, 1.0)
+        runs = {m: shrunk_p(ev, nb.similarities, mu, *m, *shift) for m in dict.fromkeys([(temperature, tau), *members])}
         p, denom = (np.mean([runs[m][i] for m in members], axis=0) for i in (0, 1))
         n_w, w = runs[(temperature, tau)][2:]
         # output and extra input tokens: same shrinkage, toward the model's group (else global) means

@@ -2,8 +2,8 @@
 
 A query's neighbours rarely hold enough outcomes of every model to judge it alone, and a model's
 global mean ignores what kind of prompt this is. The groups are the stored prompts' task labels
-where most prompts carry one (ingested data sets do), otherwise k-means clusters of the stored
-embeddings with ``n_clusters(n)`` groups. A query belongs to each group softly, by a softmax over its
+where the store has labelled tasks (ingested data sets do; an unlabelled prompt joins its nearest task),
+otherwise k-means clusters of the stored embeddings with ``n_clusters(n)`` groups. A query belongs to each group softly, by a softmax over its
 cosine similarity to the groups' centroids; its prior mean for a model is the membership-weighted
 mean of that model's group means, each group mean shrunk toward the model's global mean by
 ``strength`` pseudo-outcomes. ``scope_core.fit_store`` builds it and chooses the temperature and
@@ -12,6 +12,7 @@ strength by leave-one-out.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Literal
@@ -19,7 +20,9 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-MIN_LABELLED = 0.5  # share of stored prompts that must carry a task label for tasks to be the groups
+from scope_core.store import summary as sm
+
+MIN_TASK_PROMPTS = 5  # labelled prompts a task needs to be a group (its centroid is their mean direction)
 
 
 def n_clusters(n_prompts: int) -> int:
@@ -35,13 +38,18 @@ def unit(x: np.ndarray) -> np.ndarray:
 def group_labels(
     vectors: np.ndarray, tasks: Sequence[str | None], seed: int = 0
 ) -> tuple[Literal["task", "cluster"], np.ndarray, list[str]]:
-    """(source, per-prompt group index (-1: none), group names): the task labels where at least
-    ``MIN_LABELLED`` of the prompts carry one and there are two or more, else k-means clusters."""
-    labelled = [t for t in tasks if t]
-    names = sorted(set(labelled))
-    if len(names) >= 2 and len(labelled) >= MIN_LABELLED * len(tasks):
+    """(source, per-prompt group index, group names): the task labels where two or more tasks each label at least
+    ``MIN_TASK_PROMPTS`` prompts (a prompt without one, live traffic's, joins the task of its nearest task
+    centroid, so live outcomes pool with ingested ones), else k-means clusters."""
+    counts = Counter(t for t in tasks if t)
+    names = sorted(t for t, n in counts.items() if n >= MIN_TASK_PROMPTS)
+    if len(names) >= 2:
         index = {t: g for g, t in enumerate(names)}
-        return "task", np.asarray([index[t] if t else -1 for t in tasks]), names
+        labels = np.asarray([index.get(t, -1) if t else -1 for t in tasks])
+        alone = labels < 0
+        if alone.any():
+            labels[alone] = np.argmax(unit(vectors[alone]) @ centroids(vectors, labels, len(names)).T, axis=1)
+        return "task", labels, names
     from sklearn.cluster import KMeans
 
     k = min(n_clusters(len(vectors)), len(vectors))
@@ -108,3 +116,52 @@ class GroupPrior(BaseModel):
 
 
 _TABLES = ("score_sum", "n_scored", "out_sum", "n_usage")
+
+
+class GroupTable:
+    """The stored prompts' groups and their per-model outcome sums, with leave-one-out prior means."""
+
+    def __init__(self, vectors: np.ndarray, metas: Sequence[dict[str, object]], own: np.ndarray, seed: int) -> None:
+        self.source, self.labels, self.names = group_labels(vectors, [m.get("task") or None for m in metas], seed)
+        self.centres = centroids(vectors, self.labels, len(self.names))
+        keep = self.labels >= 0
+        self.score_sum = np.zeros((len(self.names), own.shape[1]))
+        self.n_scored = np.zeros_like(self.score_sum)
+        np.add.at(self.score_sum, self.labels[keep], own[keep, :, sm.SCORE_SUM])
+        np.add.at(self.n_scored, self.labels[keep], own[keep, :, sm.N_SCORED])
+        self.out_sum, self.n_usage = np.zeros_like(self.score_sum), np.zeros_like(self.score_sum)
+        np.add.at(self.out_sum, self.labels[keep], own[keep, :, sm.OUT_SUM])
+        np.add.at(self.n_usage, self.labels[keep], own[keep, :, sm.N_USAGE])
+
+    def loo_means(self, held: np.ndarray, vectors: np.ndarray, own: np.ndarray, mu: np.ndarray, t: float, s: float):
+        """Prior mean scores of held-out rows (rows, models): group means without the row's own outcomes."""
+        return self._loo(held, vectors, own, mu, t, s, (self.score_sum, self.n_scored), (sm.SCORE_SUM, sm.N_SCORED))
+
+    def loo_tokens(self, held: np.ndarray, vectors: np.ndarray, own: np.ndarray, mu: np.ndarray, t: float, s: float):
+        """The same for output tokens."""
+        return self._loo(held, vectors, own, mu, t, s, (self.out_sum, self.n_usage), (sm.OUT_SUM, sm.N_USAGE))
+
+    def _loo(self, held, vectors, own, mu, t, s, tables, fields):
+        sums, counts = tables
+        pi = memberships(vectors, self.centres, t)  # (rows, groups)
+        out = np.einsum("rg,rgm->rm", pi, group_means(sums[None], counts[None], mu[:, None], s))
+        g = self.labels[held]
+        has = g >= 0
+        full = group_means(sums[g], counts[g], mu, s)
+        loo = group_means(sums[g] - own[:, :, fields[0]], counts[g] - own[:, :, fields[1]], mu, s)
+        w = pi[np.arange(len(g)), np.where(has, g, 0)][:, None] * has[:, None]
+        return out + w * (loo - full)
+
+    def prior(self, models: list[str], t: float, s: float) -> GroupPrior:
+        return GroupPrior(
+            source=self.source,
+            names=self.names,
+            centroids=self.centres.tolist(),
+            models=models,
+            score_sum=self.score_sum.tolist(),
+            n_scored=self.n_scored.tolist(),
+            out_sum=self.out_sum.tolist(),
+            n_usage=self.n_usage.tolist(),
+            temperature=t,
+            strength=s,
+        )

@@ -27,6 +27,8 @@ class KNNSettings(BaseModel):
         default_factory=list, description="(temperature, prior strength) pairs whose estimates are averaged"
     )
     usage_prior_strength: float = Field(default=1.0, ge=0, description="pseudo-outcomes behind output lengths")
+    shift: float = Field(default=0.0, ge=0, description="how far the other models' neighbour evidence moves a prior")
+    shift_strength: float = Field(default=1.0, gt=0, description="pseudo-outcomes at 0 behind that evidence")
     imputed_weight: float = Field(
         default=DEFAULT_IMPUTED_WEIGHT, ge=0, description="pseudo-outcomes an imputed score counts for on a neighbour"
     )

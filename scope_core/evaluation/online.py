@@ -1,0 +1,261 @@
+"""The learning curve: a router fed its own traffic, as an application would feed it, against two references.
+
+A data set's prompts are shuffled (``seed``) into a warm-up (answered by every model, ingested), a stream and a
+held-out part. The stream is routed through the public API, one prompt at a time, at a fixed alpha: ``route``, then
+``record_call`` with the chosen model's true outcome, its score on a ``feedback`` share of calls (``delay`` calls
+later); nothing else is revealed (bandit feedback). Two references run on the same order: ``full`` (every model's
+outcome on each stream prompt recorded: full information) and ``none`` (the warm-up store, nothing learnt). Per
+window of calls the stream's accuracy and cost are kept; at the end each store is judged as a router on the held-out
+prompts by the AIQ of ``scope eval``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from scope_core.data.dataset import Dataset, load_dataset
+from scope_core.estimators import DEFAULT_ESTIMATOR
+from scope_core.evaluation import metrics
+from scope_core.evaluation.baselines import single_models
+from scope_core.evaluation.sweep import alpha_sweep, operating_points, route_prompts
+from scope_core.outcome import Outcome
+from scope_core.routing.router import DEFAULT_K, Router
+from scope_core.store.behaviour import BehaviourStore
+from scope_core.text.embedder import Embedder, default_embedder
+
+Variant = Literal["none", "bandit", "full"]
+
+
+class Window(BaseModel):
+    """One window of the stream: its calls' mean accuracy and cost, and the share explored."""
+
+    start: int
+    calls: int
+    accuracy: float
+    cost: float = Field(description="mean USD per call")
+    explored: float = 0.0
+
+
+class OnlineRun(BaseModel):
+    """One variant's stream at one alpha, and its final store judged on the held-out prompts."""
+
+    variant: Variant
+    alpha: float
+    windows: list[Window]
+    accuracy: float = Field(description="the stream's mean accuracy")
+    cost: float = Field(description="the stream's mean USD per call")
+    aiq: float = Field(description="the final store's AIQ on the held-out prompts")
+    max_accuracy: float
+    choices: dict[str, int] = Field(description="stream calls per chosen model")
+    seconds: float
+
+
+class OnlineReport(BaseModel):
+    data: str
+    seed: int
+    warmup: int
+    stream: int
+    holdout: int
+    feedback: float
+    delay: int
+    explore: float | None
+    refit_every: int | None
+    runs: list[OnlineRun]
+
+    def run(self, variant: Variant, alpha: float) -> OnlineRun:
+        return next(r for r in self.runs if r.variant == variant and r.alpha == alpha)
+
+    def gap_closed(self, alpha: float) -> float | None:
+        """(bandit - none) / (full - none) of the final AIQs."""
+        none, bandit, full = (self.run(v, alpha).aiq for v in ("none", "bandit", "full"))
+        return (bandit - none) / (full - none) if full != none else None
+
+
+class _Truth:
+    """The data set's outcomes as (prompt x model) arrays, by prompt id."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.models = dataset.models
+        ids = [p.id for p in dataset.prompts]
+        self.row = {pid: i for i, pid in enumerate(ids)}
+        self.text = {p.id: p.text for p in dataset.prompts}
+        self.score = dataset.matrix("score", ids)
+        self.cost = np.nan_to_num(dataset.matrix("cost_usd", ids), nan=0.0)
+        self.tokens = {(o.prompt_id, o.model): (o.input_tokens, o.output_tokens) for o in dataset.outcomes}
+
+    def answered(self, pid: str) -> list[str]:
+        return [m for j, m in enumerate(self.models) if not np.isnan(self.score[self.row[pid], j])]
+
+    def of(self, pid: str, model: str) -> tuple[float, float]:
+        j = self.models.index(model)
+        return float(self.score[self.row[pid], j]), float(self.cost[self.row[pid], j])
+
+
+def _split(dataset: Dataset, truth: _Truth, warmup: int, stream: int, holdout: int | None, seed: int):
+    complete = [p.id for p in dataset.prompts if len(truth.answered(p.id)) == len(truth.models)]
+    rest = [p.id for p in dataset.prompts if len(truth.answered(p.id)) != len(truth.models)]
+    random.Random(seed).shuffle(complete)
+    random.Random(seed + 1).shuffle(rest)
+    ordered = complete + rest
+    warm = complete[:warmup]
+    others = [i for i in ordered if i not in set(warm)]
+    random.Random(seed + 2).shuffle(others)
+    held = others[stream:] if holdout is None else others[stream : stream + holdout]
+    return warm, others[:stream], held
+
+
+def _judge(router: Router, truth: _Truth, held: Sequence[str], progress: bool) -> tuple[float, float]:
+    """(AIQ, max accuracy) of the router's store routing the held-out prompts over the alpha sweep."""
+    rows = [truth.row[i] for i in held]
+    scores, costs = truth.score[rows], truth.cost[rows]
+    costs = np.where(np.isnan(scores), np.nan, costs)
+    texts = [truth.text[i] for i in held]
+    candidates = [truth.answered(i) for i in held]
+    routed = route_prompts(router, texts, candidates, progress=progress)[router.estimator.name]
+    singles = single_models(scores, costs, truth.models)
+    c_min, c_max = min(s.cost for s in singles), max(s.cost for s in singles)
+    filled = np.nan_to_num(scores, nan=0.0), np.nan_to_num(costs, nan=0.0)
+    points = operating_points(routed, router.models(), alpha_sweep(), *filled, truth.models)
+    xy = [(p.cost, p.accuracy) for p in points]
+    return metrics.aiq(xy, c_min, c_max), max(p.accuracy for p in points)
+
+
+def _stream(
+    router: Router,
+    truth: _Truth,
+    ids: Sequence[str],
+    variant: Variant,
+    alpha: float,
+    *,
+    feedback: float,
+    delay: int,
+    explore: float | None,
+    refit_every: int | None,
+    seed: int,
+) -> tuple[list[tuple[float, float, bool]], Counter]:
+    """Route the stream; returns per call (true score, cost, explored) and the choices."""
+    rng, pending = random.Random(seed), deque()
+    calls, choices, scored = [], Counter(), 0
+    for n, pid in enumerate(ids):
+        text, allowed = truth.text[pid], truth.answered(pid)
+        decision = router.route(text, alpha=alpha, allowed=allowed, explore=explore if variant == "bandit" else None)
+        score, cost = truth.of(pid, decision.chosen)
+        calls.append((score, cost, decision.explored))
+        choices[decision.chosen] += 1
+        if variant == "none":
+            continue
+        in_tok, out_tok = truth.tokens[(pid, decision.chosen)]
+        revealed = rng.random() < feedback
+        outcome = router.record_call(
+            decision, text, decision.chosen, input_tokens=in_tok, output_tokens=out_tok,
+            score=score if revealed and delay == 0 else None,
+        )  # fmt: skip
+        if revealed and delay:
+            pending.append((n + delay, outcome.id, score))
+        while pending and pending[0][0] <= n:
+            _, run_id, late = pending.popleft()
+            router.feedback(run_id, late)
+        if variant == "full":
+            others = [m for m in allowed if m != decision.chosen]
+            router.record([_outcome(truth, pid, m) for m in others])
+        scored += variant == "full" or revealed  # refits on the same schedule of calls in both
+        if refit_every and scored >= refit_every:
+            router.fit()
+            scored = 0
+    for _, run_id, score in pending:
+        router.feedback(run_id, score)
+    return calls, choices
+
+
+def _outcome(truth: _Truth, pid: str, model: str) -> Outcome:
+    score, cost = truth.of(pid, model)
+    in_tok, out_tok = truth.tokens[(pid, model)]
+    return Outcome(prompt=truth.text[pid], model=model, score=score, input_tokens=in_tok, output_tokens=out_tok,
+                   cost_usd=cost, source="online")  # fmt: skip
+
+
+def _windows(calls: Sequence[tuple[float, float, bool]], size: int) -> list[Window]:
+    out = []
+    for start in range(0, len(calls), size):
+        part = calls[start : start + size]
+        out.append(
+            Window(
+                start=start,
+                calls=len(part),
+                accuracy=float(np.mean([s for s, _, _ in part])),
+                cost=float(np.mean([c for _, c, _ in part])),
+                explored=float(np.mean([x for _, _, x in part])),
+            )
+        )
+    return out
+
+
+def run_online(
+    data: Dataset | str | Path,
+    *,
+    alphas: Sequence[float] = (0.7,),
+    warmup: int = 100,
+    stream: int = 1500,
+    holdout: int | None = None,
+    seed: int = 0,
+    window: int = 250,
+    feedback: float = 1.0,
+    delay: int = 0,
+    explore: float | None = None,
+    refit_every: int | None = 250,
+    variants: Sequence[Variant] = ("none", "bandit", "full"),
+    estimator: str = DEFAULT_ESTIMATOR,
+    embedder: Embedder | None = None,
+    k: int = DEFAULT_K,
+    progress: bool = False,
+    on_run: Callable[[OnlineRun], Any] | None = None,
+) -> OnlineReport:
+    """The learning curve of ``data`` (see the module docstring); ``refit_every`` scored outcomes the store's fit is
+    refitted (as a background refit would), and once more at the end of the stream."""
+    dataset = data if isinstance(data, Dataset) else load_dataset(data)
+    truth = _Truth(dataset)
+    warm, ids, held = _split(dataset, truth, warmup, stream, holdout, seed)
+    embedder = embedder if embedder is not None else default_embedder(disk_cache=True)
+    runs = []
+    for alpha in alphas:
+        for variant in variants:
+            started = time.perf_counter()
+            store = BehaviourStore.ephemeral()
+            try:
+                router = Router(store, estimator=estimator, embedder=embedder, k=k, seed=seed)
+                router.ingest(dataset.subset(warm), progress=False)
+                calls, choices = _stream(
+                    router, truth, ids, variant, alpha, feedback=feedback, delay=delay, explore=explore,
+                    refit_every=refit_every, seed=seed,
+                )  # fmt: skip
+                if variant != "none":
+                    router.fit()
+                aiq, top = _judge(router, truth, held, progress)
+            finally:
+                store.drop()
+            run = OnlineRun(
+                variant=variant,
+                alpha=alpha,
+                windows=_windows(calls, window),
+                accuracy=float(np.mean([s for s, _, _ in calls])),
+                cost=float(np.mean([c for _, c, _ in calls])),
+                aiq=aiq,
+                max_accuracy=top,
+                choices=dict(sorted(choices.items())),
+                seconds=time.perf_counter() - started,
+            )
+            runs.append(run)
+            if on_run is not None:
+                on_run(run)
+    return OnlineReport(
+        data=dataset.name, seed=seed, warmup=len(warm), stream=len(ids), holdout=len(held), feedback=feedback,
+        delay=delay, explore=explore, refit_every=refit_every, runs=runs,
+    )  # fmt: skip
