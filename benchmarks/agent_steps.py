@@ -39,7 +39,7 @@ from llama_index.core.agent.workflow import FunctionAgent
 from llama_index.core.instrumentation.dispatcher import instrument_tags
 from llama_index.core.tools import FunctionTool
 
-from scope_core import BehaviourStore, Router, default_embedder
+from scope_core import BehaviourStore, RouteOptions, Router, default_embedder
 from scope_core.errors import ColdStartWarning
 from scope_core.observe.record import LoggedDecision
 from scope_core.prompt_cache import SimulatedPromptCache
@@ -247,7 +247,8 @@ def routing_time(router: Router, pairs: int = 150) -> dict[str, float]:
     estimates = router.route(turns, cache_aware=False).estimates
     t, n = time.perf_counter(), 300
     for _ in range(n):
-        for_step(estimates, specs, router.sessions.plan("timing-0", turns, list(specs.values()), 9000), {})
+        step = router.sessions.plan(RouteOptions(session_id="timing-0"), turns, list(specs.values()), 9000)
+        for_step(estimates, specs, step, {})
     return {
         "aware_ms": statistics.median(times[True]),
         "blind_ms": statistics.median(times[False]),

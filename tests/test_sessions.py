@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scope_core import ModelSpec, Outcome, Router
+from scope_core import ModelSpec, Outcome, RouteOptions, Router
 from scope_core.routing.call import Usage
 from scope_core.routing.sessions import SessionBook
 
@@ -115,7 +115,7 @@ def test_route_and_record_call_tell_the_session(router):
 def test_sessions_are_bounded_and_expire(clock):
     book = SessionBook(max_sessions=2, idle_s=60, clock=clock)
     for session in ("a", "b", "c"):
-        book.plan(session, "hello", [GPT], 1)
+        book.plan(RouteOptions(session_id=session), "hello", [GPT], 1)
     assert len(book) == 2
     clock.now += 61
     assert len(book) == 0

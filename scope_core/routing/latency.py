@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from scope_core.errors import StoreError
 from scope_core.specs import ModelSpec
 
 DECAY = 0.995  # each observation keeps this share of the weight of those before it (half-life ~140 calls)
 SEED_LIMIT = 256  # stored outcomes read per model, once
+
+
+class TimedOutcomes(Protocol):
+    """Where a model's outcomes that carry a latency are read (``BehaviourStore``)."""
+
+    def timed_outcomes(self, model: str, limit: int) -> list[dict[str, object]]: ...
 
 
 @dataclass(frozen=True)
@@ -59,14 +66,15 @@ class _Sums:
         return LatencyFit(first, max(mean_y - slope * mean_x, 0.0), slope)
 
 
-@dataclass
 class LatencyBook:
-    """Per model: decayed sums of its observed latencies (thread-safe)."""
+    """Per model: decayed sums of its observed latencies (thread-safe); ``store``: where the models' outcomes are
+    stored (``timed_outcomes``), None: only what this book observes."""
 
-    read_stored: Callable[[str], Iterable[Mapping[str, object]]] | None = None  # a model's stored outcome records
-    _sums: dict[str, _Sums] = field(default_factory=dict)
-    _seeded: set[str] = field(default_factory=set)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(self, store: TimedOutcomes | None = None) -> None:
+        self.store = store
+        self._sums: dict[str, _Sums] = {}
+        self._seeded: set[str] = set()
+        self._lock = threading.Lock()
 
     def observe(self, model: str, latency_s: float | None, output_tokens: float | None, ttft_s: float | None) -> None:
         """One answer's latency (an outcome without one, or without output tokens, tells nothing)."""
@@ -75,9 +83,9 @@ class LatencyBook:
         with self._lock:
             self._sums.setdefault(model, _Sums()).add(latency_s, output_tokens, ttft_s)
 
-    def fits(self, candidates: Sequence[ModelSpec], stored: bool = True) -> dict[str, LatencyFit]:
-        """Each candidate's fit, where its latency is known; ``stored``: the store may be read to seed a model."""
-        if stored and self.read_stored is not None:
+    def fits(self, candidates: Sequence[ModelSpec], store_down: bool = False) -> dict[str, LatencyFit]:
+        """Each candidate's fit, where its latency is known; a model not yet seeded is, unless the store is down."""
+        if not store_down and self.store is not None:
             with self._lock:
                 todo = [s.name for s in candidates if s.name not in self._seeded]
                 self._seeded.update(todo)
@@ -97,7 +105,7 @@ class LatencyBook:
         """Learn from the model's stored outcomes, once (a store that fails to answer leaves it to the calls)."""
         records: list[Mapping[str, object]] = []
         with contextlib.suppress(StoreError):
-            records = [r for r in self.read_stored(model) if "err" not in r]  # type: ignore[misc]
+            records = [r for r in self.store.timed_outcomes(model, SEED_LIMIT) if "err" not in r]  # type: ignore[union-attr]
         for r in records:
             ttft = r.get("ttft")
             self.observe(model, float(r["lat"]), float(r.get("ot", 0.0)), None if ttft is None else float(ttft))

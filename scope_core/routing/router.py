@@ -7,7 +7,6 @@ import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +20,7 @@ from scope_core.observe.history import history, window_report
 from scope_core.observe.record import LoggedDecision
 from scope_core.observe.report import Report
 from scope_core.outcome import Outcome
-from scope_core.routing.call import Ended, RoutedCall, RoutedQuery, Usage
+from scope_core.routing.call import Ended, RoutedCall, RoutedQuery
 from scope_core.routing.cost_share import CostShares
 from scope_core.routing.decide import Prepared, cost_unit, decide, warn_cold
 from scope_core.routing.decision import Decision
@@ -61,7 +60,6 @@ class Router:
     stored (``scope_core.store.recorder``). When the store is unavailable, routing goes on with the last
     registry and priors this router saw (no neighbours; ``Decision.degraded`` is True) and the writes wait in
     the journal, replayed once the store is back. ``options`` are the defaults of every call's ``RouteOptions``.
-    ``sessions`` remembers which prefix of each session's conversation every model's prompt cache holds (in memory).
     """
 
     def __init__(
@@ -99,9 +97,8 @@ class Router:
         self.journal = journal
         self.view = StoreView(store, cache_ttl_s, self._store_back, index)
         self.recorder = Recorder(store, journal, self.embed_texts, self.count_tokens, self.view.written)
-        self.sessions = sessions if sessions is not None else SessionBook()
-        self.latency = LatencyBook(getattr(store, "timed_outcomes", None))
-        self.records = CallRecords(self.recorder, self.health, default_observers(self.view), self.latency)
+        self.sessions = sessions if sessions is not None else SessionBook()  # what each model's prompt cache holds
+        self.records = CallRecords(self.recorder, self.health, default_observers(self.view), LatencyBook(store))
         self.cost_shares = CostShares(self)  # cost_share -> alpha, calibrated per candidate set
         self._warned_cold: set[str] = set()
         with contextlib.suppress(StoreUnavailableError):  # what a degraded route falls back on from the start
@@ -173,8 +170,8 @@ class Router:
         timings["search_ms"] = _ms(t)
         tokens = self.count_tokens(prompt_text(query))
         context = QueryContext(text, embedding, tokens, neighbours, registry.priors, registry.fits, self.store)
-        session = options.session_id if options.cache_aware is not False else None
-        step, latency = self.sessions.plan(session, query, candidates, tokens), self.latency.fits(candidates, not stale)
+        latency = self.records.latency.fits(candidates, stale)
+        step = self.sessions.plan(options, query, candidates, tokens)
         timings["prepare_ms"] = _ms(start)
         return Prepared(context, candidates, options, stale or blind, timings, step, latency)
 
@@ -264,16 +261,9 @@ class Router:
         ctx = prepared.context
         query = RoutedQuery(ctx.text, ctx.embedding, {c.name: c for c in prepared.candidates})
         run_id = run_id or str(uuid.uuid4())
-        served = prepared.step.served if prepared.step is not None else None
+        call["served"] = prepared.step.served if prepared.step is not None else None
         return RoutedCall(
-            decision,
-            query,
-            run_id,
-            self.records,
-            self.count_tokens,
-            budget=prepared.options.budget,
-            served=served,
-            **call,
+            decision, query, run_id, self.records, self.count_tokens, budget=prepared.options.budget, **call
         )
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
@@ -309,20 +299,18 @@ class Router:
         cache_write_tokens: int | None = None,
         ttft_s: float | None = None,
     ) -> Outcome:
-        """Record what the chosen (or a fallback) model did on a call routed by ``route``: its outcome, priced (cache
-        reads and writes at the cache prices), and the decision record; journaled before this returns
-        (``wait=False``: stored in the background), error scrubbed. An answer also tells the decision's session."""
+        """Record what the chosen (or a fallback) model did on a call routed by ``route`` (and tell its session): its
+        outcome, priced, the decision record; journaled before this returns (``wait=False``: later), error scrubbed."""
         text = clip(check_text(text, "text"))
         spec = self.view.last_registry.specs.get(model) or self.models().get(model)  # no store read if known
         if spec is None:
             raise UnknownModelError(f"model '{model}' is not registered")
-        cache = (cache_read_tokens, cache_write_tokens)
+        cache = {"cache_read_tokens": cache_read_tokens, "cache_write_tokens": cache_write_tokens, "ttft_s": ttft_s}
         ended = Ended(
-            run_id or str(uuid.uuid4()), model, 0, latency_s, input_tokens, output_tokens, None, error, *cache
+            run_id or str(uuid.uuid4()), model, 0, latency_s, input_tokens, output_tokens, None, error, **cache
         )
-        if error is None:
-            self.sessions.recorded(decision.session_id, model, Usage(input_tokens, output_tokens, *cache))
-        return self.records.record_call(decision, text, spec, replace(ended, ttft_s=ttft_s), score, wait=wait)
+        self.sessions.recorded(decision.session_id, ended)
+        return self.records.record_call(decision, text, spec, ended, score, wait=wait)
 
     def feedback(self, run_id: str, score: float, *, wait: bool = True) -> None:
         """Attach a quality score in [0, 1] to a recorded call by its run id (``wait=False``: stored later)."""

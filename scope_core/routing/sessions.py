@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 from cachetools import TTLCache
 
-from scope_core.routing.call import Usage
+from scope_core.routing.call import Ended, Usage
+from scope_core.routing.policy import RouteOptions
 from scope_core.specs import ModelSpec
 from scope_core.text.messages import Query, as_turns
 from scope_core.text.turns import Turn
@@ -102,10 +103,11 @@ class SessionBook:
             return len(self._sessions)
 
     def plan(
-        self, session_id: str | None, query: Query, candidates: Sequence[ModelSpec], counted: int
+        self, options: RouteOptions, query: Query, candidates: Sequence[ModelSpec], counted: int
     ) -> SessionStep | None:
-        """The step of ``session_id`` that sends ``query`` (None: no session)."""
-        if session_id is None:
+        """The step of the options' session that sends ``query`` (None: no session, or ``cache_aware=False``)."""
+        session_id = options.session_id
+        if session_id is None or options.cache_aware is False:
             return None
         now, chain = self.clock(), digests(query)
         with self._lock:
@@ -129,13 +131,14 @@ class SessionBook:
         )  # fmt: skip
         return session.planned
 
-    def recorded(self, session_id: str | None, model: str, usage: Usage) -> None:
-        """``model`` answered the step of ``session_id`` routed last (``Router.record_call``)."""
+    def recorded(self, session_id: str | None, ended: Ended) -> None:
+        """How the step of ``session_id`` routed last ended (``Router.record_call``): a failure tells nothing."""
         with self._lock:
             session = self._sessions.get(session_id) if session_id is not None else None
             step = session.planned if session is not None else None
-        if step is not None:
-            self.served(step, model, usage)
+        if step is not None and ended.error is None:
+            usage = Usage(ended.input_tokens, ended.output_tokens, ended.cache_read_tokens, ended.cache_write_tokens)
+            self.served(step, ended.model, usage)
 
     def served(self, step: SessionStep, model: str, usage: Usage) -> None:
         """``model`` answered ``step`` with ``usage``: its cache now holds the step's prompt."""
