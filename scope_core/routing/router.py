@@ -305,10 +305,8 @@ class Router:
         spec = self.view.last_registry.specs.get(model) or self.models().get(model)  # no store read if known
         if spec is None:
             raise UnknownModelError(f"model '{model}' is not registered")
-        cache = {"cache_read_tokens": cache_read_tokens, "cache_write_tokens": cache_write_tokens, "ttft_s": ttft_s}
-        ended = Ended(
-            run_id or str(uuid.uuid4()), model, 0, latency_s, input_tokens, output_tokens, None, error, **cache
-        )
+        kw = {"cache_read_tokens": cache_read_tokens, "cache_write_tokens": cache_write_tokens, "ttft_s": ttft_s}
+        ended = Ended(run_id or str(uuid.uuid4()), model, 0, latency_s, input_tokens, output_tokens, None, error, **kw)
         self.sessions.recorded(decision.session_id, ended)
         return self.records.record_call(decision, text, spec, ended, score, wait=wait)
 
