@@ -12,19 +12,13 @@ import contextlib
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any
 
 from scope_core.errors import StoreError
 from scope_core.specs import ModelSpec
 
 DECAY = 0.995  # each observation keeps this share of the weight of those before it (half-life ~140 calls)
 SEED_LIMIT = 256  # stored outcomes read per model, once
-
-
-class TimedOutcomes(Protocol):
-    """Where a model's outcomes that carry a latency are read (``BehaviourStore``)."""
-
-    def timed_outcomes(self, model: str, limit: int) -> list[dict[str, object]]: ...
 
 
 @dataclass(frozen=True)
@@ -68,10 +62,10 @@ class _Sums:
 
 class LatencyBook:
     """Per model: decayed sums of its observed latencies (thread-safe); ``store``: where the models' outcomes are
-    stored (``timed_outcomes``), None: only what this book observes."""
+    stored (a ``BehaviourStore``: its ``timed_outcomes``), None: only what this book observes."""
 
-    def __init__(self, store: TimedOutcomes | None = None) -> None:
-        self.store = store
+    def __init__(self, store: Any = None) -> None:
+        self.store = store if hasattr(store, "timed_outcomes") else None
         self._sums: dict[str, _Sums] = {}
         self._seeded: set[str] = set()
         self._lock = threading.Lock()
@@ -105,7 +99,7 @@ class LatencyBook:
         """Learn from the model's stored outcomes, once (a store that fails to answer leaves it to the calls)."""
         records: list[Mapping[str, object]] = []
         with contextlib.suppress(StoreError):
-            records = [r for r in self.store.timed_outcomes(model, SEED_LIMIT) if "err" not in r]  # type: ignore[union-attr]
+            records = [r for r in self.store.timed_outcomes(model, SEED_LIMIT) if "err" not in r]
         for r in records:
             ttft = r.get("ttft")
             self.observe(model, float(r["lat"]), float(r.get("ot", 0.0)), None if ttft is None else float(ttft))
