@@ -7,9 +7,9 @@ one (Claude: 1.25 times the input price). ``SessionBook.plan`` tells, before a s
 tokens each candidate would read from its cache and whether it would write the rest; the call tells the book which
 model served it (``SessionStep.served``). A model is credited with cache reads until its provider reports none
 where it held the prefix, and with cache writes once its provider reported some (Claude caches only when asked to;
-OpenAI and Gemini cache by themselves and bill no write); what one session shows of a model holds for the next one
-until it shows otherwise. Sessions are kept in memory, the least recently used dropped beyond ``max_sessions``, an idle one
-after ``idle_s``; the clock is the book's (a logical one in simulations).
+OpenAI and Gemini cache by themselves and bill no write); what one session shows of a model holds for the next
+one until it shows otherwise. Sessions are kept in memory: the least recently used are dropped beyond
+``max_sessions``, an idle one after ``idle_s``; the clock is the book's (a logical one in simulations).
 """
 
 from __future__ import annotations
