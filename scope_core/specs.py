@@ -50,6 +50,8 @@ class ModelSpec(BaseModel):
     ) -> float:
         """USD cost of a call with these token counts; ``input_tokens`` includes the cache reads and writes (as
         genai-prices counts them), which are billed at the cache prices where the spec has them."""
+        if not (cache_read_tokens or cache_write_tokens):  # the estimator's call, on every candidate of every route
+            return (input_tokens * self.input_price + output_tokens * self.output_price) / 1e6
         read_price = self.input_price if self.cache_read_price is None else self.cache_read_price
         write_price = self.input_price if self.cache_write_price is None else self.cache_write_price
         uncached = max(input_tokens - cache_read_tokens - cache_write_tokens, 0.0)
