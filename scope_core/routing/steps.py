@@ -35,14 +35,13 @@ def for_step(
             output = (e.output_tokens + sum(step.outputs)) / (1 + len(step.outputs))
             read = min(step.reads.get(e.model, 0.0), inp)
             write = inp - read if e.model in step.writes else 0.0
-            cost = specs[e.model].cost(inp, output, read, write)
             update = {
                 "input_tokens": inp,
                 "output_tokens": output,
                 "cache_read_tokens": read,
                 "cache_write_tokens": write,
+                "cost_usd": specs[e.model].cost(inp, output, read, write),
             }
-            update["cost_usd"] = cost
         fit = latency.get(e.model)
         if fit is not None:
             update.update(latency_s=fit.total(update.get("output_tokens", e.output_tokens)), ttft_s=fit.first_s)
@@ -69,8 +68,8 @@ def stayed_note(
         return ""
     if other == choice.chosen:
         return ""
-    stay = next(e for e in estimates if e.model == choice.chosen)
+    stay, listed = (next(e for e in es if e.model == choice.chosen) for es in (estimates, blind))
     return (
         f"; stayed on {stay.model} for its cached prefix ({int(stay.cache_read_tokens)} tokens: {usd(stay.cost_usd)} "
-        f"instead of {usd(next(e for e in blind if e.model == stay.model).cost_usd)}; {other} at list prices)"
+        f"instead of {usd(listed.cost_usd)}; at list prices {other} would be chosen)"
     )
