@@ -37,6 +37,7 @@ from scope_core import (
     default_embedder,
     load_dataset,
 )
+from scope_core.estimators.knn.settings import KNNFit
 from scope_core.routing.router import DEFAULT_K
 from scope_core.store import summary as sm
 from scope_core.store.records import PromptInfo
@@ -96,7 +97,7 @@ def build_store(path: Path, n: int, dim: int, vectors: str, data_root: Path, see
         totals: dict[str, sm.Summary] = {}
         for per_model in stats:
             sm.merge(totals, per_model)
-        store._add_delta(totals)  # the model priors count these outcomes, as an ingest's would
+        store.writer_priors.add(totals)  # the model priors count these outcomes, as an ingest's would
     return store
 
 
@@ -126,15 +127,14 @@ def bench_routing(n_prompts: int, k: int, vectors: str, data_root: Path) -> None
     bench_dir = Path(os.environ.get("SCOPE_BENCH", Path.home() / ".cache" / "scope-router" / "bench"))
     folder = bench_dir / f"store-{n_prompts}-{vectors}"
     store = build_store(folder, n_prompts, embedder.dimension, vectors, data_root)
-    if store.registry().fit is None:  # route as a fitted store does: group prior, ensemble, calibration
+    if "knn" not in store.registry().fits:  # route as a fitted store does: group prior, ensemble, calibration
         t = time.perf_counter()
         Router(store, embedder=embedder, k=k).fit()
         print(f"store fit: {time.perf_counter() - t:.1f} s")
-    fit = store.registry().fit
-    groups = f"{len(fit.groups.names)} {fit.groups.source} groups" if fit and fit.groups else "global prior"
+    fit = KNNFit.model_validate_json(store.registry().fits["knn"])
     print(
         f"store: {n_prompts:,} prompts ({vectors}) x {len(MODELS)} models, k={k}, "
-        f"embedder {type(embedder.inner).__name__}, fit: {groups}, {len(fit.members) if fit else 0} ensemble members"
+        f"embedder {type(embedder.inner).__name__}, {fit.describe()}"
     )
     # Summary cache off: every route reads all k neighbours' records from Chroma.
     cold = Router(BehaviourStore.open(str(folder), name="bench", cache_ttl_s=0.0), embedder=embedder, k=k)

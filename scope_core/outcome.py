@@ -33,6 +33,8 @@ def check_score(value: float) -> float:
 class Outcome(Checked):
     """One observed call. ``score`` is None until quality feedback arrives (usage-only evidence).
 
+    ``input_tokens`` counts every prompt token, those read from or written to the provider's prompt cache included.
+
     ``prompt`` may be omitted when ``prompt_hash`` is given and the store already holds that prompt. ``error`` is
     scrubbed of credentials and cut to ``ERROR_CHARS``. A bad value raises InvalidInputError.
     """
@@ -46,6 +48,9 @@ class Outcome(Checked):
     output_tokens: int | None = Field(default=None, ge=0)
     cost_usd: float | None = None
     latency_s: float | None = None
+    cache_read_tokens: int | None = Field(default=None, ge=0, description="input tokens read from the prompt cache")
+    cache_write_tokens: int | None = Field(default=None, ge=0, description="input tokens written to the prompt cache")
+    ttft_s: float | None = Field(default=None, description="a streamed answer's time to its first chunk")
     error: str | None = None
     task: str | None = None
     source: str = "online"
@@ -61,7 +66,7 @@ class Outcome(Checked):
     def _scrubbed(cls, value: str | None) -> str | None:
         return None if value is None else scrub(value)[:ERROR_CHARS]
 
-    @field_validator("cost_usd", "latency_s")
+    @field_validator("cost_usd", "latency_s", "ttft_s")
     @classmethod
     def _finite_non_negative(cls, value: float | None, info) -> float | None:
         if value is not None and not (math.isfinite(value) and value >= 0):

@@ -1,4 +1,5 @@
-"""The caller's run as a chat model call sees it: run id, tags, metadata and session (LangGraph's ``thread_id``).
+"""The caller's run as a chat model call sees it: run id, tags, metadata and session (LangGraph's ``thread_id``, a
+``session_id`` in the run's metadata, else the root of the run tree where a tracer keeps it).
 
 ``_generate`` gets these from its run manager, but LangChain starts ``_stream``/``_astream`` without one. A
 callback handler that runs inline (``run_inline``) hears the run start just before the stream begins, in the
@@ -27,9 +28,11 @@ class CallerRun:
     session_id: str | None = None
 
     @classmethod
-    def of(cls, run_id: UUID | str | None, tags: list[str] | None, metadata: dict[str, Any] | None) -> CallerRun:
+    def of(
+        cls, run_id: UUID | str | None, tags: list[str] | None, metadata: dict[str, Any] | None, root: str | None = None
+    ) -> CallerRun:
         meta = dict(metadata or {})
-        session = meta.get("thread_id") or meta.get("session_id")
+        session = meta.get("thread_id") or meta.get("session_id") or root
         own = {k: v for k, v in meta.items() if not k.startswith(_INTERNAL) and k not in ("thread_id", "session_id")}
         return cls(
             str(run_id) if run_id else None, tuple(dict.fromkeys(tags or ())), own, str(session) if session else None
@@ -56,8 +59,18 @@ class RunContext(BaseCallbackHandler):
         _current.set(CallerRun.of(run_id, tags, metadata))
 
 
+def root_run(run_manager: Any) -> str | None:
+    """The id of the run tree's root, where one of the run's handlers is a tracer (LangSmith's, a ``BaseTracer``:
+    its ``order_map`` holds each run's trace id); None without one."""
+    for handler in run_manager.handlers:
+        order = getattr(handler, "order_map", None)
+        if isinstance(order, dict) and (entry := order.get(run_manager.run_id)):
+            return str(entry[0])
+    return None
+
+
 def caller_run(run_manager: Any) -> CallerRun:
     """The caller's run: from the run manager when there is one, else the one ``RunContext`` kept."""
     if run_manager is not None:
-        return CallerRun.of(run_manager.run_id, run_manager.tags, run_manager.metadata)
+        return CallerRun.of(run_manager.run_id, run_manager.tags, run_manager.metadata, root_run(run_manager))
     return _current.get() or CallerRun()

@@ -4,7 +4,8 @@ Unlike LangChain's built-in fakes it binds tools, calls them with arguments read
 prompt, honours ``tool_choice``, produces JSON for structured output, streams, and reports
 ``usage_metadata`` - enough to stand in for a provider model without a network. Its knobs are
 those of ``scope_llamaindex.testing.ScriptedLLM``: ``model``, ``reply``, ``error``, ``latency_s``,
-``report_usage``, and ``calls`` (what it received).
+``report_usage``, and ``calls`` (what it received); ``cache`` (a ``SimulatedPromptCache``) makes it report prompt
+cache reads and writes as its provider would.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from pydantic import ConfigDict, Field
 
+from scope_core.prompt_cache import SimulatedPromptCache
 from scope_core.text.tokens import count_tokens
 from scope_langchain.structured import json_parser, with_parser
 
@@ -115,6 +117,7 @@ class ScriptedChatModel(BaseChatModel):
     error: Exception | None = None
     latency_s: float = 0.0
     report_usage: bool = True
+    cache: SimulatedPromptCache | None = Field(default=None, description="the provider's prompt cache, simulated")
     temperature: float | None = None
     max_tokens: int | None = None
     calls: list[Received] = Field(default_factory=list, description="every call received")
@@ -155,7 +158,7 @@ class ScriptedChatModel(BaseChatModel):
             fn = tool["function"]
             args = arguments_for(fn.get("parameters", {}), _last_user_text(messages))
             call = tool_call(name=fn["name"], args=args, id=f"call_{uuid.uuid4().hex[:12]}")
-            return self._with_usage(messages, AIMessage(content="", tool_calls=[call]))
+            return self._with_usage(messages, AIMessage(content="", tool_calls=[call]), kwargs.get("tools"))
         fmt = kwargs.get("response_format")
         if fmt and fmt.get("schema"):
             text = json.dumps(arguments_for(fmt["schema"], _last_user_text(messages)), ensure_ascii=False)
@@ -163,14 +166,14 @@ class ScriptedChatModel(BaseChatModel):
             text = self._text(messages)
         for s in stop or ():
             text = text.split(s)[0] if s and s in text else text
-        return self._with_usage(messages, AIMessage(content=text or "..."))
+        return self._with_usage(messages, AIMessage(content=text or "..."), kwargs.get("tools"))
 
     def _scripted(self, messages: list[BaseMessage], tools: list[dict]) -> AIMessage:
         """What a ``reply`` function says: text, or text and tool calls."""
         said = self.reply(messages, [t["function"]["name"] for t in tools])  # type: ignore[operator]
         text, calls = (said, []) if isinstance(said, str) else said
         made = [tool_call(name=c["name"], args=c["args"], id=f"call_{uuid.uuid4().hex[:12]}") for c in calls]
-        return self._with_usage(messages, AIMessage(content=text, tool_calls=made))
+        return self._with_usage(messages, AIMessage(content=text, tool_calls=made), tools)
 
     def _text(self, messages: Sequence[BaseMessage]) -> str:
         if self.reply is not None:
@@ -179,9 +182,12 @@ class ScriptedChatModel(BaseChatModel):
             return f"The tool said: {messages[-1].text}"
         return f"[{self.model_name}] {_last_user_text(messages) or 'hello'}"
 
-    def _with_usage(self, messages: Sequence[BaseMessage], message: AIMessage) -> AIMessage:
+    def _with_usage(self, messages: Sequence[BaseMessage], message: AIMessage, tools: list | None = None) -> AIMessage:
         usage = None
-        if self.report_usage:
+        if self.cache is not None:
+            out = count_tokens(message.text + json.dumps([c["args"] for c in message.tool_calls]))
+            usage = self.cache.langchain_usage(self.cache.call(self.model_name, prompt_parts(messages, tools)), out)
+        elif self.report_usage:
             in_tok = sum(count_tokens(m.text) for m in messages)
             out_tok = count_tokens(message.text + json.dumps([c["args"] for c in message.tool_calls]))
             usage = UsageMetadata(input_tokens=in_tok, output_tokens=out_tok, total_tokens=in_tok + out_tok)
@@ -217,6 +223,18 @@ class ScriptedChatModel(BaseChatModel):
             if run_manager is not None:
                 await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
+
+
+def prompt_parts(messages: Sequence[BaseMessage], tools: list | None) -> list[tuple[str, int]]:
+    """A prompt as a provider counts it: the tool definitions, then each message (its text, its tool calls and a
+    few tokens of framing), as (text, tokens) parts."""
+    parts = [(json.dumps(tools, sort_keys=True), count_tokens(json.dumps(tools)))] if tools else []
+    for m in messages:
+        calls = json.dumps([c["args"] for c in getattr(m, "tool_calls", None) or ()])
+        parts.append(
+            (f"{m.type}:{m.text}:{calls}", count_tokens(m.text) + (count_tokens(calls) if calls != "[]" else 0) + 4)
+        )
+    return parts
 
 
 def _chunks(message: AIMessage) -> Iterator[ChatGenerationChunk]:

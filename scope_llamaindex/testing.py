@@ -3,7 +3,8 @@
 It supports tools, streaming, async and token usage, and can be told to fail, so pipelines built on
 ScopeLLM can be exercised without a network or an API key. Its knobs are those of
 ``scope_langchain.testing.ScriptedChatModel``: ``model``, ``reply``, ``error``, ``latency_s``,
-``report_usage``, and ``calls`` (what it received).
+``report_usage``, and ``calls`` (what it received); ``cache`` (a ``SimulatedPromptCache``) makes it report prompt
+cache reads and writes in its provider's raw usage shape.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from pydantic import Field
+
+from scope_core.prompt_cache import SimulatedPromptCache
+from scope_core.text.tokens import count_tokens
 
 # reply(messages, tool names offered) -> the text, or (text, tool calls as {"name": ..., "args": {...}})
 Reply = Callable[[list[ChatMessage], list[str]], "str | tuple[str, list[dict[str, Any]]]"]
@@ -61,6 +65,7 @@ class ScriptedLLM(FunctionCallingLLM):
     tool_format: Literal["blocks", "kwargs"] = "blocks"
     function_calling: bool = True
     window: int = 8192
+    cache: SimulatedPromptCache | None = Field(default=None, description="the provider's prompt cache, simulated")
 
     @classmethod
     def class_name(cls) -> str:
@@ -107,7 +112,10 @@ class ScriptedLLM(FunctionCallingLLM):
         last_user = next((m.content for m in reversed(messages) if m.role == MessageRole.USER), None)
         return f"[{self.model}] {last_user or 'hello'}"
 
-    def _usage(self, messages: Sequence[ChatMessage], message: ChatMessage) -> dict[str, Any]:
+    def _usage(self, messages: Sequence[ChatMessage], message: ChatMessage, tools: Any = None) -> dict[str, Any]:
+        if self.cache is not None:
+            out = count_tokens((message.content or "") + json.dumps(_call_args(message)))
+            return {"raw": self.cache.raw_usage(self.cache.call(self.model, prompt_parts(messages, tools)), out)}
         if not self.report_usage:
             return {}
         tokens_in = sum(words(m.content or "") for m in messages) + 3 * len(messages)
@@ -118,7 +126,7 @@ class ScriptedLLM(FunctionCallingLLM):
 
     def _respond(self, method: str, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatResponse:
         message = self._message(method, messages, kwargs)
-        return ChatResponse(message=message, **self._usage(messages, message))
+        return ChatResponse(message=message, **self._usage(messages, message, kwargs.get("tools")))
 
     def _chunks(self, method: str, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> list[ChatResponse]:
         """Text word by word, then a last chunk with the tool calls and the usage."""
@@ -128,7 +136,7 @@ class ScriptedLLM(FunctionCallingLLM):
             delta = word if not text else " " + word
             text += delta
             chunks.append(ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text), delta=delta))
-        chunks.append(ChatResponse(message=final, delta="", **self._usage(messages, final)))
+        chunks.append(ChatResponse(message=final, delta="", **self._usage(messages, final, kwargs.get("tools"))))
         return chunks
 
     @llm_chat_callback()
@@ -233,3 +241,21 @@ class ScriptedLLM(FunctionCallingLLM):
         if not calls and error_on_no_tool_call:
             raise ValueError(f"{self.model}: no tool call in the response")
         return calls
+
+
+def _call_args(message: ChatMessage) -> list[Any]:
+    """The arguments of a message's tool calls, in either format."""
+    blocks = [dict(b.tool_kwargs) for b in message.blocks if isinstance(b, ToolCallBlock)]  # type: ignore[arg-type]
+    calls = message.additional_kwargs.get("tool_calls") or []
+    return blocks + [json.loads(c["function"]["arguments"]) for c in calls]
+
+
+def prompt_parts(messages: Sequence[ChatMessage], tools: Any) -> list[tuple[str, int]]:
+    """A prompt as a provider counts it: the tool definitions, then each message (its text, its tool calls and a
+    few tokens of framing), as (text, tokens) parts."""
+    parts = [(json.dumps(tools, default=str), count_tokens(json.dumps(tools, default=str)))] if tools else []
+    for m in messages:
+        text, calls = m.content or "", _call_args(m)
+        framing = 4 + (count_tokens(json.dumps(calls)) if calls else 0)
+        parts.append((f"{m.role.value}:{text}:{json.dumps(calls)}", count_tokens(text) + framing))
+    return parts

@@ -37,6 +37,10 @@ class Estimate(BaseModel):
     cold_start: bool = Field(
         default=False, description="no scored outcome of this model anywhere: p_correct is a default, not evidence"
     )
+    cache_read_tokens: float = Field(default=0.0, description="input tokens expected from the session's prompt cache")
+    cache_write_tokens: float = Field(default=0.0, description="input tokens expected to be written to it (billed)")
+    latency_s: float | None = Field(default=None, description="predicted time to the whole answer (None: unknown)")
+    ttft_s: float | None = Field(default=None, description="predicted time to the first token (None: unknown)")
 
     def __repr_args__(self):
         """The prediction in short (the evidence as counts): a repr stays one line."""

@@ -40,10 +40,15 @@ C = TypeVar("C")
 
 @dataclass(frozen=True)
 class Usage:
-    """Tokens one attempt used; None: the router's count (of the query for input, of the reply's text for output)."""
+    """Tokens one attempt used; None: the router's count (of the query for input, of the reply's text for output).
+
+    ``input_tokens`` includes the prompt tokens the provider read from its cache and wrote to it (genai-prices'
+    and LangChain's convention); None cache counts: none reported."""
 
     input_tokens: int | None = None
     output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,12 @@ class Ended:
     output_tokens: int | None = None
     cost_usd: float | None = None
     error: str | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    ttft_s: float | None = None  # a stream's time to its first chunk
+
+
+Served = Callable[[str, Usage], None]  # told which model answered a call, and its usage (the call's session)
 
 
 @dataclass(frozen=True)
@@ -102,7 +113,7 @@ class RoutedCall:
     Every attempt goes to ``sink`` under the call's ``run_id`` (a failure under ``{run_id}:{model}:failed``),
     so ``router.feedback(run_id, score)`` scores the answer the caller got; ``record=False`` keeps nothing.
     The budget's hold is released when the call ends, either way. ``on_end`` (if given) is told how each
-    attempt ended, e.g. to emit an instrumentation event.
+    attempt ended, e.g. to emit an instrumentation event; ``served`` (if given) which model answered (the session's).
     """
 
     def __init__(
@@ -117,14 +128,16 @@ class RoutedCall:
         fallback_on: tuple[type[BaseException], ...] = (Exception,),
         record: bool = True,
         on_end: Callable[[RoutedCall, Ended], None] | None = None,
+        served: Served | None = None,
     ) -> None:
-        self.decision, self.query, self.run_id = decision, query, run_id
+        self.decision, self.query, self.run_id, self.served = decision, query, run_id, served
         self._sink, self._count_tokens = sink, count_tokens
         self.budget, self.fallback_on, self.record, self.on_end = budget, fallback_on, record, on_end
         self.errors: dict[str, BaseException] = {}
         self.ended: list[Ended] = []  # every attempt, as it ended
         self.metadata: dict[str, Any] | None = None  # what the answer's metadata says of the call, once it succeeded
         self.current: Attempt | None = None  # the attempt in flight, or the one that answered
+        self.ttft_s: float | None = None  # the answering stream's time to its first chunk
         self._open = True
 
     @property
@@ -190,7 +203,7 @@ class RoutedCall:
             ready, out = self._ready(attempt, prepare), False
             try:
                 for chunk in open_stream(ready):
-                    out = True
+                    out = self._first(attempt, out)
                     yield chunk
                 if not out:
                     raise EmptyStreamError(f"{attempt.model} streamed no chunk")
@@ -212,7 +225,7 @@ class RoutedCall:
                 if inspect.isawaitable(chunks):
                     chunks = await chunks
                 async for chunk in chunks:
-                    out = True
+                    out = self._first(attempt, out)
                     yield chunk
                 if not out:
                     raise EmptyStreamError(f"{attempt.model} streamed no chunk")
@@ -220,6 +233,12 @@ class RoutedCall:
                 self.failed(attempt, exc, fall_back=not out)
                 continue
             return
+
+    def _first(self, attempt: Attempt, out: bool) -> bool:
+        """A chunk is out: the first one's time is the stream's time to first token."""
+        if not out:
+            self.ttft_s = attempt.elapsed()
+        return True
 
     def _ready(self, attempt: Attempt, prepare: Callable[[Attempt], Any] | None) -> Any:
         """``prepare(attempt)`` (the attempt itself without one); an error there ends the call unrecorded."""
@@ -253,17 +272,22 @@ class RoutedCall:
     ) -> dict[str, Any]:
         """Price and record the answering attempt, account it against the budget; returns the call's metadata.
 
-        Tokens the usage leaves out are the router's: the query's count, and the count of ``reply_text``.
+        Tokens the usage leaves out are the router's: the query's count, and the count of ``reply_text``; cache
+        reads and writes it reports are priced at the model's cache prices.
         ``score``, if given, runs on the router's writer thread and its value is stored with the record.
         """
         in_tok = usage.input_tokens if usage.input_tokens is not None else self.decision.input_tokens
         out_tok = usage.output_tokens if usage.output_tokens is not None else self._count_tokens(reply_text)
-        cost = self.query.specs[attempt.model].cost(in_tok, out_tok)
+        read, write = usage.cache_read_tokens, usage.cache_write_tokens
+        cost = self.query.specs[attempt.model].cost(in_tok, out_tok, read or 0, write or 0)
         if self.budget is not None and self._open:
             self.budget.observe(cost, reserved_usd=self.decision.reserved_usd)
         self._open = False
-        latency = attempt.elapsed()
-        ended = Ended(self.run_id, attempt.model, attempt.index, latency, in_tok, out_tok, cost)
+        latency, ttft = attempt.elapsed(), self.ttft_s
+        ended = Ended(
+            self.run_id, attempt.model, attempt.index, latency, in_tok, out_tok, cost, None, read, write, ttft
+        )
+        cache = {"cache_read_tokens": read, "cache_write_tokens": write, "ttft_s": ttft}
         self.metadata = {
             **self.decision.overview(),
             "model": ended.model,
@@ -273,8 +297,11 @@ class RoutedCall:
             "output_tokens": out_tok,
             "cost_usd": cost,
             "latency_s": round(latency, 6),
+            **{k: v for k, v in cache.items() if v is not None},
             "failed": {m: error_text(e) for m, e in self.errors.items()},
         }
+        if self.served is not None:
+            self.served(attempt.model, Usage(in_tok, out_tok, read, write))
         self._end(ended, score, final=True)
         return self.metadata
 

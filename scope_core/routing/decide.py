@@ -7,7 +7,7 @@ estimator estimate it; ``decide`` turns the estimates into the call's Decision.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,20 +22,26 @@ from scope_core.routing.budget import BudgetExhaustedError
 from scope_core.routing.decision import Decision
 from scope_core.routing.explore import explored_choice, reranked
 from scope_core.routing.health import HealthTracker
+from scope_core.routing.latency import LatencyFit
 from scope_core.routing.policy import RouteOptions, choose, cost_ref, eligibility
+from scope_core.routing.sessions import SessionStep
+from scope_core.routing.steps import for_step, stayed_note
 from scope_core.specs import ModelSpec
 
 
 @dataclass(frozen=True)
 class Prepared:
     """A query ready to estimate: its context, the candidates, the options that apply (after the budget
-    governor), whether the store was unavailable (degraded), and the time each step took so far."""
+    governor), whether the store was unavailable (degraded), the time each step took so far, the session's step
+    (None: no session, or cache-blind) and each candidate's predicted latency (where known)."""
 
     context: QueryContext
     candidates: list[ModelSpec]
     options: RouteOptions
     degraded: bool
     timings_ms: dict[str, float] = field(default_factory=dict)
+    step: SessionStep | None = None
+    latency: Mapping[str, LatencyFit] = field(default_factory=dict)
 
 
 def with_health(estimates: Sequence[Estimate], health: HealthTracker) -> list[Estimate]:
@@ -82,10 +88,10 @@ def decide(
 ) -> Decision:
     """The Decision: the policy over the estimates (health applied), or the caller's forced model, explored on a
     share of calls (``explore``); the budget (if any) holds the chosen model's predicted cost until the call is
-    observed."""
+    observed. Estimates are priced for the session's step and timed (``steps.for_step``) first."""
     options, ctx = prepared.options, prepared.context
     specs = {c.name: c for c in prepared.candidates}
-    estimates = with_health(estimates, health)
+    estimates = with_health(for_step(estimates, specs, prepared.step, prepared.latency), health)
     try:
         choice = choose(estimates, specs, options, cost_unit)
     except NoCandidateError as exc:
@@ -95,7 +101,8 @@ def decide(
                 f"no model fits in the {usd(options.max_cost)} the budget leaves for this call ({exc})"
             ) from exc
         raise
-    ranking, reason, propensities = choice.ranking, choice.reason, {choice.chosen: 1.0}
+    stayed = stayed_note(estimates, specs, options, cost_unit, choice, prepared.step)
+    ranking, reason, propensities = choice.ranking, choice.reason + stayed, {choice.chosen: 1.0}
     if options.explore and options.model is None and options.min_accuracy is None:
         eligible = [e for e in estimates if e.model not in choice.excluded]
         scale = cost_unit if cost_unit > 0 else 1.0

@@ -1,13 +1,14 @@
 """The caller's routing options and the choice they imply (pure functions, a reason for every exclusion).
 
-Utility of model m with predicted accuracy p_m and predicted cost c_m::
+Utility of model m with predicted accuracy p_m, predicted cost c_m and predicted latency t_m (seconds)::
 
-    u_m = alpha * p_m - (1 - alpha) * c_m / c_ref
+    u_m = alpha * p_m - (1 - alpha) * c_m / c_ref - latency_weight * t_m
 
 ``c_ref`` is the typical per-call cost of the dearest candidate (from the store's global
 outcomes), so alpha = 0 picks the cheapest model, alpha = 1 the most accurate, and at
 alpha = 0.5 one point of accuracy is worth 1% of the dearest model's typical call.
-Ties break toward the cheaper model.
+Ties break toward the cheaper model. ``latency_weight`` (default 0) is the utility a second of predicted latency
+costs; a model of unknown latency is not penalised (nor excluded by ``max_latency_s``).
 
 ``RouteOptions`` is the one typed form of every per-call key: each edge (``Router.route``/``start``, both
 adapters, the selector, the CLI) builds it once, and an unknown key is an error naming the closest valid one.
@@ -68,9 +69,20 @@ class RouteOptions(Checked):
         default=None, gt=0.0, allow_inf_nan=False,
         description="an explored model's predicted cost is at most this multiple of the greedy choice's",
     )  # fmt: skip
-    session_id: str | None = Field(default=None, description="the caller's session or thread (decision log)")
+    session_id: str | None = Field(default=None, description="the caller's session or thread: decision log, cache")
     tags: tuple[str, ...] | None = Field(default=None, description="the caller's tags (decision log)")
     metadata: dict[str, Any] | None = Field(default=None, description="the caller's metadata (decision log)")
+    max_latency_s: float | None = Field(
+        default=None, gt=0.0, allow_inf_nan=False, description="seconds; hard cap on a call's predicted latency"
+    )
+    latency_weight: float | None = Field(
+        default=None, ge=0.0, allow_inf_nan=False, description="utility lost per second of predicted latency (0)"
+    )
+    cache_aware: bool | None = Field(
+        default=None,
+        description="price a session's steps with the prompt cache the models hold (default True; False: list "
+        "prices, as if no model cached anything)",
+    )
     cost_share: float | None = Field(
         default=None,
         gt=0.0,
@@ -217,6 +229,8 @@ def eligibility(
             )
         elif options.max_cost is not None and e.cost_usd > options.max_cost:
             excluded[e.model] = f"predicted cost {usd(e.cost_usd)} > max_cost {usd(options.max_cost)}"
+        elif options.max_latency_s is not None and e.latency_s is not None and e.latency_s > options.max_latency_s:
+            excluded[e.model] = f"predicted latency {e.latency_s:.2f} s > max_latency_s {options.max_latency_s:g} s"
         else:
             eligible.append(e)
     return eligible, excluded
@@ -231,9 +245,9 @@ def choose(
         detail = "; ".join(f"{m}: {why}" for m, why in excluded.items()) or "no models registered"
         hint = DECLARE_CAPABILITIES if any(why.startswith("lacks") for why in excluded.values()) else ""
         raise NoCandidateError(f"no candidate model satisfies the policy ({detail}){hint}")
-    a = options.trade_off
+    a, w = options.trade_off, options.latency_weight or 0.0
     scale = cost_ref if cost_ref > 0 else 1.0
-    utilities = {e.model: a * e.p_correct - (1 - a) * e.cost_usd / scale for e in eligible}
+    utilities = {e.model: a * e.p_correct - (1 - a) * e.cost_usd / scale - w * (e.latency_s or 0.0) for e in eligible}
     by_utility = sorted(eligible, key=lambda e: (-utilities[e.model], e.cost_usd))
     ranking = [e.model for e in by_utility]
     if options.min_accuracy is not None:
@@ -249,5 +263,6 @@ def choose(
         ranking = [best.model] + [m for m in ranking if m != best.model]
     else:
         best = by_utility[0]
-        reason = f"highest utility at alpha={a:.2f} (p={best.p_correct:.3f}, cost={usd(best.cost_usd)})"
+        timed = f", latency {best.latency_s:.2f} s" if w and best.latency_s is not None else ""
+        reason = f"highest utility at alpha={a:.2f} (p={best.p_correct:.3f}, cost={usd(best.cost_usd)}{timed})"
     return Choice(best.model, ranking, utilities, reason, excluded)

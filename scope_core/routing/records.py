@@ -21,6 +21,7 @@ from scope_core.outcome import Outcome, check_score
 from scope_core.routing.call import Ended, RoutedCall, Score
 from scope_core.routing.decision import Decision
 from scope_core.routing.health import HealthTracker
+from scope_core.routing.latency import LatencyBook
 from scope_core.routing.store_view import StoreView
 from scope_core.scrub import scrub, scrubbed_logger
 from scope_core.specs import ModelSpec
@@ -56,7 +57,8 @@ def default_observers(view: StoreView) -> list[Observer]:
 
 
 class CallRecords:
-    """The router's records of its calls (thread-safe through the recorder)."""
+    """The router's records of its calls (thread-safe through the recorder); each answer's latency goes to
+    ``latency`` (the router's ``LatencyBook``)."""
 
     def __init__(
         self,
@@ -64,8 +66,10 @@ class CallRecords:
         health: HealthTracker,
         observers: Sequence[Observer] = (log_line,),
         check: Callable[[Outcome], str | None] = lambda outcome: None,
+        latency: LatencyBook | None = None,
     ) -> None:
         self.recorder, self.health, self.observers, self.check = recorder, health, list(observers), check
+        self.latency = latency or LatencyBook()
         self.usage_dropped = 0  # routed attempts whose token counts could not be real: kept without them
 
     def refuse_implausible(self, outcome: Outcome) -> None:
@@ -78,14 +82,16 @@ class CallRecords:
         once; a ``score`` callable runs on the writer thread first. Storing never fails the call."""
         embeddings = {call.decision.query_hash: call.query.embedding}
         closing = (call.decision, call.run_id, list(call.ended)) if final else None
+        sent = call.decision.input_tokens
         if score is not None:  # the score is the writer's work; the call's observers hear of it here and now
-            write = lambda: self.write(call.text, ended, score(), embeddings, closing=closing, observe=False)  # noqa: E731
-            self.recorder.writer.submit(write)
+            self.recorder.writer.submit(
+                lambda: self.write(call.text, ended, score(), embeddings, closing=closing, observe=False, sent=sent)
+            )
             if closing is not None:
                 self._observed(logged(*closing, None))
             return
         try:
-            self.write(call.text, ended, None, embeddings, closing=closing)
+            self.write(call.text, ended, None, embeddings, closing=closing, sent=sent)
         except Exception:
             log.exception("scope-router: recording an outcome failed")
 
@@ -100,22 +106,33 @@ class CallRecords:
         wait: bool = False,
         observe: bool = True,
         strict: bool = False,
+        sent: int | None = None,
     ) -> Outcome:
         """Record how an attempt on ``text`` (a routing text) ended; with ``closing`` (the call's decision, run id
-        and attempts) the call's decision record goes with it. Returns the outcome. Token counts or a cost that
-        cannot be real raise ImplausibleOutcomeError when ``strict``, else the attempt is recorded without them."""
+        and attempts) the call's decision record goes with it; ``sent``: the router's count of the whole prompt the
+        call sent (its conversation), the prompt's token count in the store. Returns the outcome. Token counts or a
+        cost that cannot be real raise ImplausibleOutcomeError when ``strict``, else the attempt is recorded without
+        them."""
         outcome = self._outcome(text, ended, score)
         if (why := self.check(outcome)) is not None:
             if strict:
                 raise ImplausibleOutcomeError(why_refused(outcome, why))
             log.warning("scope-router: %s; recorded without its token counts and cost", why_refused(outcome, why))
             self.usage_dropped += 1
-            plain = replace(ended, input_tokens=None, output_tokens=None, cost_usd=None)
+            plain = replace(
+                ended,
+                input_tokens=None,
+                output_tokens=None,
+                cost_usd=None,
+                cache_read_tokens=None,
+                cache_write_tokens=None,
+            )
             outcome = self._outcome(text, plain, score)
             if closing is not None:
                 closing = (closing[0], closing[1], [plain if e is ended else e for e in closing[2]])
         if ended.error is None:
             self.health.report_success(ended.model)
+            self.latency.observe(ended.model, ended.latency_s, ended.output_tokens, ended.ttft_s)
         else:
             self.health.report_failure(ended.model, ended.error)
         records = []
@@ -123,7 +140,8 @@ class CallRecords:
             kept_text = text if self.recorder.store.store_prompts else None
             record = logged(*closing, kept_text, score)
             records.append({"record": record.model_dump(mode="json"), "summary": record.summary()})
-        self.recorder.outcomes([outcome], wait=wait, embeddings=embeddings, decisions=records)
+        tokens = {outcome.prompt_hash: sent} if sent is not None else None
+        self.recorder.outcomes([outcome], wait=wait, embeddings=embeddings, decisions=records, tokens=tokens)
         if closing is not None and observe:
             self._observed(record)
         return outcome
@@ -139,6 +157,9 @@ class CallRecords:
             output_tokens=ended.output_tokens,
             cost_usd=ended.cost_usd,
             latency_s=ended.latency_s,
+            cache_read_tokens=ended.cache_read_tokens,
+            cache_write_tokens=ended.cache_write_tokens,
+            ttft_s=ended.ttft_s,
             error=ended.error,
             source="online",
         )
@@ -155,13 +176,18 @@ class CallRecords:
     ) -> Outcome:
         """``Router.record_call``: one attempt of a call routed by ``Router.route``, priced on ``spec``, ending it."""
         if ended.input_tokens is not None and ended.output_tokens is not None:
-            ended = replace(ended, cost_usd=spec.cost(ended.input_tokens, ended.output_tokens))
+            cache = (ended.cache_read_tokens or 0, ended.cache_write_tokens or 0)
+            ended = replace(ended, cost_usd=spec.cost(ended.input_tokens, ended.output_tokens, *cache))
         if ended.error is not None:
             ended = replace(ended, error=scrub(ended.error))
-        return self.write(text, ended, score, closing=(decision, ended.run_id, [ended]), wait=wait, strict=True)
+        closing = (decision, ended.run_id, [ended])
+        return self.write(text, ended, score, closing=closing, wait=wait, strict=True, sent=decision.input_tokens)
 
     def outcomes(self, batch: Sequence[Outcome], *, wait: bool) -> int:
         """Store observed outcomes (journaled first); how many records were new or changed."""
+        for o in batch:
+            if o.error is None:
+                self.latency.observe(o.model, o.latency_s, o.output_tokens, o.ttft_s)
         return self.recorder.outcomes(batch, wait=wait)
 
     def feedback(self, run_id: str, score: float, *, wait: bool = True) -> None:

@@ -21,9 +21,11 @@ from scope_core.routing.cost_share import CostShares
 from scope_core.routing.decide import Prepared, cost_unit, decide, warn_cold
 from scope_core.routing.decision import Decision
 from scope_core.routing.health import HealthTracker
+from scope_core.routing.latency import LatencyBook
 from scope_core.routing.policy import RouteOptions, cost_ref
 from scope_core.routing.records import CallRecords, default_observers
 from scope_core.routing.refit import Refitter
+from scope_core.routing.sessions import SessionBook
 from scope_core.routing.store_view import StoreView
 from scope_core.routing.upkeep import RouterUpkeep
 from scope_core.specs import ModelSpec
@@ -78,6 +80,7 @@ class Router(RouterUpkeep):
         journal_wait_s: float = DEFAULT_WAIT_S,
         seed: int | None = None,
         refit_every: int | None = None,
+        sessions: SessionBook | None = None,
     ) -> None:
         if store is None:
             from scope_core.store.behaviour import BehaviourStore
@@ -99,7 +102,10 @@ class Router(RouterUpkeep):
             store, cache_ttl_s, self._store_back, index, RegistrySnapshot(snapshot_path(journal.path))
         )
         self.recorder = Recorder(store, journal, self.embed_texts, self.count_tokens, self.view.written)
-        self.records = CallRecords(self.recorder, self.health, default_observers(self.view), EvidenceCheck(self.known))
+        self.sessions = sessions if sessions is not None else SessionBook()  # what each model's prompt cache holds
+        self.records = CallRecords(
+            self.recorder, self.health, default_observers(self.view), EvidenceCheck(self.known), LatencyBook(store)
+        )
         self.cost_shares = CostShares(self)  # cost_share -> alpha, calibrated per candidate set
         self._warned_cold: set[str] = set()
         self.view.start()  # what a degraded route falls back on from the start: the registry, else its snapshot
@@ -181,8 +187,10 @@ class Router(RouterUpkeep):
         timings["search_ms"] = _ms(t)
         tokens = self.count_tokens(prompt_text(query))
         context = QueryContext(text, embedding, tokens, neighbours, registry.priors, registry.fits, self.store)
+        latency = self.records.latency.fits(candidates, stale)
+        step = self.sessions.plan(options, query, candidates, tokens)
         timings["prepare_ms"] = _ms(start)
-        return Prepared(context, candidates, options, stale or blind, timings)
+        return Prepared(context, candidates, options, stale or blind, timings, step, latency)
 
     def _decide(self, prepared: Prepared, estimates: list, estimated_at: float) -> Decision:
         timings = prepared.timings_ms
@@ -270,6 +278,7 @@ class Router(RouterUpkeep):
         ctx = prepared.context
         query = RoutedQuery(ctx.text, ctx.embedding, {c.name: c for c in prepared.candidates})
         run_id = run_id or str(uuid.uuid4())
+        call["served"] = prepared.step.served if prepared.step is not None else None
         return RoutedCall(
             decision, query, run_id, self.records, self.count_tokens, budget=prepared.options.budget, **call
         )
@@ -304,14 +313,19 @@ class Router(RouterUpkeep):
         score: float | None = None,
         run_id: str | None = None,
         wait: bool = True,
+        cache_read_tokens: int | None = None,
+        cache_write_tokens: int | None = None,
+        ttft_s: float | None = None,
     ) -> Outcome:
-        """Record what the chosen (or a fallback) model did on a call routed by ``route``: its outcome, priced, and the
-        decision record; journaled before this returns (``wait=False``: stored in the background), error scrubbed."""
+        """Record what the chosen (or a fallback) model did on a call routed by ``route`` (and tell its session): its
+        outcome, priced, the decision record; journaled before this returns (``wait=False``: later), error scrubbed."""
         text = clip(check_text(text, "text"))
         spec = self.view.last_registry.specs.get(model) or self.models().get(model)  # no store read if known
         if spec is None:
             raise UnknownModelError(f"model '{model}' is not registered")
-        ended = Ended(run_id or str(uuid.uuid4()), model, 0, latency_s, input_tokens, output_tokens, None, error)
+        kw = {"cache_read_tokens": cache_read_tokens, "cache_write_tokens": cache_write_tokens, "ttft_s": ttft_s}
+        ended = Ended(run_id or str(uuid.uuid4()), model, 0, latency_s, input_tokens, output_tokens, None, error, **kw)
+        self.sessions.recorded(decision.session_id, ended)
         return self.records.record_call(decision, text, spec, ended, score, wait=wait)
 
     def feedback(self, run_id: str, score: float, *, wait: bool = True) -> None:

@@ -254,6 +254,11 @@ class BehaviourStore(StoreWrites):
                     stats.append(per_model)
         return np.asarray(vectors, dtype=np.float64).reshape(len(stats), -1), stats
 
+    def timed_outcomes(self, model: str, limit: int = 256) -> list[dict[str, object]]:
+        """Up to ``limit`` outcome records of ``model`` that carry a latency."""
+        where = {"$and": [{"m": model}, {"lat": {"$gte": 0.0}}]}
+        return self._outcomes.get(where=where, limit=limit, include=["metadatas"])["metadatas"]
+
     def outcome(self, outcome_id: str) -> dict[str, object] | None:
         got = self._outcomes.get(ids=[outcome_id], include=["metadatas"])
         return got["metadatas"][0] if got["ids"] else None

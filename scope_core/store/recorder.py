@@ -65,11 +65,13 @@ class Recorder:
         wait: bool,
         embeddings: Mapping[str, np.ndarray] | None = None,
         decisions: Sequence[Mapping[str, Any]] = (),
+        tokens: Mapping[str, int] | None = None,
     ) -> int:
         """Journal outcomes (and the decision records of calls they end), then (``wait``) store them; how many
         outcome records changed (0 while journaled). ``embeddings`` (by prompt hash) are those the caller already
-        has: only the other prompts are embedded."""
-        payload = self._payload(batch, embeddings or {})
+        has: only the other prompts are embedded; ``tokens`` (by prompt hash) are the counts of the whole prompts
+        a routed call sent (a conversation's, not its routing text's): the other prompts' texts are counted."""
+        payload = self._payload(batch, embeddings or {}, tokens or {})
         if decisions:
             payload["decisions"] = [self._private(d, batch) for d in decisions]
         result = self._settle("outcomes", payload, wait)
@@ -83,7 +85,7 @@ class Recorder:
         """Journal a model's registration, then (``wait``) store it: outcomes of it journaled after wait for it."""
         self._settle("model", {"spec": spec.model_dump(mode="json")}, wait)
 
-    def _payload(self, batch: Sequence[Outcome], known: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    def _payload(self, batch: Sequence[Outcome], known: Mapping[str, np.ndarray], counts: Mapping[str, int]) -> dict:
         """The entry of a batch: its records and, per prompt, what the store needs (no text unless kept)."""
         texts = {o.prompt_hash: (o.prompt, o.task) for o in batch if o.prompt is not None}
         todo = [h for h in texts if h not in known]
@@ -98,7 +100,7 @@ class Recorder:
             "prompts": {
                 h: {
                     "embedding": vectors[h],
-                    "tokens": self._count_tokens(t),
+                    "tokens": counts[h] if h in counts else self._count_tokens(t),
                     "task": task,
                     "text": t if keep_text else None,
                 }
