@@ -15,7 +15,10 @@ from typing import TYPE_CHECKING
 from scope_core.errors import StoreCorruptedError, StoreFullError
 
 if TYPE_CHECKING:
-    from scope_core.routing.router import Router
+    from scope_core.routing.store_view import StoreView
+    from scope_core.store.behaviour import BehaviourStore
+    from scope_core.store.journal import Journal
+    from scope_core.store.recorder import Recorder
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,9 @@ class RouterStatus:
         return f"store {self.store}{down}; journal {self.journal or 'in memory'}: {counts or 'nothing waiting'}"
 
 
-def router_status(router: Router) -> RouterStatus:
-    guard, journal, view = router.store.guard, router.journal, router.view
+def router_status(store: BehaviourStore, journal: Journal, view: StoreView, recorder: Recorder) -> RouterStatus:
+    """The status of a router made of these parts."""
+    guard = store.guard
     kind = guard.kind
     state = (
         "ok" if not guard.down else {StoreFullError: "full", StoreCorruptedError: "corrupted"}.get(kind, "unavailable")
@@ -73,7 +77,7 @@ def router_status(router: Router) -> RouterStatus:
         waiting=journal.waiting(),
         in_memory=len(journal.backlog),
         dropped=journal.dropped,
-        refused=router.recorder.refused,
+        refused=recorder.refused,
         held=journal.held(),
         registry=view.source,
         snapshot_age_s=None if saved is None else time.time() - saved,

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from scope_core.observe.report import Report
     from scope_core.routing.store_view import StoreView
     from scope_core.store.behaviour import BehaviourStore
+    from scope_core.store.journal import Journal
     from scope_core.store.recorder import Recorder
 
 
@@ -24,12 +25,13 @@ class RouterUpkeep:
     store: BehaviourStore
     view: StoreView
     recorder: Recorder
+    journal: Journal
     estimator: Estimator
     k: int
 
     def status(self) -> RouterStatus:
         """Where the store, the journal and the registry stand (``scope_core.routing.status``)."""
-        return router_status(self)  # type: ignore[arg-type]
+        return router_status(self.store, self.journal, self.view, self.recorder)
 
     def history(self, **window: Any) -> list[LoggedDecision]:
         """The logged decisions of a window (``since``, ``until``: Unix time, datetime, ``"24h"``...; ``tags``,
