@@ -14,13 +14,13 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
-from langchain_core.utils import from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from scope_core import BudgetGovernor, ModelSpec, Router
+from scope_core import BudgetGovernor, ModelSpec
+from scope_core.routing.adapter_fields import RoutedFields
 from scope_core.routing.call import Attempt, RoutedCall
-from scope_core.routing.candidate import Candidate, as_candidates, candidates_router, open_router
+from scope_core.routing.candidate import candidates_router
 from scope_core.routing.policy import RouteOptions
 from scope_langchain.capabilities import shown_capabilities
 from scope_langchain.delegate import Delegate, Request, delegate_for, passed_on, standard_params_applied
@@ -39,38 +39,32 @@ Evaluator = Callable[[Sequence[BaseMessage], AIMessage], float | None]
 RunManager = CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None
 
 
-class ScopeChatModel(BaseChatModel):
+class ScopeChatModel(BaseChatModel, RoutedFields):
     """A chat model that routes each call, pre-hoc, to one of several candidate chat models.
 
     Every call (agent steps included) is a separate routing decision by a ``scope_core.Router``
     (``router.start``): the chosen candidate answers, a failing candidate is replaced by the next
     best, and every attempt is recorded in the router's store by the core.
 
-    Routing options (``scope_core.RouteOptions``: ``alpha``, ``max_cost``, ``min_accuracy``, ``allowed``,
-    ``required``, ``model``, ``budget``, ``routing_mode``) are set for every call with ``routing`` (or as keyword
-    arguments of the constructor) and per call as call kwargs (or ``bind``); a misspelt one raises
+    Routing options (``scope_core.RouteOptions``: ``alpha`` or ``cost_share``, ``max_cost``, ``min_accuracy``,
+    ``allowed``, ``model``, ``budget``, ``explore``, ``max_latency_s``, labels such as ``session_id``...; every key
+    in the docs' Routing options page) are set for every call with ``routing`` (or as keyword arguments of the
+    constructor) and per call as call kwargs (or ``bind``); a misspelt one raises
     ``InvalidInputError``. ``response_metadata["scope"]`` describes the call.
 
     Example: ``ScopeChatModel(candidates=[ChatOpenAI(model="gpt-4o-mini"), ...], alpha=0.7).invoke("2 + 2?")``
     (a bare chat model's spec is looked up, ``Candidate.of``; pass ``Candidate(model=..., spec=...)`` to type it).
     """
 
-    location: str | None = Field(
-        default_factory=from_env("SCOPE_STORE", default=None),
-        description="store path or http://host:port of the router opened when none is given (default $SCOPE_STORE)",
-    )
-    store_prompts: bool = Field(default=True, description="keep prompt texts in the store opened at `location`")
-    router: Router | None = Field(
-        default=None, validate_default=True, description="the router; opened on `location` when omitted"
-    )
-    candidates: list[Candidate] = Field(min_length=1, description="the chat models to route among")
+    candidate_type = BaseChatModel
+    candidate_kind = "LangChain chat models"
+    shown_capabilities = staticmethod(shown_capabilities)
+
     model_name: str = "scope-router"
-    routing: RouteOptions = Field(default_factory=RouteOptions, description="routing options of every call")
     text_builder: Callable[[Sequence[BaseMessage]], str] | None = Field(
         default=None, description="custom routing text of a conversation (overrides routing_mode)"
     )
     evaluator: Evaluator | None = Field(default=None, description="scores each reply in [0, 1], in the background")
-    fallback_on: tuple[type[BaseException], ...] = Field(default=(Exception,), description="errors that fall back")
     temperature: float | None = None
     max_tokens: int | None = None
     timeout: float | None = None
@@ -82,32 +76,6 @@ class ScopeChatModel(BaseChatModel):
 
     _models: dict[str, BaseChatModel] = PrivateAttr(default_factory=dict)
     _specs: dict[str, ModelSpec] = PrivateAttr(default_factory=dict)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _fold_routing(cls, data: Any) -> Any:
-        return RouteOptions.fold(data, cls.model_fields)
-
-    @field_validator("router", mode="after")
-    @classmethod
-    def _open_router(cls, router: Router | None, info: ValidationInfo) -> Router:
-        return open_router(router, info.data.get("location"), info.data.get("store_prompts", True))
-
-    @field_validator("candidates", mode="before")
-    @classmethod
-    def _coerce_candidates(cls, value: Any, info: ValidationInfo) -> list[Candidate]:
-        """Accept ``[Candidate, ...]``, ``[(chat_model, spec), ...]``, ``{name: (chat_model, spec)}`` or chat models
-        (a bare one is looked up: its registered spec first, ``Candidate.of``)."""
-        registered = info.data["router"].models() if info.data.get("router") else None
-        candidates = as_candidates(value, registered=registered, inferred=shown_capabilities)
-        if wrong := [c.name for c in candidates if not isinstance(c.model, BaseChatModel)]:
-            raise ValueError(f"candidate(s) {wrong} are not LangChain chat models")
-        return candidates
-
-    @field_validator("routing", mode="before")
-    @classmethod
-    def _coerce_routing(cls, value: Any) -> RouteOptions:
-        return RouteOptions.build(value)
 
     @model_validator(mode="after")
     def _connect(self) -> ScopeChatModel:

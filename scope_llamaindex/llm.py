@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -20,11 +19,12 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.llms import LLM
 from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from scope_core import Capability, Router, UnknownModelError
+from scope_core import Capability, UnknownModelError
+from scope_core.routing.adapter_fields import RoutedFields
 from scope_core.routing.call import Attempt, RoutedCall
-from scope_core.routing.candidate import Candidate, as_candidates, candidates_router, open_router
+from scope_core.routing.candidate import candidates_router
 from scope_core.routing.policy import RouteOptions
 from scope_llamaindex.caller import caller_labels
 from scope_llamaindex.candidates import shown_capabilities, supports_tools
@@ -53,7 +53,7 @@ def _carried(kwargs: dict[str, Any]) -> tuple[RoutedCall | None, dict[str, Any] 
     return kwargs.pop(_CALL, None), kwargs.pop(_TOOL_ARGS, None)
 
 
-class ScopeLLM(FunctionCallingLLM):
+class ScopeLLM(FunctionCallingLLM, RoutedFields):
     """Routes each chat/complete call (streaming, async and function calling included) to one candidate LLM.
 
     ``scope_core`` routes the call (``router.start``), records every attempt and falls back along the
@@ -67,44 +67,11 @@ class ScopeLLM(FunctionCallingLLM):
     Example: ``ScopeLLM(candidates=[llm_candidate("fast", fast_llm, 0.1, 0.4), ...], router=router, alpha=0.7)``.
     """
 
-    location: str | None = Field(
-        default_factory=lambda: os.environ.get("SCOPE_STORE"),
-        description="store path or http://host:port of the router opened when none is given (default $SCOPE_STORE)",
-    )
-    store_prompts: bool = Field(default=True, description="keep prompt texts in the store opened at `location`")
-    router: Router | None = Field(
-        default=None, exclude=True, validate_default=True, description="the router; opened on `location` if omitted"
-    )
-    candidates: list[Candidate] = Field(exclude=True, min_length=1, description="the LLMs to route among")
-    routing: RouteOptions = Field(default_factory=RouteOptions, exclude=True, description="options of every call")
-    fallback_on: tuple[type[BaseException], ...] = Field(default=(Exception,), exclude=True)
+    candidate_type = LLM
+    candidate_kind = "LlamaIndex LLMs"
+    shown_capabilities = staticmethod(shown_capabilities)
+
     record: bool = Field(default=True, description="store every call's outcome in the router's store")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _fold_routing(cls, data: Any) -> Any:
-        return RouteOptions.fold(data, cls.model_fields)
-
-    @field_validator("router", mode="after")
-    @classmethod
-    def _open_router(cls, router: Router | None, info: ValidationInfo) -> Router:
-        return open_router(router, info.data.get("location"), info.data.get("store_prompts", True))
-
-    @field_validator("candidates", mode="before")
-    @classmethod
-    def _coerce_candidates(cls, value: Any, info: ValidationInfo) -> list[Candidate]:
-        """Accept ``[Candidate, ...]``, ``[(llm, spec), ...]``, ``{name: (llm, spec)}`` or LLMs (a bare one is
-        looked up: its registered spec first, ``Candidate.of``)."""
-        registered = info.data["router"].models() if info.data.get("router") else None
-        candidates = as_candidates(value, registered=registered, inferred=shown_capabilities)
-        if wrong := [c.name for c in candidates if not isinstance(c.model, LLM)]:
-            raise ValueError(f"candidate(s) {wrong} are not LlamaIndex LLMs")
-        return candidates
-
-    @field_validator("routing", mode="before")
-    @classmethod
-    def _coerce_routing(cls, value: Any) -> RouteOptions:
-        return RouteOptions.build(value)
 
     @model_validator(mode="after")
     def _connect(self) -> ScopeLLM:
