@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import fault_kit
+from benchmarks.fault_kit import fill
 from scope_core import ModelSpec, Outcome, Router
 from scope_core.routing.call import Usage
 from scope_core.store.journal import Journal
@@ -64,30 +66,14 @@ def stored_within(router: Router, run_ids: list[str], seconds: float = 15.0) -> 
 
 
 @contextlib.contextmanager
-def tmpfs(path: Path, size: str = "30m") -> Iterator[Path]:
-    path.mkdir(parents=True, exist_ok=True)
+def tmpfs(path: Path) -> Iterator[Path]:
+    """A real 30 MB tmpfs at ``path`` (``benchmarks.fault_kit.tmpfs``), or the test skipped where none can be mounted."""
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
-
-
-def fill(folder: Path) -> Path:
-    """Fill the file system of ``folder`` to the last byte."""
-    filler = folder / "filler"
-    with open(filler, "wb", buffering=0) as out:
-        with contextlib.suppress(OSError):
-            while True:
-                out.write(b"\0" * (1 << 20))
-        with contextlib.suppress(OSError):
-            while True:
-                out.write(b"\0" * 512)
-    return filler
+    with fault_kit.tmpfs(path) as disk:
+        if disk is None:
+            pytest.skip("cannot mount a tmpfs here")
+        yield disk
 
 
 def test_a_full_disk_loses_no_outcome_and_fails_no_call(tmp_path):
