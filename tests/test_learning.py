@@ -133,6 +133,9 @@ def test_the_learning_curve_harness_and_its_cli(embedder, tmp_path):
     assert [w.calls for w in full.windows] == [10, 10, 10] and 0 <= full.aiq <= 1
     assert sum(report.run("bandit", 0.7).choices.values()) == 30
     assert report.gap_closed(0.7) is None or np.isfinite(report.gap_closed(0.7))
+    low, high = report.run("bandit", 0.7).vs_none
+    assert low <= report.run("bandit", 0.7).aiq - report.run("none", 0.7).aiq <= high
+    assert all(0 < r.log_loss < 5 for r in report.runs)
     # the CLI over a data folder, then off-policy estimates from a store's decision log
     folder = tmp_path / "store"
     router = Router(BehaviourStore.open(str(folder)), embedder=embedder, cache_ttl_s=0.0)

@@ -24,16 +24,18 @@ def evaluate_online(
     report = run_online(
         data, alphas=alphas, seed=seed, estimator=estimator, on_run=shown, progress=progress, **settings
     )
-    table = Table(
-        "alpha", "variant", "AIQ", "stream acc.", "$/call", *(f"window {w.start}" for w in report.runs[0].windows)
-    )
+    windows = (f"window {w.start}" for w in report.runs[0].windows)
+    table = Table("alpha", "variant", "AIQ", "vs none (95%)", "log loss", "stream acc.", "$/call", *windows)
     for run in report.runs:
-        table.add_row(f"{run.alpha:g}", run.variant, f"{run.aiq:.4f}", f"{run.accuracy:.4f}", usd(run.cost),
-                      *(f"{w.accuracy:.3f}" for w in run.windows))  # fmt: skip
+        vs = "-" if run.vs_none is None else f"{run.vs_none[0]:+.4f} to {run.vs_none[1]:+.4f}"
+        table.add_row(f"{run.alpha:g}", run.variant, f"{run.aiq:.4f}", vs, f"{run.log_loss:.4f}",
+                      f"{run.accuracy:.4f}", usd(run.cost), *(f"{w.accuracy:.3f}" for w in run.windows))  # fmt: skip
     console.print(table)
+    learners = [v for v in ("bandit", "explore") if any(r.variant == v for r in report.runs)]
     for a in alphas:
-        closed = report.gap_closed(a)
-        console.print(f"alpha {a:g}: bandit feedback closes {'-' if closed is None else f'{closed:.0%}'} of the gap")
+        for v in learners:
+            closed = report.gap_closed(a, v)
+            console.print(f"alpha {a:g}: {v} closes {'-' if closed is None else f'{closed:.0%}'} of the gap")
     if json_out is not None:
         json_out.write_text(report.model_dump_json(indent=1))
     if plot is not None:

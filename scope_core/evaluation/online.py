@@ -6,7 +6,9 @@ held-out part. The stream is routed through the public API, one prompt at a time
 later); nothing else is revealed (bandit feedback). Two references run on the same order: ``full`` (every model's
 outcome on each stream prompt recorded: full information) and ``none`` (the warm-up store, nothing learnt). Per
 window of calls the stream's accuracy and cost are kept; at the end each store is judged as a router on the held-out
-prompts by the AIQ of ``scope eval``.
+prompts by the AIQ of ``scope eval``, by the log loss of its P(correct) on every held-out (prompt, model) pair (the
+estimate itself, whichever model a policy would pick), and by a bootstrap interval of its AIQ difference from
+``none``. ``explore`` is the bandit stream with ``explore`` (a share of calls chosen by Thompson sampling).
 """
 
 from __future__ import annotations
@@ -23,16 +25,19 @@ from pydantic import BaseModel, Field
 
 from scope_core.data.dataset import Dataset, load_dataset
 from scope_core.estimators import DEFAULT_ESTIMATOR
+from scope_core.estimators.knn.imputer import log_loss
 from scope_core.evaluation import metrics
 from scope_core.evaluation.baselines import single_models
 from scope_core.evaluation.offpolicy import PolicyValue, policy_value, target_choice, usable
-from scope_core.evaluation.sweep import alpha_sweep, operating_points, route_prompts
+from scope_core.evaluation.sweep import alpha_sweep, choices_at, estimate_matrix, route_prompts
 from scope_core.outcome import Outcome
 from scope_core.routing.router import DEFAULT_K, Router
 from scope_core.store.behaviour import BehaviourStore
 from scope_core.text.embedder import Embedder, default_embedder
 
-Variant = Literal["none", "bandit", "full"]
+Variant = Literal["none", "bandit", "explore", "full"]
+LEARNERS = ("bandit", "explore")  # the variants fed their own traffic only
+BOOTSTRAP = 1000  # resamples of the held-out prompts behind an AIQ difference's interval
 
 
 class Window(BaseModel):
@@ -62,6 +67,10 @@ class OnlineRun(BaseModel):
     accuracy: float = Field(description="the stream's mean accuracy")
     cost: float = Field(description="the stream's mean USD per call")
     aiq: float = Field(description="the final store's AIQ on the held-out prompts")
+    log_loss: float = Field(description="its P(correct)'s mean log loss over every held-out (prompt, model) pair")
+    vs_none: tuple[float, float] | None = Field(
+        default=None, description="95% bootstrap interval (held-out prompts resampled) of AIQ minus none's AIQ"
+    )
     max_accuracy: float
     choices: dict[str, int] = Field(description="stream calls per chosen model")
     off_policy: list[OffPolicyCheck] = Field(default_factory=list, description="bandit runs: estimates vs truth")
@@ -83,9 +92,9 @@ class OnlineReport(BaseModel):
     def run(self, variant: Variant, alpha: float) -> OnlineRun:
         return next(r for r in self.runs if r.variant == variant and r.alpha == alpha)
 
-    def gap_closed(self, alpha: float) -> float | None:
-        """(bandit - none) / (full - none) of the final AIQs."""
-        none, bandit, full = (self.run(v, alpha).aiq for v in ("none", "bandit", "full"))
+    def gap_closed(self, alpha: float, variant: Variant = "bandit") -> float | None:
+        """(variant - none) / (full - none) of the final AIQs."""
+        none, bandit, full = (self.run(v, alpha).aiq for v in ("none", variant, "full"))
         return (bandit - none) / (full - none) if full != none else None
 
 
@@ -122,20 +131,47 @@ def _split(dataset: Dataset, truth: _Truth, warmup: int, stream: int, holdout: i
     return warm, others[:stream], held
 
 
-def _judge(router: Router, truth: _Truth, held: Sequence[str], progress: bool) -> tuple[float, float]:
-    """(AIQ, max accuracy) of the router's store routing the held-out prompts over the alpha sweep."""
-    rows = [truth.row[i] for i in held]
-    scores, costs = truth.score[rows], truth.cost[rows]
-    costs = np.where(np.isnan(scores), np.nan, costs)
-    texts = [truth.text[i] for i in held]
-    candidates = [truth.answered(i) for i in held]
-    routed = route_prompts(router, texts, candidates, progress=progress)[router.estimator.name]
-    singles = single_models(scores, costs, truth.models)
-    c_min, c_max = min(s.cost for s in singles), max(s.cost for s in singles)
-    filled = np.nan_to_num(scores, nan=0.0), np.nan_to_num(costs, nan=0.0)
-    points = operating_points(routed, router.models(), alpha_sweep(), *filled, truth.models)
-    xy = [(p.cost, p.accuracy) for p in points]
-    return metrics.aiq(xy, c_min, c_max), max(p.accuracy for p in points)
+class _Judged:
+    """The held-out prompts' true scores and costs, and a store's choices on them per alpha of the sweep."""
+
+    def __init__(self, truth: _Truth, held: Sequence[str]) -> None:
+        rows = [truth.row[i] for i in held]
+        scores = truth.score[rows]
+        self.texts = [truth.text[i] for i in held]
+        self.candidates = [truth.answered(i) for i in held]
+        self.scores, self.costs = np.nan_to_num(scores, nan=0.0), np.where(np.isnan(scores), 0.0, truth.cost[rows])
+        self.scored = ~np.isnan(scores)
+        self.models = truth.models
+
+    def aiq(self, chosen: np.ndarray, rows: np.ndarray | None = None) -> tuple[float, float]:
+        """(AIQ, max accuracy) of the choices (alphas, prompts) on ``rows`` of the held-out prompts (default all)."""
+        rows = np.arange(chosen.shape[1]) if rows is None else rows
+        scores, costs, at = self.scores[rows], self.costs[rows], np.arange(len(rows))
+        masked = np.where(self.scored[rows], costs, np.nan)
+        singles = single_models(np.where(self.scored[rows], scores, np.nan), masked, self.models)
+        c_min, c_max = min(s.cost for s in singles), max(s.cost for s in singles)
+        xy = [(float(costs[at, c[rows]].sum()), float(scores[at, c[rows]].mean())) for c in chosen]
+        return metrics.aiq(xy, c_min, c_max), max(a for _, a in xy)
+
+    def interval(self, chosen: np.ndarray, reference: np.ndarray, seed: int) -> tuple[float, float]:
+        """95% bootstrap interval of AIQ(chosen) - AIQ(reference), the held-out prompts resampled."""
+        rng, n = np.random.default_rng(seed), chosen.shape[1]
+        diffs = []
+        for _ in range(BOOTSTRAP):
+            rows = rng.integers(0, n, n)
+            diffs.append(self.aiq(chosen, rows)[0] - self.aiq(reference, rows)[0])
+        low, high = np.percentile(diffs, [2.5, 97.5])
+        return float(low), float(high)
+
+
+def _judge(router: Router, judged: _Judged, progress: bool) -> tuple[np.ndarray, float]:
+    """The router's choices on the held-out prompts over the alpha sweep (alphas, prompts), and its estimate's log
+    loss over every held-out (prompt, model) pair."""
+    routed = route_prompts(router, judged.texts, judged.candidates, progress=progress)[router.estimator.name]
+    chosen = np.asarray(choices_at(routed, router.models(), alpha_sweep(), judged.models))
+    p = estimate_matrix(routed, judged.models, "p_correct")
+    has = judged.scored & ~np.isnan(p)
+    return chosen, log_loss(p[has], judged.scores[has])
 
 
 def _stream(
@@ -156,7 +192,7 @@ def _stream(
     calls, choices, scored = [], Counter(), 0
     for n, pid in enumerate(ids):
         text, allowed = truth.text[pid], truth.answered(pid)
-        decision = router.route(text, alpha=alpha, allowed=allowed, explore=explore if variant == "bandit" else None)
+        decision = router.route(text, alpha=alpha, allowed=allowed, explore=explore if variant == "explore" else None)
         score, cost = truth.of(pid, decision.chosen)
         calls.append((score, cost, decision.explored))
         choices[decision.chosen] += 1
@@ -234,7 +270,7 @@ def run_online(
     delay: int = 0,
     explore: float | None = None,
     refit_every: int | None = 250,
-    variants: Sequence[Variant] = ("none", "bandit", "full"),
+    variants: Sequence[Variant] | None = None,
     off_policy: Sequence[float] = (0.3, 0.8),
     estimator: str = DEFAULT_ESTIMATOR,
     embedder: Embedder | None = None,
@@ -246,10 +282,12 @@ def run_online(
     refitted (as a background refit would), and once more at the end of the stream. The bandit run's decision log
     also gives off-policy estimates of the ``off_policy`` alphas, checked against their truth."""
     dataset = data if isinstance(data, Dataset) else load_dataset(data)
+    if variants is None:  # the explore variant where a rate is given
+        variants = ("none", "bandit", "explore", "full") if explore else ("none", "bandit", "full")
     truth = _Truth(dataset)
     warm, ids, held = _split(dataset, truth, warmup, stream, holdout, seed)
     embedder = embedder if embedder is not None else default_embedder(disk_cache=True)
-    runs = []
+    runs, chosen, judged = [], {}, _Judged(truth, held)
     for alpha in alphas:
         for variant in variants:
             started = time.perf_counter()
@@ -263,10 +301,11 @@ def run_online(
                 )  # fmt: skip
                 if variant != "none":
                     router.fit()
-                checks = _off_policy(router, truth, off_policy) if variant == "bandit" and feedback > 0 else []
-                aiq, top = _judge(router, truth, held, progress)
+                checks = _off_policy(router, truth, off_policy) if variant in LEARNERS and feedback > 0 else []
+                chosen[(alpha, variant)], loss = _judge(router, judged, progress)
             finally:
                 store.drop()
+            aiq, top = judged.aiq(chosen[(alpha, variant)])
             run = OnlineRun(
                 variant=variant,
                 alpha=alpha,
@@ -274,11 +313,14 @@ def run_online(
                 accuracy=float(np.mean([s for s, _, _ in calls])),
                 cost=float(np.mean([c for _, c, _ in calls])),
                 aiq=aiq,
+                log_loss=loss,
                 max_accuracy=top,
                 choices=dict(sorted(choices.items())),
                 off_policy=checks,
                 seconds=time.perf_counter() - started,
             )
+            if variant != "none" and (alpha, "none") in chosen:
+                run.vs_none = judged.interval(chosen[(alpha, variant)], chosen[(alpha, "none")], seed)
             runs.append(run)
             if on_run is not None:
                 on_run(run)

@@ -11,6 +11,7 @@ from scope_core.evaluation.plot import save
 STYLE = {
     "none": ("no learning", "0.5", ":"),
     "bandit": ("bandit feedback", "C0", "-"),
+    "explore": ("bandit feedback, exploring", "C1", "-."),
     "full": ("full information", "C2", "--"),
 }
 
