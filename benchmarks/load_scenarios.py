@@ -13,19 +13,13 @@ from pathlib import Path
 
 from benchmarks.concurrency import accept_latency, measure
 from benchmarks.fault_kit import ROOT, exact
-from scope_core import (
-    BehaviourStore,
-    BudgetGovernor,
-    Candidate,
-    ModelSpec,
-    Outcome,
-    RouteOptions,
-    Router,
-    Turn,
-    default_embedder,
-)
+from scope_core import BehaviourStore, ModelSpec, Outcome, Router, default_embedder
 from scope_core.errors import InvalidInputError, ScopeError
+from scope_core.routing.budget import BudgetGovernor
+from scope_core.routing.candidate import Candidate
+from scope_core.routing.policy import RouteOptions
 from scope_core.store import summary as sm
+from scope_core.text.turns import Turn
 
 CORES = os.cpu_count() or 1
 

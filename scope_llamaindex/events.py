@@ -22,11 +22,11 @@ class ScopeCallEndEvent(BaseEvent):
     routing_text: str
     decision: Decision
     attempt: int = Field(description="0 = the chosen model, 1.. = fallbacks")
-    input_tokens: int | None = None
+    input_tokens: int | None = Field(default=None, description="as the candidate reported them, else counted")
     output_tokens: int | None = None
-    cost_usd: float | None = None
+    cost_usd: float | None = Field(default=None, description="priced on the candidate's spec")
     latency_s: float | None = None
-    error: str | None = None
+    error: str | None = Field(default=None, description="the failure, scrubbed of credentials (None: it answered)")
 
     @classmethod
     def class_name(cls) -> str:

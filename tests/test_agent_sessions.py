@@ -50,12 +50,17 @@ def assert_cached_steps(router: Router, session: str) -> None:
         assert record.cost_usd < spec.cost(record.input_tokens, record.output_tokens)
 
 
-def test_a_langgraph_thread_is_a_session(store, embedder):
+def langgraph_agent(store, embedder):
+    """A LangGraph agent over one cached Anthropic-like fake, routed; and its router."""
     cache = SimulatedPromptCache("anthropic")
     fake = ScriptedChatModel(model="claude-3-5-sonnet", reply=steps, cache=cache)
     router = router_on(store, embedder, cache)
     llm = ScopeChatModel(router=router, candidates=[Candidate.of(fake, capabilities=TOOLS)])
-    agent = create_agent(llm, [tool(read_manual)], system_prompt=GUIDE)
+    return router, create_agent(llm, [tool(read_manual)], system_prompt=GUIDE)
+
+
+def test_a_langgraph_thread_is_a_session(store, embedder):
+    router, agent = langgraph_agent(store, embedder)
     agent.invoke({"messages": [("user", "When does valve 7 open?")]}, {"configurable": {"thread_id": "t-1"}})
     assert_cached_steps(router, "t-1")
 
@@ -79,11 +84,7 @@ class Tracer(BaseTracer):
 
 
 def test_without_a_thread_the_run_tree_s_root_is_the_session(store, embedder):
-    cache = SimulatedPromptCache("anthropic")
-    fake = ScriptedChatModel(model="claude-3-5-sonnet", reply=steps, cache=cache)
-    router = router_on(store, embedder, cache)
-    llm = ScopeChatModel(router=router, candidates=[Candidate.of(fake, capabilities=TOOLS)])
-    agent = create_agent(llm, [tool(read_manual)], system_prompt=GUIDE)
+    router, agent = langgraph_agent(store, embedder)
     agent.invoke({"messages": [("user", "When does valve 7 open?")]}, {"callbacks": [Tracer()]})
     sessions = {d.session_id for d in router.history()}
     assert len(sessions) == 1 and None not in sessions

@@ -49,12 +49,12 @@ def test_jsonl_with_prompt_ids(tmp_path):
 @pytest.mark.parametrize(
     ("row", "field", "problem"),
     [
-        ("What?,cheap,1.5,1,1,0.1,t", "score", "[0, 1]"),
-        ("What?,cheap,abc,1,1,0.1,t", "score", "not a number"),
-        ("What?,cheap,1,1,1,-2,t", "cost_usd", ">= 0"),
-        ("What?,cheap,1,1,1,nan,t", "cost_usd", "finite"),
-        (",cheap,1,1,1,0.1,t", "prompt", "missing"),
-        ("What?,,1,1,1,0.1,t", "model", "missing"),
+        pytest.param("What?,cheap,1.5,1,1,0.1,t", "score", "[0, 1]", id="score: [0, 1]"),
+        pytest.param("What?,cheap,abc,1,1,0.1,t", "score", "not a number", id="score: not a number"),
+        pytest.param("What?,cheap,1,1,1,-2,t", "cost_usd", ">= 0", id="cost_usd: >= 0"),
+        pytest.param("What?,cheap,1,1,1,nan,t", "cost_usd", "finite", id="cost_usd: finite"),
+        pytest.param(",cheap,1,1,1,0.1,t", "prompt", "missing", id="prompt: missing"),
+        pytest.param("What?,,1,1,1,0.1,t", "model", "missing", id="model: missing"),
     ],
 )
 def test_bad_rows_name_file_row_and_field(tmp_path, row, field, problem):

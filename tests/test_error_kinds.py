@@ -65,14 +65,11 @@ def test_a_bind_tools_that_returns_no_binding_is_the_callers_error(router: Route
 
 
 def test_a_model_error_still_falls_back_and_counts(router: Router):
-    llm = ScopeChatModel(
-        candidates=[
-            (ScriptedChatModel(model="cheap", error=ConnectionError("down")), CHEAP),
-            (ScriptedChatModel(model="dear"), DEAR),
-        ],
-        router=router,
-        alpha=0.0,
+    failing, answering = (
+        ScriptedChatModel(model="cheap", error=ConnectionError("down")),
+        ScriptedChatModel(model="dear"),
     )
+    llm = ScopeChatModel(candidates=[(failing, CHEAP), (answering, DEAR)], router=router, alpha=0.0)
     reply = llm.invoke("What is 2 + 2?")
     router.flush()
     assert reply.response_metadata["scope"]["model"] == "dear"

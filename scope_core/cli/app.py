@@ -27,6 +27,7 @@ console = Console()
 StoreOption = Annotated[
     str | None, typer.Option("--store", help="store folder or http://host:port (default ~/.scope/store, $SCOPE_STORE)")
 ]
+CAPABILITIES_HELP = "capabilities, comma-separated: tools, structured_output, vision"
 EstimatorOption = Annotated[str, typer.Option("--estimator", help="estimator name (scope_core.estimators)")]
 StorePromptsOption = Annotated[
     bool, typer.Option("--store-prompts/--no-store-prompts", help="keep prompt texts in the store (and its journal)")

@@ -7,7 +7,17 @@ from typing import Annotated
 import typer
 from rich.table import Column, Table
 
-from scope_core.cli.app import StoreOption, app, command, console, fail, looked_up_spec, open_router, split_names
+from scope_core.cli.app import (
+    CAPABILITIES_HELP,
+    StoreOption,
+    app,
+    command,
+    console,
+    fail,
+    looked_up_spec,
+    open_router,
+    split_names,
+)
 from scope_core.money import usd
 from scope_core.store import summary as sm
 
@@ -58,9 +68,7 @@ def add(
     input_price: Annotated[float | None, typer.Option(help="USD per 1M input tokens (default: registered, else genai-prices)")] = None,
     output_price: Annotated[float | None, typer.Option(help="USD per 1M output tokens (default: registered, else genai-prices)")] = None,
     context_window: Annotated[int | None, typer.Option(help="tokens")] = None,
-    capabilities: Annotated[
-        str | None, typer.Option(help="what it can do, comma-separated: tools, structured_output, vision")
-    ] = None,
+    capabilities: Annotated[str | None, typer.Option(help=f"what it can do: {CAPABILITIES_HELP}")] = None,
     store: StoreOption = None,
 ):  # fmt: skip
     """Register a model, or update a registered one (what is not given is kept, else looked up)."""

@@ -10,7 +10,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from scope_core.cli.app import EstimatorOption, StoreOption, app, command, console, fail, open_router, split_names
+from scope_core.cli.app import (
+    CAPABILITIES_HELP,
+    EstimatorOption,
+    StoreOption,
+    app,
+    command,
+    console,
+    fail,
+    open_router,
+    split_names,
+)
 from scope_core.estimators import DEFAULT_ESTIMATOR
 from scope_core.money import usd
 
@@ -54,9 +64,7 @@ def route(
     max_cost: Annotated[float | None, typer.Option(help="USD cap on the predicted call cost")] = None,
     min_accuracy: Annotated[float | None, typer.Option(help="cheapest model predicted to reach it")] = None,
     allowed: Annotated[str | None, typer.Option(help="only these models, comma-separated")] = None,
-    required: Annotated[
-        str | None, typer.Option(help="capabilities the call needs, comma-separated: tools, structured_output, vision")
-    ] = None,
+    required: Annotated[str | None, typer.Option(help=f"what the call needs: {CAPABILITIES_HELP}")] = None,
     model: Annotated[str | None, typer.Option(help="force this model (its estimate is still shown)")] = None,
     option: Annotated[
         list[str] | None, typer.Option("--option", help="any other routing option, KEY=VALUE (repeatable)")

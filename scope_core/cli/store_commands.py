@@ -39,10 +39,8 @@ def ingest(
     dataset = load_dataset(data)
     router = open_router(store, store_prompts=store_prompts)
     changed = router.ingest(dataset, progress=show_progress(), update_prices=update_prices)
-    console.print(
-        f"ingested {dataset.name}: {len(dataset.prompts)} prompts, {len(dataset.outcomes)} outcomes "
-        f"({changed} new or changed), {len(dataset.specs)} models"
-    )
+    counts = f"{len(dataset.prompts)} prompts, {len(dataset.outcomes)} outcomes ({changed} new or changed)"
+    console.print(f"ingested {dataset.name}: {counts}, {len(dataset.specs)} models")
 
 
 @app.command()
@@ -50,8 +48,8 @@ def ingest(
 def fit(store: StoreOption = None):
     """Refit the estimator on the store's own outcomes (settings, calibration, imputers; leave-one-out)."""
     router = open_router(store)
-    _, took = timed(router.fit)
-    console.print(f"{fit_line(router)} {took}")
+    took = timed(router.fit)[1]  # the fit's line once it is saved
+    console.print(fit_line(router), took)
 
 
 @app.command()

@@ -83,19 +83,10 @@ class Dataset:
     def to_outcomes(self, prompt: PromptRow, rows: Sequence[OutcomeRow]) -> list[Outcome]:
         """Outcome records with ids derived from (data set, prompt id, model): re-ingest is a no-op."""
         h = text_hash(prompt.text)
+        fixed = {"prompt_hash": h, "task": prompt.task, "source": self.name, "timestamp": 0.0}
+        usage = ("model", "score", "input_tokens", "output_tokens", "cost_usd")
         return [
-            Outcome(
-                id=outcome_id(self.name, prompt.id, r.model),
-                prompt_hash=h,
-                model=r.model,
-                score=r.score,
-                input_tokens=r.input_tokens,
-                output_tokens=r.output_tokens,
-                cost_usd=r.cost_usd,
-                task=prompt.task,
-                source=self.name,
-                timestamp=0.0,
-            )
+            Outcome(id=outcome_id(self.name, prompt.id, r.model), **fixed, **{f: getattr(r, f) for f in usage})
             for r in rows
         ]
 

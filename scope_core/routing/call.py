@@ -20,6 +20,7 @@ routing text, tokens, cost, latency; nothing is derived again.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
@@ -105,6 +106,14 @@ class CallSink(Protocol):
 
 def error_text(error: BaseException) -> str:
     return scrub(f"{type(error).__name__}: {error}")[:ERROR_CHARS]
+
+
+@dataclass
+class _Stream:
+    """An attempt's stream so far: a chunk is out, it ended with chunks out."""
+
+    out: bool = False
+    done: bool = False
 
 
 class RoutedCall:
@@ -200,17 +209,13 @@ class RoutedCall:
         chunk falls back, one that fails after it raises. Then tell ``succeeded`` (its attempt: ``current``).
         ``prepare`` as for ``run``."""
         for attempt in self:
-            ready, out = self._ready(attempt, prepare), False
-            try:
+            ready = self._ready(attempt, prepare)
+            with self._streaming(attempt) as stream:
                 for chunk in open_stream(ready):
-                    out = self._first(attempt, out)
+                    stream.out = self._first(attempt, stream.out)
                     yield chunk
-                if not out:
-                    raise EmptyStreamError(f"{attempt.model} streamed no chunk")
-            except Exception as exc:
-                self.failed(attempt, exc, fall_back=not out)
-                continue
-            return
+            if stream.done:
+                return
 
     async def astream(
         self,
@@ -219,20 +224,29 @@ class RoutedCall:
     ) -> AsyncIterator[C]:
         """Async ``stream``; ``open_stream`` may return the async iterable or an awaitable of it."""
         for attempt in self:
-            ready, out = self._ready(attempt, prepare), False
-            try:
+            ready = self._ready(attempt, prepare)
+            with self._streaming(attempt) as stream:
                 chunks = open_stream(ready)
                 if inspect.isawaitable(chunks):
                     chunks = await chunks
                 async for chunk in chunks:
-                    out = self._first(attempt, out)
+                    stream.out = self._first(attempt, stream.out)
                     yield chunk
-                if not out:
-                    raise EmptyStreamError(f"{attempt.model} streamed no chunk")
-            except Exception as exc:
-                self.failed(attempt, exc, fall_back=not out)
-                continue
-            return
+            if stream.done:
+                return
+
+    @contextlib.contextmanager
+    def _streaming(self, attempt: Attempt) -> Iterator[_Stream]:
+        """One attempt's stream, the one stream rule: a failure before its first chunk falls back, one after it
+        raises (``failed``); a stream that ends without a chunk failed. ``done``: it ended with chunks out."""
+        stream = _Stream()
+        try:
+            yield stream
+            if not stream.out:
+                raise EmptyStreamError(f"{attempt.model} streamed no chunk")
+            stream.done = True
+        except Exception as exc:
+            self.failed(attempt, exc, fall_back=not stream.out)
 
     def _first(self, attempt: Attempt, out: bool) -> bool:
         """A chunk is out: the first one's time is the stream's time to first token."""

@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 DEFAULT_K = 128  # neighbours per query: +0.009 AIQ on routerbench-3k over 32 for ~4 ms (benchmarks/)
 
 
+CALL_ARGUMENTS = ("run_id", "fallback_on", "record", "on_end")  # what ``start`` passes to the call it opens
+
+
 def _ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
 
@@ -256,25 +259,16 @@ class Router(RouterUpkeep):
         the candidates (an adapter's), ``run_id`` names the call's record, ``fallback_on`` are the errors that fall
         back, ``record=False`` stores nothing, ``on_end`` is told how each attempt ended; the rest are options."""
         decision, prepared = self._route(query, self._options(options, given, pool), None)
-        return self._open(decision, prepared, run_id, fallback_on=fallback_on, record=record, on_end=on_end)
+        return self._open(decision, prepared, run_id=run_id, fallback_on=fallback_on, record=record, on_end=on_end)
 
-    async def astart(
-        self,
-        query: Query,
-        options: RouteOptions | None = None,
-        *,
-        pool: Iterable[str] | None = None,
-        run_id: str | None = None,
-        fallback_on: tuple[type[BaseException], ...] = (Exception,),
-        record: bool = True,
-        on_end: Callable[[RoutedCall, Ended], None] | None = None,
-        **given: Any,
-    ) -> RoutedCall:
-        """Async ``start``."""
-        decision, prepared = await self._aroute(query, self._options(options, given, pool), None)
-        return self._open(decision, prepared, run_id, fallback_on=fallback_on, record=record, on_end=on_end)
+    async def astart(self, query: Query, options: RouteOptions | None = None, **arguments: Any) -> RoutedCall:
+        """Async ``start``, with the same arguments."""
+        call = {k: arguments.pop(k) for k in CALL_ARGUMENTS if k in arguments}
+        pool = arguments.pop("pool", None)
+        decision, prepared = await self._aroute(query, self._options(options, arguments, pool), None)
+        return self._open(decision, prepared, **call)
 
-    def _open(self, decision: Decision, prepared: Prepared, run_id: str | None, **call: Any) -> RoutedCall:
+    def _open(self, decision: Decision, prepared: Prepared, run_id: str | None = None, **call: Any) -> RoutedCall:
         ctx = prepared.context
         query = RoutedQuery(ctx.text, ctx.embedding, {c.name: c for c in prepared.candidates})
         run_id = run_id or str(uuid.uuid4())
@@ -308,11 +302,11 @@ class Router(RouterUpkeep):
         *,
         input_tokens: int | None = None,
         output_tokens: int | None = None,
+        score: float | None = None,
+        wait: bool = True,
         latency_s: float | None = None,
         error: str | None = None,
-        score: float | None = None,
         run_id: str | None = None,
-        wait: bool = True,
         cache_read_tokens: int | None = None,
         cache_write_tokens: int | None = None,
         ttft_s: float | None = None,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from genai_prices import Usage as PriceUsage
-from genai_prices import calc_price
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from scope_core.prompt_cache import SimulatedPromptCache
@@ -13,19 +11,8 @@ from scope_core.routing.candidate import Candidate
 from scope_langchain import ScopeChatModel
 from scope_langchain.testing import ScriptedChatModel
 from scope_langchain.usage import reported
+from tests.cache_support import MANUAL, billed
 from tests.langchain.lc_support import new_router
-
-MANUAL = "You answer questions about the operations manual below.\n" + "\n".join(
-    f"Section {i}: the valve on line {i} opens at {i * 3} bar and closes at {i * 2} bar." for i in range(80)
-)
-
-
-def billed(record: dict, model: str, provider: str) -> float:
-    usage = {"input_tokens": record["it"], "output_tokens": record["ot"]}
-    usage |= {
-        k: record[short] for k, short in (("cache_read_tokens", "cr"), ("cache_write_tokens", "cw")) if short in record
-    }
-    return float(calc_price(PriceUsage(**usage), model, provider_id=provider).total_price)
 
 
 @pytest.mark.parametrize(("model", "provider"), [("claude-3-5-sonnet", "anthropic"), ("gpt-4o", "openai")])

@@ -5,8 +5,6 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from genai_prices import Usage as PriceUsage
-from genai_prices import calc_price
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse
 
 from scope_core.prompt_cache import SimulatedPromptCache
@@ -15,18 +13,7 @@ from scope_core.routing.candidate import Candidate
 from scope_llamaindex import ScopeLLM
 from scope_llamaindex.testing import ScriptedLLM
 from scope_llamaindex.usage import reported_usage
-
-MANUAL = "You answer questions about the operations manual below.\n" + "\n".join(
-    f"Section {i}: the valve on line {i} opens at {i * 3} bar and closes at {i * 2} bar." for i in range(80)
-)
-
-
-def billed(record: dict, model: str, provider: str) -> float:
-    usage = {"input_tokens": record["it"], "output_tokens": record["ot"]}
-    usage |= {
-        k: record[short] for k, short in (("cache_read_tokens", "cr"), ("cache_write_tokens", "cw")) if short in record
-    }
-    return float(calc_price(PriceUsage(**usage), model, provider_id=provider).total_price)
+from tests.cache_support import MANUAL, billed
 
 
 @pytest.mark.parametrize(
