@@ -162,7 +162,9 @@ def recompute(rows: list[Any]) -> dict[str, Any]:
         line["calls"] += 1
         line["spend_usd"] += r.cost_usd if r.cost_usd is not None else r.predictions[r.model].cost_usd
     scored = [r for r in answered if r.score is not None]
+    governors = {r.budget["id"]: r.budget["budget_usd"] for r in rows if r.budget}
     return {
+        "budget_usd": sum(governors.values()) if governors else None,
         "calls": len(rows),
         "answered": len(answered),
         "spend_usd": sum(m["spend_usd"] for m in per_model.values()),
@@ -184,6 +186,7 @@ def agrees(report: dict[str, Any], mine: dict[str, Any]) -> bool:
     return (
         (report["calls"], report["answered"], report["scored"]) == (mine["calls"], mine["answered"], mine["scored"])
         and close(report["spend_usd"], mine["spend_usd"])
+        and close(report["budget_usd"] or 0.0, mine["budget_usd"] or 0.0)
         and close(report["savings"]["saved_vs_dearest_usd"], mine["saved_vs_dearest_usd"])
         and close(report["fallback_rate"] or 0.0, mine["fallback_rate"] or 0.0)
         and set(models) == set(mine["models"])

@@ -69,18 +69,18 @@ def test_no_secret_leaves_in_any_file_log_error_metadata_or_span(tmp_path, caplo
 
 def test_a_store_keeping_no_prompts_keeps_no_echo_of_one_in_an_error(tmp_path):
     router = _router(tmp_path / "store", store_prompts=False)
-    prompt = "My PIN is 4321 and my card is 4111-1111-1111-1111; what is my balance?"
+    prompt = "My PIN is 7Q4321Z and my card is 4111-1111-1111-1111; what is my balance?"
     echo = RuntimeError(f"BadRequestError 400: content policy rejected '{prompt}'\nbody: {{'input': '{prompt}'}}")
     answer = _chat(router, {"m-a": echo, "m-b": echo}).invoke(prompt)
     router.flush(timeout=10)
     failed = [router.store.outcome(f"{answer.response_metadata['scope']['run_id']}:{n}:failed") for n in ("m-a", "m-b")]
     for record in failed:
         assert record["err"].startswith("RuntimeError: BadRequestError 400: content policy rejected '")
-        assert PROMPT_REDACTED in record["err"] and "4321" not in record["err"] and "body" not in record["err"]
+        assert PROMPT_REDACTED in record["err"] and "7Q4321Z" not in record["err"] and "body" not in record["err"]
     [logged] = router.history()
-    assert logged.text is None and all("4321" not in (a.error or "") for a in logged.attempts)
+    assert logged.text is None and all("7Q4321Z" not in (a.error or "") for a in logged.attempts)
     stored = every_byte(tmp_path / "store")
-    assert b"4321" not in stored and b"4111-1111" not in stored
+    assert b"7Q4321Z" not in stored and b"4111-1111" not in stored  # (a bare "4321" may stand in a timestamp)
 
 
 def test_store_journal_lock_and_snapshot_files_are_the_owners_alone(tmp_path):

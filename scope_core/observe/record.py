@@ -64,7 +64,7 @@ class LoggedDecision(BaseModel):
     estimator: str = ""
     alpha: float
     constraints: dict[str, Any] = Field(default_factory=dict, description="options that applied, after any budget")
-    budget: dict[str, float] | None = None
+    budget: dict[str, float | str] | None = Field(default=None, description="the budget governor's state, if any")
     predictions: dict[str, Prediction]
     chosen: str
     reason: str = ""
@@ -101,12 +101,13 @@ class LoggedDecision(BaseModel):
         top = max(eligible, key=lambda p: p.p)
         answered = self.predictions[self.model or self.chosen]
         failed = [a.model for a in self.attempts if a.error is not None]
-        budget = (self.budget or {}).get("budget_usd")
+        budget = self.budget or {}
         return {
             "id": self.run_id, "t": self.ts, "c": self.chosen, "m": self.model, "cost": self.cost_usd,
             "pp": answered.p, "pc": answered.cost_usd, "tp": top.p, "tc": top.cost_usd,
             "dc": max(p.cost_usd for p in eligible), "ms": self.route_ms, "f": failed, "n": len(self.attempts),
-            "d": self.degraded, "cs": self.cold_start, "se": self.session_id, "tg": self.tags, "b": budget,
+            "d": self.degraded, "cs": self.cold_start, "se": self.session_id, "tg": self.tags, "b": budget.get("budget_usd"),
+            "bg": budget.get("id"),
             "s": self.score, "x": self.explored,
         }  # fmt: skip
 

@@ -75,7 +75,9 @@ class Report(BaseModel):
     route_ms_p99: float | None
     spend_over_time: list[Bucket]
     bucket_s: float | None
-    budget_usd: float | None = Field(description="the budget of the governor the calls ran under, if any")
+    budget_usd: float | None = Field(
+        description="the budget the calls ran under, if any: each governor's (each process's, or each adapter's) summed"
+    )
     savings: Savings
     calibration: list[CalibrationBin]
     ece: float | None = Field(description="expected calibration error over the scored answers")
@@ -88,7 +90,7 @@ class Report(BaseModel):
     degraded_share: float | None
 
 
-_NUMBERS = ("t", "cost", "pc", "pp", "tp", "tc", "dc", "ms", "n", "b", "s")
+_NUMBERS = ("t", "cost", "pc", "pp", "tp", "tc", "dc", "ms", "n", "s")
 
 
 class Columns:
@@ -203,12 +205,18 @@ def _model_lines(c: Columns) -> list[ModelLine]:
     return lines
 
 
+def _budget(calls: Sequence[Summary]) -> float | None:
+    """The summed budgets of the governors the calls ran under (each one's last; None: no governor)."""
+    last = {s.get("bg"): s["b"] for s in calls if s.get("b") is not None}
+    return float(sum(last.values())) if last else None
+
+
 def report_of(calls: Sequence[Summary], since: float | None = None, until: float | None = None) -> Report:
     """The report of these calls' summaries (oldest first), for the window they were read for."""
     c = Columns(calls)
     n, answered, scored = len(calls), int(c.answered.sum()), int(c.scored.sum())
     bins = calibration_bins(c.pp[c.scored], c.s[c.scored]) if scored else []
-    route_ms, budgets = c.ms[~np.isnan(c.ms)], c.b[~np.isnan(c.b)]
+    route_ms = c.ms[~np.isnan(c.ms)]
     costed = c.answered & ~np.isnan(c.cost)
     buckets, step = _buckets(c)
     return Report(
@@ -222,7 +230,7 @@ def report_of(calls: Sequence[Summary], since: float | None = None, until: float
         route_ms_p99=float(np.percentile(route_ms, 99)) if route_ms.size else None,
         spend_over_time=buckets,
         bucket_s=step,
-        budget_usd=float(budgets[-1]) if budgets.size else None,
+        budget_usd=_budget(calls),
         savings=_savings(c),
         calibration=bins,
         ece=sum(b.count * abs(b.mean_predicted - b.mean_observed) for b in bins) / scored if scored else None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+import uuid
 
 from scope_core.errors import InvalidInputError, ScopeError
 from scope_core.money import usd
@@ -52,6 +53,7 @@ class BudgetGovernor:
         self._logit = math.log(alpha / (1 - alpha))
         self._avg_cost: float | None = None
         self.spent, self.reserved, self.calls = 0.0, 0.0, 0
+        self.id = uuid.uuid4().hex[:12]  # tells the decision log's reports one governor's calls from another's
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -61,9 +63,10 @@ class BudgetGovernor:
             f"alpha={self.alpha:.3f})"
         )
 
-    def state(self) -> dict[str, float]:
-        """What the governor stands at, for the decision log: budget, hard cap, spent, calls."""
-        return {"budget_usd": self.budget, "hard_cap_usd": self.hard_cap, "spent_usd": self.spent, "calls": self.calls}
+    def state(self) -> dict[str, float | str]:
+        """What the governor stands at, for the decision log: its id, budget, hard cap, spent, calls."""
+        return {"id": self.id, "budget_usd": self.budget, "hard_cap_usd": self.hard_cap, "spent_usd": self.spent,
+                "calls": self.calls}  # fmt: skip
 
     @property
     def alpha(self) -> float:

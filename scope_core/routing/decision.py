@@ -43,7 +43,7 @@ class Decision(BaseModel):
     session_id: str | None = Field(default=None, description="the caller's session or thread, if given")
     tags: list[str] = Field(default_factory=list, description="the caller's tags")
     metadata: dict[str, Any] = Field(default_factory=dict, description="the caller's metadata")
-    budget: dict[str, float] | None = Field(default=None, description="the budget governor's state when routed")
+    budget: dict[str, float | str] | None = Field(default=None, description="the budget governor's state when routed")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
