@@ -6,6 +6,7 @@ the public API (``route`` then ``record_call`` with the chosen model's outcome o
 calls, then the final store judged on the held-out prompts by ``scope eval``'s AIQ (``scope_core.evaluation.online``).
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/online.py [--seeds 0 1 2] [--alphas 0.7] [--explore 0.1]
+    .venv/bin/python benchmarks/online.py --tables   # the tables of every run saved under benchmarks/online/
 """
 
 from __future__ import annotations
@@ -93,8 +94,13 @@ def main() -> None:
     parser.add_argument("--holdout", type=int, default=1550)
     parser.add_argument("--tag", default="", help="suffix of the JSON and plot files (variants of a run)")
     parser.add_argument("--variants", nargs="+", default=None, help="default: none, bandit (explore) full")
+    parser.add_argument("--tables", action="store_true", help="only print the tables of the runs saved before")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
+    if args.tables:
+        saved = [OnlineReport.model_validate_json(p.read_text()) for p in sorted(OUT.glob("*.json"))]
+        print("\n".join([*table(saved), "", *off_policy_table(saved)]))
+        return
     reports = []
     for name in args.data:
         for seed in args.seeds:
