@@ -18,10 +18,12 @@ SPREAD = 10.0
 MIN_NEIGHBOURS = 3
 
 
-def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    order = np.argsort(values)
-    cumulative = np.cumsum(weights[order])
-    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+def weighted_medians(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Per column of ``values`` (rows, columns), the weighted median (rows of weight 0 left out)."""
+    order = np.argsort(values, axis=0)
+    cumulative = np.cumsum(np.take_along_axis(weights, order, axis=0), axis=0)
+    at = (cumulative < 0.5 * cumulative[-1]).sum(axis=0)  # the first row whose cumulative weight reaches half
+    return np.take_along_axis(np.take_along_axis(values, order, axis=0), at[None, :], axis=0)[0]
 
 
 def robust_usage(
@@ -33,15 +35,15 @@ def robust_usage(
     used = n > 0
     if not used.any() and (out_prior <= windows).all():
         return ev, out_prior
-    out_cap = windows.astype(np.float64).copy()
-    for i in range(ev.shape[1]):
-        rows = used[:, i]
-        if rows.sum() >= MIN_NEIGHBOURS:
-            means = ev[rows, i, sm.OUT_SUM] / n[rows, i]
-            typical = weighted_median(means, np.maximum(weights[rows] * n[rows, i], 1e-12))
-            out_cap[i] = min(out_cap[i], SPREAD * max(typical, 1.0))
-    ev = ev.copy()
     safe_n = np.where(used, n, 1.0)
-    ev[:, :, sm.OUT_SUM] = np.minimum(ev[:, :, sm.OUT_SUM] / safe_n, out_cap[None, :]) * n
+    means = ev[:, :, sm.OUT_SUM] / safe_n
+    out_cap = windows.astype(np.float64).copy()
+    enough = used.sum(axis=0) >= MIN_NEIGHBOURS
+    if enough.any():
+        w = np.where(used, np.maximum(weights[:, None] * n, 1e-12), 0.0)
+        typical = weighted_medians(np.where(used, means, np.inf), w)
+        out_cap = np.where(enough, np.minimum(out_cap, SPREAD * np.maximum(typical, 1.0)), out_cap)
+    ev = ev.copy()
+    ev[:, :, sm.OUT_SUM] = np.minimum(means, out_cap[None, :]) * n
     ev[:, :, sm.IN_SUM] = np.minimum(ev[:, :, sm.IN_SUM] / safe_n, windows[None, :]) * n
     return ev, np.minimum(out_prior, out_cap)
