@@ -4,7 +4,7 @@ Writes N synthetic decisions (11 candidates each, a third scored) to the decisio
 `chroma run` server on loopback, or an embedded folder), then times the ``scope report`` command end to end and
 the dashboard's refresh (the changed pages read, the report recomputed) after 64 new decisions.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/decision_log_scale.py [--decisions 100000] [--embedded]
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/decision_log_scale.py [--decisions 100000] [--embedded] [--path DIR]
 """
 
 from __future__ import annotations
@@ -61,8 +61,10 @@ def main() -> None:
     parser.add_argument("--decisions", type=int, default=100_000)
     parser.add_argument("--embedded", action="store_true", help="an embedded folder instead of a chroma server")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--path", type=Path, help="keep the store here; a later run with the same path reuses it")
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="scope-decisions-"))
+    tmp = args.path or Path(tempfile.mkdtemp(prefix="scope-decisions-"))
+    filled = tmp / f"filled-{args.decisions}"  # written once the store holds the decisions
     server = None
     if args.embedded:
         location = str(tmp / "store")
@@ -73,9 +75,11 @@ def main() -> None:
     try:
         rng = random.Random(0)
         store = BehaviourStore.open(location)
-        t = time.perf_counter()
-        fill(store, args.decisions, rng)
-        print(f"wrote {args.decisions} decisions in {time.perf_counter() - t:.1f} s ({location})")
+        if not filled.exists():
+            t = time.perf_counter()
+            fill(store, args.decisions, rng)
+            filled.touch()
+            print(f"wrote {args.decisions} decisions in {time.perf_counter() - t:.1f} s ({location})")
         if args.embedded:
             del store  # the CLI opens the folder itself: this process lets it go
         command = [sys.executable, "-m", "scope_core.cli", "report", "--store", location, "--json", str(tmp / "r.json")]

@@ -180,8 +180,18 @@ def secrets_in(texts: Iterable[str] = (), folders: Iterable[Path] = ()) -> int:
 
 
 def loose_files(*folders: Path) -> int:
-    """Files and folders under ``folders`` that someone other than their owner can read or enter."""
-    return sum(1 for f in folders for p in [f, *Path(f).rglob("*")] if p.exists() and os.stat(p).st_mode & 0o077)
+    """Files and folders under ``folders`` that someone other than their owner can read or enter: open to others
+    themselves, and every folder above them (up to the one given) open to others too. A file inside an owner-only
+    folder is out of anyone else's reach whatever its own mode (Chroma creates its segment files with the default
+    umask inside the store's 0700 folder)."""
+    count = 0
+    for top in map(Path, folders):
+        for path in [top, *top.rglob("*")]:
+            if not path.exists() or not os.stat(path).st_mode & 0o077:
+                continue
+            above = [] if path == top else [top, *(top / a for a in path.relative_to(top).parents if a != Path("."))]
+            count += all(os.stat(a).st_mode & 0o011 for a in above)
+    return count
 
 
 def python(script: str, *args: str, timeout: float = 300) -> dict:

@@ -97,9 +97,10 @@ class Columns:
     """The summaries as columns: numbers as float arrays (NaN where unset), models as indices into ``names``."""
 
     def __init__(self, calls: Sequence[Summary]) -> None:
-        rows = list(zip(*map(itemgetter(*_NUMBERS), calls), strict=True)) if calls else [()] * len(_NUMBERS)
-        for key, column in zip(_NUMBERS, rows, strict=True):
-            setattr(self, key, np.array([np.nan if v is None else v for v in column], dtype=float))
+        table = np.array(list(map(itemgetter(*_NUMBERS), calls)), dtype=object).reshape(len(calls), len(_NUMBERS))
+        table[np.equal(table, None)] = np.nan  # an unset number
+        for key, column in zip(_NUMBERS, table.astype(float).T, strict=True):
+            setattr(self, key, column)
         models = [s["m"] for s in calls]
         self.names = sorted(
             {m for m in models if m is not None} | {s["c"] for s in calls} | {f for s in calls for f in s["f"]}
