@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from scope_core import Router, load_dataset
+from scope_core.routing.refit import background_priority
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -52,6 +53,7 @@ def main() -> None:
             stop = threading.Event()
 
             def refit_loop(stop: threading.Event = stop) -> None:
+                background_priority()  # as the Refitter's thread does
                 while not stop.is_set():
                     start = time.perf_counter()
                     router.fit()
