@@ -20,6 +20,7 @@ from scope_core.estimators.knn.evidence import shifted_prior
 from scope_core.estimators.knn.groups import group_labels
 from scope_core.evaluation.offpolicy import policy_value, target_choice
 from scope_core.evaluation.online import run_online
+from scope_core.evaluation.sweep import alpha_sweep
 from scope_core.routing.explore import explored_choice
 from scope_core.routing.policy import choose
 from scope_core.routing.refit import Refitter
@@ -138,6 +139,8 @@ def test_the_learning_curve_harness_and_its_cli(embedder, tmp_path):
     assert {(r.variant, r.alpha) for r in report.runs} == {(v, 0.7) for v in ("none", "bandit", "full")}
     full = report.run("full", 0.7)
     assert [w.calls for w in full.windows] == [10, 10, 10] and 0 <= full.aiq <= 1
+    assert set(full.log_loss_by_model) == set(data.models) and len(full.curve) == len(alpha_sweep())
+    assert [round(a, 6) for a, _, _ in full.curve] == alpha_sweep() and all(0 <= acc <= 1 for _, _, acc in full.curve)
     assert sum(report.run("bandit", 0.7).choices.values()) == 30
     assert report.gap_closed(0.7) is None or np.isfinite(report.gap_closed(0.7))
     low, high = report.run("bandit", 0.7).vs_none

@@ -68,6 +68,10 @@ class OnlineRun(BaseModel):
     cost: float = Field(description="the stream's mean USD per call")
     aiq: float = Field(description="the final store's AIQ on the held-out prompts")
     log_loss: float = Field(description="its P(correct)'s mean log loss over every held-out (prompt, model) pair")
+    log_loss_by_model: dict[str, float] = Field(default_factory=dict, description="the same, per model")
+    curve: list[tuple[float, float, float]] = Field(
+        default_factory=list, description="(alpha, mean USD per call, accuracy) of its choices on the held-out prompts"
+    )
     vs_none: tuple[float, float] | None = Field(
         default=None, description="95% bootstrap interval (held-out prompts resampled) of AIQ minus none's AIQ"
     )
@@ -146,12 +150,18 @@ class _Judged:
     def aiq(self, chosen: np.ndarray, rows: np.ndarray | None = None) -> tuple[float, float]:
         """(AIQ, max accuracy) of the choices (alphas, prompts) on ``rows`` of the held-out prompts (default all)."""
         rows = np.arange(chosen.shape[1]) if rows is None else rows
-        scores, costs, at = self.scores[rows], self.costs[rows], np.arange(len(rows))
+        scores, costs = self.scores[rows], self.costs[rows]
         masked = np.where(self.scored[rows], costs, np.nan)
         singles = single_models(np.where(self.scored[rows], scores, np.nan), masked, self.models)
         c_min, c_max = min(s.cost for s in singles), max(s.cost for s in singles)
-        xy = [(float(costs[at, c[rows]].sum()), float(scores[at, c[rows]].mean())) for c in chosen]
+        xy = self.points(chosen, rows)
         return metrics.aiq(xy, c_min, c_max), max(a for _, a in xy)
+
+    def points(self, chosen: np.ndarray, rows: np.ndarray | None = None) -> list[tuple[float, float]]:
+        """(total cost, accuracy) of the choices at each alpha on ``rows`` of the held-out prompts (default all)."""
+        rows = np.arange(chosen.shape[1]) if rows is None else rows
+        scores, costs, at = self.scores[rows], self.costs[rows], np.arange(len(rows))
+        return [(float(costs[at, c[rows]].sum()), float(scores[at, c[rows]].mean())) for c in chosen]
 
     def interval(self, chosen: np.ndarray, reference: np.ndarray, seed: int) -> tuple[float, float]:
         """95% bootstrap interval of AIQ(chosen) - AIQ(reference), the held-out prompts resampled."""
@@ -164,14 +174,15 @@ class _Judged:
         return float(low), float(high)
 
 
-def _judge(router: Router, judged: _Judged, progress: bool) -> tuple[np.ndarray, float]:
+def _judge(router: Router, judged: _Judged, progress: bool) -> tuple[np.ndarray, float, dict[str, float]]:
     """The router's choices on the held-out prompts over the alpha sweep (alphas, prompts), and its estimate's log
-    loss over every held-out (prompt, model) pair."""
+    loss over every held-out (prompt, model) pair, and per model."""
     routed = route_prompts(router, judged.texts, judged.candidates, progress=progress)[router.estimator.name]
     chosen = np.asarray(choices_at(routed, router.models(), alpha_sweep(), judged.models))
     p = estimate_matrix(routed, judged.models, "p_correct")
     has = judged.scored & ~np.isnan(p)
-    return chosen, log_loss(p[has], judged.scores[has])
+    by_model = {m: log_loss(p[has[:, j], j], judged.scores[has[:, j], j]) for j, m in enumerate(judged.models)}
+    return chosen, log_loss(p[has], judged.scores[has]), by_model
 
 
 def _stream(
@@ -241,6 +252,11 @@ def _off_policy(router: Router, truth: _Truth, alphas: Sequence[float]) -> list[
     return checks
 
 
+def _curve(points: Sequence[tuple[float, float]], prompts: int) -> list[tuple[float, float, float]]:
+    """(alpha, mean USD per call, accuracy) along the sweep, from its (total cost, accuracy) points."""
+    return [(a, cost / prompts, acc) for a, (cost, acc) in zip(alpha_sweep(), points, strict=True)]
+
+
 def _windows(calls: Sequence[tuple[float, float, bool]], size: int) -> list[Window]:
     out = []
     for start in range(0, len(calls), size):
@@ -302,7 +318,7 @@ def run_online(
                 if variant != "none":
                     router.fit()
                 checks = _off_policy(router, truth, off_policy) if variant in LEARNERS and feedback > 0 else []
-                chosen[(alpha, variant)], loss = _judge(router, judged, progress)
+                chosen[(alpha, variant)], loss, by_model = _judge(router, judged, progress)
             finally:
                 store.drop()
             aiq, top = judged.aiq(chosen[(alpha, variant)])
@@ -314,6 +330,8 @@ def run_online(
                 cost=float(np.mean([c for _, c, _ in calls])),
                 aiq=aiq,
                 log_loss=loss,
+                log_loss_by_model=by_model,
+                curve=_curve(judged.points(chosen[(alpha, variant)]), len(held)),
                 max_accuracy=top,
                 choices=dict(sorted(choices.items())),
                 off_policy=checks,
