@@ -1,11 +1,13 @@
-"""Does a background refit slow routes down? Route latency with and without a refit running on another thread.
+"""Does a background refit slow routes down? Route latency with and without refits running back to back.
 
 A router on routerbench-3k (ingested into a temporary embedded store) routes new prompts (mmlu-pro-29's, never
-stored) in alternating blocks: idle, then while ``router.fit()`` runs in a loop on a background thread (what
-``Router(refit_every=N)`` does once N scored outcomes arrived). Each route embeds its prompt (ONNX), reads its
-neighbours and estimates every model. Prints p50/p90/p99 per condition and how long one fit takes.
+stored) in blocks that take turns: idle, then while a background thread refits in a loop as
+``Router(refit_every=N)`` does once N scored outcomes arrived (a frozen copy of the store read on the thread, the fit
+in a worker process, saved), then (``--in-thread``) while ``router.fit()`` runs on the thread itself, as refits did
+before the worker. Each route embeds its prompt (ONNX), reads its neighbours and estimates every model. Prints
+p50/p90/p99 per condition, the spread of p99 between blocks of the same condition (the noise), and one refit's time.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/refit_latency.py [--routes 600] [--blocks 6]
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/refit_latency.py [--routes 600] [--blocks 6] [--in-thread]
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import argparse
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from scope_core import Router, load_dataset
-from scope_core.routing.refit import background_priority
+from scope_core.routing.refit import fit_in_worker, lowest_priority
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -33,43 +36,72 @@ def _route_block(router: Router, prompts: list[str]) -> list[float]:
     return took
 
 
+def _refit_in_worker(router: Router) -> None:
+    job = router.fit_job()
+    if job is not None:
+        router.save_fit(fit_in_worker(*job))
+
+
+def _while_refitting(router: Router, prompts: list[str], refit: Callable[[Router], object], took: list[float]):
+    """Route ``prompts`` while ``refit`` runs back to back on a background thread at the lowest priority."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        lowest_priority()  # as the Refitter's thread does
+        while not stop.is_set():
+            start = time.perf_counter()
+            refit(router)
+            took.append(time.perf_counter() - start)
+
+    worker = threading.Thread(target=loop)
+    worker.start()
+    try:
+        return _route_block(router, prompts)
+    finally:
+        stop.set()
+        worker.join()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--routes", type=int, default=600, help="routes per condition")
-    parser.add_argument("--blocks", type=int, default=6, help="alternating blocks per condition")
+    parser.add_argument("--blocks", type=int, default=6, help="blocks per condition")
+    parser.add_argument("--in-thread", action="store_true", help="also refit on the thread itself (the old way)")
     args = parser.parse_args()
+    conditions: dict[str, Callable[[Router], object] | None] = {
+        "idle": None,
+        "refit in a worker process": _refit_in_worker,
+    }
+    if args.in_thread:
+        conditions["refit on the thread"] = Router.fit
     with tempfile.TemporaryDirectory() as folder:
         router = Router.open(folder, journal=Path(folder) / "journal.sqlite")
         router.ingest(load_dataset(DATA / "routerbench-3k"), progress=False)
-        prompts = [p.text for p in load_dataset(DATA / "mmlu-pro-29").prompts[: 2 * args.routes + 20]]
-        _route_block(router, prompts[:20])  # warm caches
         per_block = args.routes // args.blocks
-        idle: list[float] = []
-        busy: list[float] = []
-        fits: list[float] = []
-        for block in range(args.blocks):
-            at = 20 + 2 * block * per_block
-            idle += _route_block(router, prompts[at : at + per_block])
-            stop = threading.Event()
-
-            def refit_loop(stop: threading.Event = stop) -> None:
-                background_priority()  # as the Refitter's thread does
-                while not stop.is_set():
-                    start = time.perf_counter()
-                    router.fit()
-                    fits.append(time.perf_counter() - start)
-
-            worker = threading.Thread(target=refit_loop)
-            worker.start()
-            busy += _route_block(router, prompts[at + per_block : at + 2 * per_block])
-            stop.set()
-            worker.join()
-        print("| condition | routes | p50 ms | p90 ms | p99 ms |")
-        print("|---|---|---|---|---|")
-        for name, took in (("idle", idle), ("a refit running", busy)):
-            p50, p90, p99 = np.percentile(took, [50, 90, 99])
-            print(f"| {name} | {len(took)} | {p50:.1f} | {p90:.1f} | {p99:.1f} |")
-        print(f"\none fit of routerbench-3k: {np.median(fits):.1f} s median over {len(fits)} fits")
+        prompts = [p.text for p in load_dataset(DATA / "mmlu-pro-29").prompts[: len(conditions) * args.routes + 20]]
+        _route_block(router, prompts[:20])  # warm caches
+        took: dict[str, list[list[float]]] = {name: [] for name in conditions}
+        refits: dict[str, list[float]] = {name: [] for name in conditions}
+        at = 20
+        for _ in range(args.blocks):
+            for name, refit in conditions.items():
+                block = prompts[at : at + per_block]
+                at += per_block
+                routed = (
+                    _route_block(router, block)
+                    if refit is None
+                    else _while_refitting(router, block, refit, refits[name])
+                )
+                took[name].append(routed)
+        print("| condition | routes | p50 ms | p90 ms | p99 ms | p99 per block, min-max ms | one refit, median s |")
+        print("|---|---|---|---|---|---|---|")
+        for name, blocks in took.items():
+            p50, p90, p99 = np.percentile(np.concatenate(blocks), [50, 90, 99])
+            per = [np.percentile(b, 99) for b in blocks]
+            fit_s = f"{np.median(refits[name]):.1f} ({len(refits[name])} refits)" if refits[name] else "-"
+            print(
+                f"| {name} | {sum(map(len, blocks))} | {p50:.1f} | {p90:.1f} | {p99:.1f} | {min(per):.0f}-{max(per):.0f} | {fit_s} |"
+            )
         router.journal.close()
 
 

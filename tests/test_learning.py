@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from collections import Counter
 
@@ -23,7 +24,7 @@ from scope_core.evaluation.online import run_online
 from scope_core.evaluation.sweep import alpha_sweep
 from scope_core.routing.explore import explored_choice
 from scope_core.routing.policy import choose
-from scope_core.routing.refit import Refitter
+from scope_core.routing.refit import Refitter, WorkerError, fit_in_worker
 
 from .conftest import GREET, MATH, record_scores
 from .test_evaluation_run import synthetic
@@ -114,23 +115,49 @@ def test_the_background_refit_follows_scored_traffic(store, embedder):
     router = Router(store, embedder=embedder, cache_ttl_s=0.0)
     for spec in SPECS.values():
         router.register_model(spec)
-    refitter = Refitter(router.store, router.fit, every=30)
+    refitter = Refitter(router, every=30, processes=False)
     assert not refitter.check()  # the first look only counts
     record_scores(router, MATH + GREET, {"cheap": 1.0, "mid": 0.0, "dear": 1.0})
     assert refitter.check() and refitter.refits == 1 and router.store.registry().fits
     assert not refitter.check()
-    background = Refitter(router.store, router.fit, every=1, check_s=0.05).start()
+    background = Refitter(router, every=1, check_s=0.05).start()
     if sys.platform == "linux":  # routes get the cores first: the refit thread runs at the lowest priority
         deadline = time.monotonic() + 5
         while os.getpriority(os.PRIO_PROCESS, background._thread.native_id) != 19 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert os.getpriority(os.PRIO_PROCESS, background._thread.native_id) == 19
+    saved, put_fit = [], router.store.put_fit
+    router.store.put_fit = lambda name, fit: (saved.append(name), put_fit(name, fit))  # type: ignore[method-assign]
     record_scores(router, [f"{t} again" for t in MATH], {"cheap": 0.0})
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while background.refits == 0 and time.monotonic() < deadline:
         router.route(GREET[0])  # routes go on while it refits
     background.stop()
-    assert background.refits >= 1
+    assert background.refits >= 1 and background.processes  # fitted in its worker process
+    assert saved[: background.refits] == ["knn"] * background.refits  # and saved here
+
+
+def test_a_fit_in_the_worker_process_is_the_fit_in_this_one(store, embedder):
+    router = Router(store, embedder=embedder, cache_ttl_s=0.0)
+    router.ingest(synthetic(300), progress=False)
+    here = router.fit()
+    job = router.fit_job()
+    assert job is not None and job[1].count_prompts() == store.count_prompts()
+    there = fit_in_worker(*job)
+    assert there is not None and here is not None and here.settings is not None and there.settings is not None
+    chosen = ("temperature", "prior_strength", "members", "shift", "shift_strength", "imputed_weight", "n_pairs")
+    assert [getattr(there.settings, x) for x in chosen] == [getattr(here.settings, x) for x in chosen]
+    assert there.settings.log_loss == pytest.approx(here.settings.log_loss, abs=1e-9)  # summed in another order
+    assert np.allclose(there.settings.calibration_y, here.settings.calibration_y, atol=1e-6)
+    stop = threading.Event()
+    stop.set()
+    started = time.monotonic()
+    assert fit_in_worker(*job, stop=stop) is None and time.monotonic() - started < 5  # a stopped fit is ended
+
+
+def test_a_worker_that_fails_says_why():
+    with pytest.raises(WorkerError, match="exited with"):
+        fit_in_worker(object(), None, 8, None)  # type: ignore[arg-type]
 
 
 def test_the_learning_curve_harness_and_its_cli(embedder, tmp_path):

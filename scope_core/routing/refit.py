@@ -1,10 +1,12 @@
 """Refit as traffic flows: a background thread refits the router's estimator on its store once ``every`` new
 scored outcomes have arrived (across every process sharing the store), never on the route path.
 
-It looks at the store's scored-outcome count every ``check_s`` seconds (one registry read); a refit runs on its own
-thread and swaps the new fit in for every route that starts after it is saved. Stop it with ``stop()``. On Linux
-the thread runs at the lowest CPU priority (``BACKGROUND_NICE``): on a busy machine routes get the cores first and
-the refit takes longer (``benchmarks/refit_latency.py``).
+It looks at the store's scored-outcome count every ``check_s`` seconds (one registry read). A refit reads a frozen
+copy of the store (``FrozenStore``) on that thread, fits on it in a fresh Python process at the lowest CPU priority
+(``fit_worker``: the fit's Python never holds this process's interpreter lock, so routes do not wait on it), and
+saves the fit for every route that starts after. With ``processes=False``, or where the worker cannot run (an
+estimator that cannot be pickled, no Python executable), the fit runs on the thread itself, at the lowest priority
+too. Stop it with ``stop()``: a fit under way in a worker is ended.
 """
 
 from __future__ import annotations
@@ -12,24 +14,33 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pickle
+import subprocess
+import sys
+import tempfile
 import threading
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from scope_core.errors import ScopeError
 from scope_core.store import summary as sm
 
 if TYPE_CHECKING:
+    from scope_core.estimators.base import Fit, FittedEstimator
+    from scope_core.routing.upkeep import RouterUpkeep
     from scope_core.store.behaviour import BehaviourStore
+    from scope_core.store.frozen import FrozenStore
+    from scope_core.store.records import NeighbourIndex
 
 log = logging.getLogger("scope_core")
-BACKGROUND_NICE = 19  # the refit thread's nice value (Linux gives each thread its own): routes get the cores first
+BACKGROUND_NICE = 19  # the refit's nice value, thread or worker: routes get the cores first
+POLL_S = 0.2  # how often a thread waiting on its worker looks whether it was stopped
 
 
-def background_priority() -> None:
-    """Lower the calling thread's CPU priority to ``BACKGROUND_NICE`` (a no-op where threads have no own priority)."""
+def lowest_priority(native_id: int | None = None) -> None:
+    """Lower a thread's (default: the calling thread's; 0: the whole process's) CPU priority to ``BACKGROUND_NICE``
+    (a no-op where that cannot be set)."""
     with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id() if native_id is None else native_id, BACKGROUND_NICE)
 
 
 def scored_outcomes(store: BehaviourStore) -> int:
@@ -37,14 +48,54 @@ def scored_outcomes(store: BehaviourStore) -> int:
     return int(sum(prior[sm.N_SCORED] for prior in store.priors().values()))
 
 
-class Refitter:
-    """Keeps a fit up to date with a store's traffic (a daemon thread calling ``fit``, e.g. ``Router.fit``)."""
+class WorkerError(ScopeError):
+    """The fit's worker process failed."""
 
-    def __init__(self, store: BehaviourStore, fit: Callable[[], object], every: int, check_s: float = 5.0) -> None:
+
+def fit_in_worker(
+    estimator: FittedEstimator,
+    store: FrozenStore,
+    k: int,
+    index: NeighbourIndex | None,
+    stop: threading.Event | None = None,
+) -> Fit | None:
+    """``estimator.fit(store, k=k, index=index)`` in a fresh Python process at the lowest CPU priority; None when
+    ``stop`` is set before it is done (the worker is ended). Raises ``pickle.PicklingError`` (or the TypeError or
+    AttributeError pickling raises) for what cannot be sent, ``WorkerError`` when the worker fails."""
+    with tempfile.TemporaryFile() as job, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        pickle.dump((estimator, store, k, index), job, protocol=pickle.HIGHEST_PROTOCOL)
+        job.seek(0)
+        try:
+            worker = subprocess.Popen([sys.executable, "-m", "scope_core.routing.fit_worker"], stdin=job, stdout=out,
+                                      stderr=err)  # fmt: skip
+        except OSError as exc:
+            raise WorkerError(f"cannot start the fit's worker ({sys.executable}): {exc}") from exc
+        while True:
+            try:
+                worker.wait(timeout=POLL_S)
+                break
+            except subprocess.TimeoutExpired:
+                if stop is not None and stop.is_set():
+                    worker.kill()
+                    worker.wait()
+                    return None
+        if worker.returncode != 0:
+            err.seek(0)
+            tail = err.read().decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
+            raise WorkerError(f"the fit's worker exited with {worker.returncode}: {tail[0]}")
+        out.seek(0)
+        return pickle.load(out)
+
+
+class Refitter:
+    """Keeps a router's fit up to date with its store's traffic (a daemon thread; each fit in a worker process
+    unless ``processes`` is False)."""
+
+    def __init__(self, router: RouterUpkeep, every: int, check_s: float = 5.0, *, processes: bool = True) -> None:
         if every < 1:
             raise ValueError(f"every must be >= 1 scored outcome, got {every}")
-        self.store, self.fit, self.every, self.check_s = store, fit, every, check_s
-        self.refits = 0
+        self.router, self.store, self.every, self.check_s = router, router.store, every, check_s
+        self.processes, self.refits = processes, 0
         self._stop = threading.Event()
         self._seen: int | None = None
         self._thread = threading.Thread(target=self._run, name="scope-refit", daemon=True)
@@ -57,6 +108,7 @@ class Refitter:
         return self
 
     def stop(self) -> None:
+        """Stop looking, end a fit under way in a worker, and wait for the thread."""
         self._stop.set()
         self._thread.join()
 
@@ -67,12 +119,33 @@ class Refitter:
             self._seen = count
         if count - self._seen < self.every:
             return False
-        self.fit()
+        if not self._refit():
+            return False
         self._seen, self.refits = count, self.refits + 1
         return True
 
+    def _refit(self) -> bool:
+        """One fit, in a worker where it can run there, saved; False when stopped before it was done."""
+        if not self.processes:
+            self.router.fit()
+            return True
+        job = self.router.fit_job()
+        if job is None:
+            return True
+        try:
+            fitted = fit_in_worker(*job, stop=self._stop)
+        except (pickle.PicklingError, TypeError, AttributeError, WorkerError) as exc:
+            log.warning("scope-router: the refit runs on its thread (%s)", exc)
+            self.processes = False
+            self.router.fit()
+            return True
+        if self._stop.is_set():
+            return False
+        self.router.save_fit(fitted)
+        return True
+
     def _run(self) -> None:
-        background_priority()
+        lowest_priority()
         while not self._stop.wait(self.check_s):
             try:
                 self.check()

@@ -115,7 +115,7 @@ class Router(RouterUpkeep):
         if self.journal.maybe_pending:  # left by a process that lost the store, then died
             self.recorder.kick()
         self.refitter = (
-            Refitter(store, self.fit, refit_every).start() if refit_every else None
+            Refitter(self, refit_every).start() if refit_every else None
         )  # refits in the background
 
     @classmethod

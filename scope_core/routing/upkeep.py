@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from scope_core.estimators.base import Estimator, Fit, FittedEstimator
 from scope_core.observe.history import history, window_report
 from scope_core.routing.status import RouterStatus, router_status
+from scope_core.store.frozen import FrozenStore
 
 if TYPE_CHECKING:
     from scope_core.data.dataset import Dataset
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from scope_core.store.behaviour import BehaviourStore
     from scope_core.store.journal import Journal
     from scope_core.store.recorder import Recorder
+    from scope_core.store.records import NeighbourIndex
 
 
 class RouterUpkeep:
@@ -61,8 +63,18 @@ class RouterUpkeep:
         """Fit the estimator on the store's outcomes, saved for every process (None: the estimator fits nothing)."""
         if not isinstance(self.estimator, FittedEstimator):
             return None
-        fitted = self.estimator.fit(self.store, k=self.k, index=self.view.index)
-        if fitted is not None:
+        return self.save_fit(self.estimator.fit(self.store, k=self.k, index=self.view.index))
+
+    def fit_job(self) -> tuple[FittedEstimator, FrozenStore, int, NeighbourIndex | None] | None:
+        """What ``fit`` needs to run elsewhere (the background refit's worker): the estimator, a frozen copy of the
+        store, k and the router's index; None when the estimator fits nothing."""
+        if not isinstance(self.estimator, FittedEstimator):
+            return None
+        return self.estimator, FrozenStore.of(self.store), self.k, self.view.index
+
+    def save_fit(self, fitted: Fit | None) -> Fit | None:
+        """Save a fit of this router's estimator for every process (None: nothing to save); returns it."""
+        if fitted is not None and isinstance(self.estimator, FittedEstimator):
             self.store.put_fit(self.estimator.fit_name, fitted.model_dump_json())
             self.view.invalidate()
         return fitted

@@ -30,6 +30,7 @@ from scope_core.store import summary as sm
 from scope_core.store.client import DEFAULT_TIMEOUT_S, chroma_client, default_location
 from scope_core.store.decisions import DecisionLog, Retention
 from scope_core.store.files import secure_tree
+from scope_core.store.frozen import sample_positions
 from scope_core.store.guard import GuardedCollection, StoreGuard
 from scope_core.store.priors import DELTA_PREFIX, TABLE_VECTOR, WriterPriors
 from scope_core.store.records import (
@@ -180,8 +181,7 @@ class BehaviourStore(StoreWrites):
         """Ids, embeddings and metadata (``task``, ``tok``, packed ``stats``) of up to ``n`` stored
         prompts drawn at random (deterministic per seed)."""
         ids = sorted(self._prompts.get(include=[])["ids"])
-        rng = np.random.default_rng(seed)
-        chosen = sorted(rng.choice(len(ids), size=min(n, len(ids)), replace=False).tolist()) if ids else []
+        chosen = sample_positions(len(ids), n, seed)
         out_ids, vectors, metas = [], [], []
         for batch in batches([ids[i] for i in chosen]):
             got = self._prompts.get(ids=list(batch), include=["embeddings", "metadatas"])
