@@ -16,13 +16,12 @@ import argparse
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from scope_core import Router, load_dataset
-from scope_core.routing.refit import fit_in_worker, lowest_priority
+from scope_core.routing.refit import Refitter, lowest_priority
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -36,21 +35,15 @@ def _route_block(router: Router, prompts: list[str]) -> list[float]:
     return took
 
 
-def _refit_in_worker(router: Router) -> None:
-    job = router.fit_job()
-    if job is not None:
-        router.save_fit(fit_in_worker(*job))
-
-
-def _while_refitting(router: Router, prompts: list[str], refit: Callable[[Router], object], took: list[float]):
-    """Route ``prompts`` while ``refit`` runs back to back on a background thread at the lowest priority."""
+def _while_refitting(router: Router, prompts: list[str], refitter: Refitter, took: list[float]):
+    """Route ``prompts`` while ``refitter`` refits back to back on a background thread at the lowest priority."""
     stop = threading.Event()
 
     def loop() -> None:
         lowest_priority()  # as the Refitter's thread does
         while not stop.is_set():
             start = time.perf_counter()
-            refit(router)
+            refitter.refit()
             took.append(time.perf_counter() - start)
 
     worker = threading.Thread(target=loop)
@@ -68,15 +61,12 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=6, help="blocks per condition")
     parser.add_argument("--in-thread", action="store_true", help="also refit on the thread itself (the old way)")
     args = parser.parse_args()
-    conditions: dict[str, Callable[[Router], object] | None] = {
-        "idle": None,
-        "refit in a worker process": _refit_in_worker,
-    }
-    if args.in_thread:
-        conditions["refit on the thread"] = Router.fit
     with tempfile.TemporaryDirectory() as folder:
         router = Router.open(folder, journal=Path(folder) / "journal.sqlite")
         router.ingest(load_dataset(DATA / "routerbench-3k"), progress=False)
+        conditions: dict[str, Refitter | None] = {"idle": None, "refit in a worker process": Refitter(router, 1)}
+        if args.in_thread:
+            conditions["refit on the thread"] = Refitter(router, 1, processes=False)
         per_block = args.routes // args.blocks
         prompts = [p.text for p in load_dataset(DATA / "mmlu-pro-29").prompts[: len(conditions) * args.routes + 20]]
         _route_block(router, prompts[:20])  # warm caches

@@ -11,7 +11,7 @@ from scope_core.routing.refit import lowest_priority
 
 
 def main() -> None:
-    lowest_priority(0)
+    lowest_priority()  # the fit's BLAS threads, started later, inherit it
     out, sys.stdout = sys.stdout.buffer, sys.stderr  # nothing but the fit may reach the parent's pipe
     estimator, store, k, index = pickle.load(sys.stdin.buffer)
     pickle.dump(estimator.fit(store, k=k, index=index), out)

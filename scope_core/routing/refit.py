@@ -36,11 +36,11 @@ BACKGROUND_NICE = 19  # the refit's nice value, thread or worker: routes get the
 POLL_S = 0.2  # how often a thread waiting on its worker looks whether it was stopped
 
 
-def lowest_priority(native_id: int | None = None) -> None:
-    """Lower a thread's (default: the calling thread's; 0: the whole process's) CPU priority to ``BACKGROUND_NICE``
-    (a no-op where that cannot be set)."""
+def lowest_priority() -> None:
+    """Lower the calling thread's CPU priority to ``BACKGROUND_NICE`` (threads it starts later inherit it; a no-op
+    where that cannot be set)."""
     with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id() if native_id is None else native_id, BACKGROUND_NICE)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
 
 
 def scored_outcomes(store: BehaviourStore) -> int:
@@ -119,13 +119,14 @@ class Refitter:
             self._seen = count
         if count - self._seen < self.every:
             return False
-        if not self._refit():
+        if not self.refit():
             return False
         self._seen, self.refits = count, self.refits + 1
         return True
 
-    def _refit(self) -> bool:
-        """One fit, in a worker where it can run there, saved; False when stopped before it was done."""
+    def refit(self) -> bool:
+        """One fit now, in a worker process unless ``processes`` is off or a worker cannot run, saved; False when
+        stopped before it was done."""
         if not self.processes:
             self.router.fit()
             return True

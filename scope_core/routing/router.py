@@ -114,9 +114,7 @@ class Router(RouterUpkeep):
         self.view.start()  # what a degraded route falls back on from the start: the registry, else its snapshot
         if self.journal.maybe_pending:  # left by a process that lost the store, then died
             self.recorder.kick()
-        self.refitter = (
-            Refitter(self, refit_every).start() if refit_every else None
-        )  # refits in the background
+        self.refitter = Refitter(self, refit_every).start() if refit_every else None  # refits in the background
 
     @classmethod
     def open(cls, location: str | None = None, *, name: str = "scope", store_prompts: bool = True, **kwargs) -> Router:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scope_core.specs import ModelSpec
 from scope_core.store import summary as sm
 from scope_core.store.memory_index import MemoryIndex
 from scope_core.store.records import Neighbourhood, Registry
@@ -38,11 +37,9 @@ class FrozenStore:
         ids: Sequence[str],
         vectors: np.ndarray,
         metas: Sequence[Mapping[str, object]],
-        *,
-        store_prompts: bool = True,
     ) -> None:
         order = np.argsort(np.asarray(ids, dtype=object), kind="stable") if len(ids) else np.zeros(0, dtype=int)
-        self._registry, self.store_prompts = registry, store_prompts
+        self._registry = registry
         self.ids = [ids[i] for i in order]
         self.vectors = np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1)[order]
         self.metas = [dict(metas[i]) for i in order]
@@ -52,16 +49,10 @@ class FrozenStore:
         """Every prompt ``store`` holds now, and its registry."""
         registry = store.registry()
         ids, vectors, metas = store.sample_prompts(store.count_prompts())
-        return cls(registry, ids, vectors, metas, store_prompts=store.store_prompts)
+        return cls(registry, ids, vectors, metas)
 
     def registry(self) -> Registry:
         return self._registry
-
-    def priors(self) -> dict[str, sm.Summary]:
-        return self._registry.priors
-
-    def models(self) -> dict[str, ModelSpec]:
-        return self._registry.specs
 
     def count_prompts(self) -> int:
         return len(self.ids)
