@@ -22,6 +22,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from scope_core.estimators.knn.features import logit
 from scope_core.store import summary as sm
 
 MIN_TASK_PROMPTS = 5  # labelled prompts a task needs to be a group (its centroid is their mean direction)
@@ -81,8 +82,7 @@ def group_means(score_sum: np.ndarray, n_scored: np.ndarray, target: np.ndarray,
 
 def moved(mean: np.ndarray, offset: np.ndarray) -> np.ndarray:
     """Mean scores moved by logit offsets: sigmoid(logit(mean) + offset)."""
-    z = np.log(np.clip(mean, 1e-4, 1 - 1e-4) / np.clip(1 - mean, 1e-4, 1 - 1e-4))
-    return 1 / (1 + np.exp(-(z + offset)))
+    return 1 / (1 + np.exp(-(logit(mean) + offset)))
 
 
 def difficulty_offsets(score_sum: np.ndarray, n_scored: np.ndarray, ridge: float = 1.0) -> np.ndarray:
