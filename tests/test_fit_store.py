@@ -116,6 +116,32 @@ def test_task_labels_are_the_groups_and_move_the_estimate(store):
     assert mu[0] > 0.9 and mu[1] < 0.1 and mu[2] == pytest.approx(0.4) and tokens[2] == 100.0
 
 
+def test_a_model_never_tried_on_a_task_keeps_that_tasks_difficulty(store):
+    """'a' answered both tasks (task 0 easy, task 1 hard); 'b' only task 0, as a model live traffic never picks
+    elsewhere. 'b''s group mean on task 1 rests on no outcome of its own, so it is its global mean moved by how
+    much harder task 1 is for the models that answered both: well below its task-0 mean, not level with it."""
+    rng = np.random.default_rng(0)
+    for spec in SPECS:
+        store.put_model(spec)
+    centres = np.eye(16, dtype=np.float32)[:2]
+    infos, outcomes = {}, []
+    for i in range(300):
+        task = i % 2
+        text = f"prompt {i}"
+        vector = centres[task] + rng.normal(scale=0.05, size=16).astype(np.float32)
+        infos[text_hash(text)] = PromptInfo(text_hash(text), vector / np.linalg.norm(vector), 5, text, f"task-{task}")
+        answered = [("a", (0.9, 0.3)[task])] + ([("b", 0.8)] if task == 0 else [])
+        outcomes += [
+            Outcome(prompt=text, model=m, score=float(rng.random() < p), source="fixture") for m, p in answered
+        ]
+    store.add(outcomes, infos)
+    fit = fit_settings(store, {}, k=16, min_queries=100)
+    assert fit.groups is not None and fit.groups.offsets[0] - fit.groups.offsets[1] > 1.5  # logit(0.9) - logit(0.3)
+    global_mean = np.asarray([0.6, 0.8])
+    easy, hard = (fit.groups.priors(np.eye(16)[t], ["a", "b"], global_mean, np.full(2, 100.0))[0] for t in (0, 1))
+    assert easy[1] > 0.7 and hard[1] < 0.6 and hard[0] < 0.4
+
+
 def test_knn_averages_the_fits_ensemble():
     members = [(0.1, 0.0), (1.0, 1e6)]  # the neighbour alone, and the prior mean alone
     fit = KNNSettings(

@@ -5,9 +5,11 @@ global mean ignores what kind of prompt this is. The groups are the stored promp
 where the store has labelled tasks (ingested data sets do; an unlabelled prompt joins its nearest task),
 otherwise k-means clusters of the stored embeddings with ``n_clusters(n)`` groups. A query belongs to each group softly, by a softmax over its
 cosine similarity to the groups' centroids; its prior mean for a model is the membership-weighted
-mean of that model's group means, each group mean shrunk toward the model's global mean by
-``strength`` pseudo-outcomes. ``scope_core.fit_store`` builds it and chooses the temperature and
-strength by leave-one-out.
+mean of that model's group means, each group mean shrunk by ``strength`` pseudo-outcomes toward the model's
+global mean moved by the group's difficulty (``offsets``: a logistic model, logit p = model + group, fitted on
+every model's outcomes). A model known from a few outcomes per group, one that live traffic never picks, so keeps
+what the other models' outcomes say about how hard each group is. ``fit_settings`` builds it and chooses the
+temperature and strength by leave-one-out.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from scope_core.estimators.knn.features import logit
 from scope_core.store import summary as sm
 
 MIN_TASK_PROMPTS = 5  # labelled prompts a task needs to be a group (its centroid is their mean direction)
@@ -72,9 +75,36 @@ def memberships(x: np.ndarray, centres: np.ndarray, temperature: float) -> np.nd
     return z / z.sum(axis=1, keepdims=True)
 
 
-def group_means(score_sum: np.ndarray, n_scored: np.ndarray, global_mean: np.ndarray, strength: float) -> np.ndarray:
-    """(groups x models) mean scores, each shrunk toward the model's ``global_mean`` by ``strength``."""
-    return (score_sum + strength * global_mean) / (n_scored + strength)
+def group_means(score_sum: np.ndarray, n_scored: np.ndarray, target: np.ndarray, strength: float) -> np.ndarray:
+    """(groups x models) mean scores, each shrunk toward ``target`` by ``strength``."""
+    return (score_sum + strength * target) / (n_scored + strength)
+
+
+def moved(mean: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """Mean scores moved by logit offsets: sigmoid(logit(mean) + offset)."""
+    return 1 / (1 + np.exp(-(logit(mean) + offset)))
+
+
+def difficulty_offsets(score_sum: np.ndarray, n_scored: np.ndarray, ridge: float = 1.0) -> np.ndarray:
+    """Each group's logit offset in the logistic model logit p = a_model + d_group, fitted by binomial log loss
+    on the (groups x models) outcome sums with a unit normal prior on each offset, centred on the prompts'
+    mean; zeros where no model has outcomes in two groups."""
+    g, m = score_sum.shape
+    if (n_scored.sum(axis=1) > 0).sum() < 2:
+        return np.zeros(g)
+    from scipy.optimize import minimize
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        a, d = theta[:m], theta[m:]
+        z = a[None] + d[:, None]
+        p = 1 / (1 + np.exp(-z))
+        nll = np.sum(n_scored * np.logaddexp(0, z) - score_sum * z) + ridge * d @ d / 2
+        r = n_scored * p - score_sum
+        return float(nll), np.concatenate([r.sum(axis=0), r.sum(axis=1) + ridge * d])
+
+    d = minimize(loss, np.zeros(m + g), jac=True, method="L-BFGS-B").x[m:]
+    w = n_scored.sum(axis=1)
+    return d - (w @ d) / w.sum()
 
 
 class GroupPrior(BaseModel):
@@ -91,7 +121,8 @@ class GroupPrior(BaseModel):
     out_sum: list[list[float]] = Field(description="(groups x models) sum of output tokens")
     n_usage: list[list[float]] = Field(description="(groups x models) outcomes with usage")
     temperature: float = Field(gt=0, description="membership softmax(cosine / T)")
-    strength: float = Field(ge=0, description="pseudo-outcomes behind the model's global mean in a group mean")
+    strength: float = Field(ge=0, description="pseudo-outcomes behind the moved global mean in a group mean")
+    offsets: list[float] = Field(default_factory=list, description="per group: logit difficulty offset")
 
     @cached_property
     def _arrays(self) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, int]]:
@@ -110,8 +141,11 @@ class GroupPrior(BaseModel):
         known = [(i, col[m]) for i, m in enumerate(models) if m in col]
         if known:
             rows, cols = (np.asarray(x) for x in zip(*known, strict=True))
-            for out, sums, counts in ((mean, "score_sum", "n_scored"), (tokens, "out_sum", "n_usage")):
-                out[rows] = pi @ group_means(tables[sums][:, cols], tables[counts][:, cols], out[rows], self.strength)
+            s = self.strength
+            offsets = np.asarray(self.offsets or np.zeros(len(centres)), dtype=np.float64)[:, None]
+            target = moved(mean[rows][None], offsets)
+            mean[rows] = pi @ group_means(tables["score_sum"][:, cols], tables["n_scored"][:, cols], target, s)
+            tokens[rows] = pi @ group_means(tables["out_sum"][:, cols], tables["n_usage"][:, cols], tokens[rows], s)
         return mean, tokens
 
 
@@ -132,23 +166,29 @@ class GroupTable:
         self.out_sum, self.n_usage = np.zeros_like(self.score_sum), np.zeros_like(self.score_sum)
         np.add.at(self.out_sum, self.labels[keep], own[keep, :, sm.OUT_SUM])
         np.add.at(self.n_usage, self.labels[keep], own[keep, :, sm.N_USAGE])
+        self.offsets = difficulty_offsets(self.score_sum, self.n_scored)
 
     def loo_means(self, held: np.ndarray, vectors: np.ndarray, own: np.ndarray, mu: np.ndarray, t: float, s: float):
         """Prior mean scores of held-out rows (rows, models): group means without the row's own outcomes."""
-        return self._loo(held, vectors, own, mu, t, s, (self.score_sum, self.n_scored), (sm.SCORE_SUM, sm.N_SCORED))
+        tables, fields = (self.score_sum, self.n_scored), (sm.SCORE_SUM, sm.N_SCORED)
+        return self._loo(held, vectors, own, mu, t, s, tables, fields, self.offsets)
 
     def loo_tokens(self, held: np.ndarray, vectors: np.ndarray, own: np.ndarray, mu: np.ndarray, t: float, s: float):
         """The same for output tokens."""
-        return self._loo(held, vectors, own, mu, t, s, (self.out_sum, self.n_usage), (sm.OUT_SUM, sm.N_USAGE))
+        tables, fields = (self.out_sum, self.n_usage), (sm.OUT_SUM, sm.N_USAGE)
+        return self._loo(held, vectors, own, mu, t, s, tables, fields, np.zeros(len(self.names)))
 
-    def _loo(self, held, vectors, own, mu, t, s, tables, fields):
+    def _loo(self, held, vectors, own, mu, t, s, tables, fields, offsets):
+        """The offsets are the whole store's (a held-out row's outcomes are a sliver of each group's)."""
         sums, counts = tables
         pi = memberships(vectors, self.centres, t)  # (rows, groups)
-        out = np.einsum("rg,rgm->rm", pi, group_means(sums[None], counts[None], mu[:, None], s))
+        targets = moved(mu[:, None], offsets[None, :, None]) if offsets.any() else mu[:, None]
+        out = np.einsum("rg,rgm->rm", pi, group_means(sums[None], counts[None], targets, s))
         g = self.labels[held]
         has = g >= 0
-        full = group_means(sums[g], counts[g], mu, s)
-        loo = group_means(sums[g] - own[:, :, fields[0]], counts[g] - own[:, :, fields[1]], mu, s)
+        target = targets[np.arange(len(g)), np.where(has, g, 0)] if offsets.any() else mu
+        full = group_means(sums[g], counts[g], target, s)
+        loo = group_means(sums[g] - own[:, :, fields[0]], counts[g] - own[:, :, fields[1]], target, s)
         w = pi[np.arange(len(g)), np.where(has, g, 0)][:, None] * has[:, None]
         return out + w * (loo - full)
 
@@ -164,4 +204,5 @@ class GroupTable:
             n_usage=self.n_usage.tolist(),
             temperature=t,
             strength=s,
+            offsets=self.offsets.tolist(),
         )
