@@ -7,8 +7,8 @@ otherwise k-means clusters of the stored embeddings with ``n_clusters(n)`` group
 cosine similarity to the groups' centroids; its prior mean for a model is the membership-weighted
 mean of that model's group means, each group mean shrunk by ``strength`` pseudo-outcomes toward the model's
 global mean moved by the group's difficulty (``offsets``: a logistic model, logit p = model + group, fitted on
-every model's outcomes). A model known from a few outcomes per group, one that live traffic never picks, so keeps
-what the other models' outcomes say about how hard each group is. ``fit_settings`` builds it and chooses the
+every model's outcomes). So a model known from a few outcomes per group (one that live traffic never picks) still
+gets what the other models' outcomes say about how hard each group is. ``fit_settings`` builds it and chooses the
 temperature and strength by leave-one-out.
 """
 
@@ -23,6 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from scope_core.estimators.knn.features import logit
+from scope_core.estimators.knn.imputer import sigmoid
 from scope_core.store import summary as sm
 
 MIN_TASK_PROMPTS = 5  # labelled prompts a task needs to be a group (its centroid is their mean direction)
@@ -82,13 +83,13 @@ def group_means(score_sum: np.ndarray, n_scored: np.ndarray, target: np.ndarray,
 
 def moved(mean: np.ndarray, offset: np.ndarray) -> np.ndarray:
     """Mean scores moved by logit offsets: sigmoid(logit(mean) + offset)."""
-    return 1 / (1 + np.exp(-(logit(mean) + offset)))
+    return sigmoid(logit(mean) + offset)
 
 
 def difficulty_offsets(score_sum: np.ndarray, n_scored: np.ndarray, ridge: float = 1.0) -> np.ndarray:
     """Each group's logit offset in the logistic model logit p = a_model + d_group, fitted by binomial log loss
     on the (groups x models) outcome sums with a unit normal prior on each offset, centred on the prompts'
-    mean; zeros where no model has outcomes in two groups."""
+    mean; zeros where fewer than two groups hold outcomes."""
     g, m = score_sum.shape
     if (n_scored.sum(axis=1) > 0).sum() < 2:
         return np.zeros(g)
@@ -97,7 +98,7 @@ def difficulty_offsets(score_sum: np.ndarray, n_scored: np.ndarray, ridge: float
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         a, d = theta[:m], theta[m:]
         z = a[None] + d[:, None]
-        p = 1 / (1 + np.exp(-z))
+        p = sigmoid(z)
         nll = np.sum(n_scored * np.logaddexp(0, z) - score_sum * z) + ridge * d @ d / 2
         r = n_scored * p - score_sum
         return float(nll), np.concatenate([r.sum(axis=0), r.sum(axis=1) + ridge * d])
@@ -125,9 +126,11 @@ class GroupPrior(BaseModel):
     offsets: list[float] = Field(default_factory=list, description="per group: logit difficulty offset")
 
     @cached_property
-    def _arrays(self) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, int]]:
+    def _arrays(self) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, int], np.ndarray]:
         tables = {name: np.asarray(getattr(self, name), dtype=np.float64) for name in _TABLES}
-        return np.asarray(self.centroids, dtype=np.float64), tables, {m: j for j, m in enumerate(self.models)}
+        centres = np.asarray(self.centroids, dtype=np.float64)
+        offsets = np.asarray(self.offsets, dtype=np.float64) if self.offsets else np.zeros(len(centres))  # older fits
+        return centres, tables, {m: j for j, m in enumerate(self.models)}, offsets[:, None]
 
     def priors(
         self, embedding: np.ndarray, models: Sequence[str], global_mean: np.ndarray, global_tokens: np.ndarray
@@ -135,14 +138,13 @@ class GroupPrior(BaseModel):
         """Each model's prior mean score and output length on this query: its group means weighted by the
         query's membership, shrunk toward ``global_mean`` / ``global_tokens`` (aligned with ``models``);
         a model unknown to the fit keeps its global values."""
-        centres, tables, col = self._arrays
+        centres, tables, col, offsets = self._arrays
         pi = memberships(embedding, centres, self.temperature)[0]
         mean, tokens = (np.asarray(x, dtype=np.float64).copy() for x in (global_mean, global_tokens))
         known = [(i, col[m]) for i, m in enumerate(models) if m in col]
         if known:
             rows, cols = (np.asarray(x) for x in zip(*known, strict=True))
             s = self.strength
-            offsets = np.asarray(self.offsets or np.zeros(len(centres)), dtype=np.float64)[:, None]
             target = moved(mean[rows][None], offsets)
             mean[rows] = pi @ group_means(tables["score_sum"][:, cols], tables["n_scored"][:, cols], target, s)
             tokens[rows] = pi @ group_means(tables["out_sum"][:, cols], tables["n_usage"][:, cols], tokens[rows], s)
@@ -176,17 +178,18 @@ class GroupTable:
     def loo_tokens(self, held: np.ndarray, vectors: np.ndarray, own: np.ndarray, mu: np.ndarray, t: float, s: float):
         """The same for output tokens."""
         tables, fields = (self.out_sum, self.n_usage), (sm.OUT_SUM, sm.N_USAGE)
-        return self._loo(held, vectors, own, mu, t, s, tables, fields, np.zeros(len(self.names)))
+        return self._loo(held, vectors, own, mu, t, s, tables, fields, None)
 
-    def _loo(self, held, vectors, own, mu, t, s, tables, fields, offsets):
-        """The offsets are the whole store's (a held-out row's outcomes are a sliver of each group's)."""
+    def _loo(self, held, vectors, own, mu, t, s, tables, fields, offsets: np.ndarray | None):
+        """Group means shrunk toward ``mu`` moved by ``offsets`` (None: not moved, as output lengths). The offsets
+        are the whole store's (a held-out row's outcomes are a sliver of each group's)."""
         sums, counts = tables
         pi = memberships(vectors, self.centres, t)  # (rows, groups)
-        targets = moved(mu[:, None], offsets[None, :, None]) if offsets.any() else mu[:, None]
+        targets = mu[:, None] if offsets is None else moved(mu[:, None], offsets[None, :, None])
         out = np.einsum("rg,rgm->rm", pi, group_means(sums[None], counts[None], targets, s))
         g = self.labels[held]
         has = g >= 0
-        target = targets[np.arange(len(g)), np.where(has, g, 0)] if offsets.any() else mu
+        target = mu if offsets is None else targets[np.arange(len(g)), np.where(has, g, 0)]
         full = group_means(sums[g], counts[g], target, s)
         loo = group_means(sums[g] - own[:, :, fields[0]], counts[g] - own[:, :, fields[1]], target, s)
         w = pi[np.arange(len(g)), np.where(has, g, 0)][:, None] * has[:, None]
