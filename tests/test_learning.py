@@ -19,7 +19,7 @@ from scope_core.cli import app
 from scope_core.estimators.estimate import Estimate
 from scope_core.estimators.knn.evidence import shifted_prior
 from scope_core.estimators.knn.groups import group_labels
-from scope_core.evaluation.offpolicy import policy_value, target_choice
+from scope_core.evaluation.offpolicy import calibration, policy_value, target_choice, usable
 from scope_core.evaluation.online import run_online
 from scope_core.evaluation.sweep import alpha_sweep
 from scope_core.routing.explore import explored_choice
@@ -94,6 +94,30 @@ def test_the_target_policy_is_the_policys_own_choice_and_dr_recovers_the_logged_
         estimated = policy_value(records, alpha)
         assert estimated.ci_low - 0.03 <= value <= estimated.ci_high + 0.03
         assert estimated.ips is not None and abs(estimated.ips - value) < 0.1
+
+
+def test_off_policy_estimates_correct_a_models_biased_predictions_from_the_log_itself():
+    rng = np.random.default_rng(0)
+    records, true_p = [], []
+    for _ in range(1500):
+        truth = {"cheap": float(rng.uniform(0.3, 0.9)), "dear": float(rng.uniform(0.5, 0.9))}
+        said = {
+            "cheap": float(1 / (1 + np.exp(-(np.log(truth["cheap"] / (1 - truth["cheap"])) - 0.8)))),
+            "dear": truth["dear"],
+        }  # the cheap model's predictions run low
+        predictions = {m: {"p": said[m], "cost_usd": c, "excluded": None} for m, c in (("cheap", 1e-5), ("dear", 1e-3))}
+        record = {"cost_ref": 1e-3, "predictions": predictions, "propensities": {}}
+        chosen = target_choice(record, 0.9)  # a greedy log: propensity 1 for its choice, 0 for the other
+        records.append({**record, "chosen": chosen, "model": chosen, "score": float(rng.random() < truth[chosen])})
+        true_p.append(truth)
+    assert 0.1 < np.mean([r["chosen"] == "cheap" for r in records]) < 0.9
+    assert 0.4 < calibration(usable(records))["cheap"] < 1.2  # measured where the log chose it
+    for alpha in (0.5, 0.95):
+        value = np.mean([t[target_choice(r, alpha)] for r, t in zip(records, true_p, strict=True)])
+        raw = np.mean([r["predictions"][target_choice(r, alpha)]["p"] for r in records])
+        estimated = policy_value(records, alpha)
+        assert estimated.ci_low <= value <= estimated.ci_high
+        assert abs(estimated.doubly_robust - value) < abs(raw - value)
 
 
 def test_others_evidence_moves_a_prior_where_a_model_has_none():
