@@ -18,7 +18,9 @@ from scope_core import BehaviourStore, ModelSpec, Outcome, RouteOptions, Router
 from scope_core.cli import app
 from scope_core.estimators.estimate import Estimate
 from scope_core.estimators.knn.evidence import shifted_prior
+from scope_core.estimators.knn.features import logit
 from scope_core.estimators.knn.groups import group_labels
+from scope_core.estimators.knn.imputer import sigmoid
 from scope_core.evaluation.offpolicy import calibration, policy_value, target_choice, usable
 from scope_core.evaluation.online import run_online
 from scope_core.evaluation.sweep import alpha_sweep
@@ -101,10 +103,7 @@ def test_off_policy_estimates_correct_a_models_biased_predictions_from_the_log_i
     records, true_p = [], []
     for _ in range(1500):
         truth = {"cheap": float(rng.uniform(0.3, 0.9)), "dear": float(rng.uniform(0.5, 0.9))}
-        said = {
-            "cheap": float(1 / (1 + np.exp(-(np.log(truth["cheap"] / (1 - truth["cheap"])) - 0.8)))),
-            "dear": truth["dear"],
-        }  # the cheap model's predictions run low
+        said = {"cheap": float(sigmoid(logit(truth["cheap"]) - 0.8)), "dear": truth["dear"]}  # cheap's run low
         predictions = {m: {"p": said[m], "cost_usd": c, "excluded": None} for m, c in (("cheap", 1e-5), ("dear", 1e-3))}
         record = {"cost_ref": 1e-3, "predictions": predictions, "propensities": {}}
         chosen = target_choice(record, 0.9)  # a greedy log: propensity 1 for its choice, 0 for the other

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 
 from scope_core.estimators.knn.features import logit
 from scope_core.estimators.knn.imputer import sigmoid
+from scope_core.estimators.knn.logistic import fit_logistic
 
 Record = Mapping[str, Any]  # a LoggedDecision as a dict (``model_dump()``)
 BOOTSTRAP = 200  # resamples of the logged calls behind an estimate's interval
@@ -63,14 +64,10 @@ def usable(records: Sequence[Record]) -> list[Record]:
 def _shifts(z: np.ndarray, score: np.ndarray, column: np.ndarray, models: int) -> np.ndarray:
     """Each model's logit shift that best fits the scores from the logits ``z`` of its predictions (maximum a
     posteriori, a unit normal prior on each shift)."""
-    from scipy.optimize import minimize
+    from scipy import sparse
 
-    def loss(shift: np.ndarray) -> tuple[float, np.ndarray]:
-        q = z + shift[column]
-        value = float(np.sum(np.logaddexp(0.0, q) - score * q) + 0.5 * shift @ shift)
-        return value, np.bincount(column, sigmoid(q) - score, models) + shift
-
-    return minimize(loss, np.zeros(models), jac=True, method="L-BFGS-B").x
+    design = sparse.csr_matrix((np.ones(len(column)), (np.arange(len(column)), column)), shape=(len(column), models))
+    return fit_logistic(design, score, penalty=1.0, offset=z)
 
 
 def _logged(rows: Sequence[Record]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
@@ -87,7 +84,7 @@ def calibration(rows: Sequence[Record]) -> dict[str, float]:
     return dict(zip(models, _shifts(z, score, column, len(models)).tolist(), strict=True))
 
 
-def policy_value(records: Sequence[Record], alpha: float, *, resamples: int = BOOTSTRAP) -> PolicyValue:
+def policy_value(records: Sequence[Record], alpha: float) -> PolicyValue:
     """The target at ``alpha`` on the usable logged calls (see the module docstring); the interval resamples the
     calls, the calibration refitted on each resample."""
     rows = usable(records)
@@ -111,8 +108,8 @@ def policy_value(records: Sequence[Record], alpha: float, *, resamples: int = BO
     everything = np.arange(len(rows))
     predicted, dr = estimates(everything)
     rng = np.random.default_rng(0)
-    spread = [estimates(rng.integers(0, len(rows), len(rows)))[1].mean() for _ in range(resamples)]
-    low, high = np.percentile(spread, [2.5, 97.5]) if resamples else (dr.mean(), dr.mean())
+    spread = [estimates(rng.integers(0, len(rows), len(rows)))[1].mean() for _ in range(BOOTSTRAP)]
+    low, high = np.percentile(spread, [2.5, 97.5])
     return PolicyValue(
         alpha=alpha,
         calls=len(rows),

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scope_core.estimators.knn.features import logit
 from scope_core.estimators.knn.imputer import sigmoid
+from scope_core.estimators.knn.logistic import fit_logistic
 from scope_core.store import summary as sm
 
 MIN_TASK_PROMPTS = 5  # labelled prompts a task needs to be a group (its centroid is their mean direction)
@@ -93,17 +94,14 @@ def difficulty_offsets(score_sum: np.ndarray, n_scored: np.ndarray, ridge: float
     g, m = score_sum.shape
     if (n_scored.sum(axis=1) > 0).sum() < 2:
         return np.zeros(g)
-    from scipy.optimize import minimize
+    from scipy import sparse
 
-    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        a, d = theta[:m], theta[m:]
-        z = a[None] + d[:, None]
-        p = sigmoid(z)
-        nll = np.sum(n_scored * np.logaddexp(0, z) - score_sum * z) + ridge * d @ d / 2
-        r = n_scored * p - score_sum
-        return float(nll), np.concatenate([r.sum(axis=0), r.sum(axis=1) + ridge * d])
-
-    d = minimize(loss, np.zeros(m + g), jac=True, method="L-BFGS-B").x[m:]
+    cell = np.arange(g * m)  # (group, model) cells, row-major: one coefficient per model, then one per group
+    design = sparse.csr_matrix(
+        (np.ones(2 * g * m), (np.r_[cell, cell], np.r_[cell % m, m + cell // m])), shape=(g * m, m + g)
+    )
+    penalty = np.r_[np.zeros(m), np.full(g, ridge)]
+    d = fit_logistic(design, score_sum.ravel(), trials=n_scored.ravel(), penalty=penalty)[m:]
     w = n_scored.sum(axis=1)
     return d - (w @ d) / w.sum()
 

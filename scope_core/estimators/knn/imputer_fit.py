@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.optimize import minimize
 
 from scope_core.estimators.knn.evidence import imputed_scores
 from scope_core.estimators.knn.imputer import (
@@ -20,6 +19,7 @@ from scope_core.estimators.knn.imputer import (
     log_loss,
     sigmoid,
 )
+from scope_core.estimators.knn.logistic import fit_logistic
 from scope_core.estimators.knn.loo import held_out_p, weights
 from scope_core.estimators.knn.settings import DEFAULT_IMPUTED_WEIGHT
 from scope_core.store import summary as sm
@@ -74,13 +74,7 @@ def fit_imputer(
     x = np.hstack([np.where(np.isnan(scores), fill, scores), embeddings, np.ones((len(y), 1))])
     penalty = np.concatenate([np.full(len(predictors), l2_scores), np.full(embeddings.shape[1], l2_embedding), [0.0]])
 
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        z = x @ w
-        p = sigmoid(z)
-        value = np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * np.sum(penalty * w * w)
-        return float(value), x.T @ (p - y) + penalty * w
-
-    w = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B").x
+    w = fit_logistic(x, y, penalty=penalty)
     n_pred = len(predictors)
     return Imputer(tuple(predictors), fill, w[:n_pred], w[n_pred:-1], float(w[-1]), (l2_scores, l2_embedding))
 
