@@ -127,6 +127,22 @@ def test_others_evidence_moves_a_prior_where_a_model_has_none():
     assert np.array_equal(shifted_prior(s_w, n_w, mu, shift=0.0, strength=1.0), mu)
 
 
+def test_the_spread_says_how_much_is_known_after_a_fit(store, embedder):
+    """A fitted store's ensemble has a member that trusts the prior mean alone (a prior strength of a million
+    pseudo-outcomes); the spread must still tell a model profiled on four prompts from those known on hundreds."""
+    router = Router(store, embedder=embedder, cache_ttl_s=0.0)
+    router.ingest(synthetic(110), progress=False)
+    router.register_model(ModelSpec(name="newcomer", input_price=0.5, output_price=1.0))
+    router.record([Outcome(prompt=MATH[i], model="newcomer", score=float(i % 2)) for i in range(4)])
+    fit = router.fit()
+    assert fit.settings is not None and max(tau for _, tau in fit.settings.members) >= 1e6
+    spread = {
+        e.model: e.p_std for e in router.route("Compute the integral of x^40 times sin(x) from 0 to pi").estimates
+    }
+    known = [spread[m] for m in spread if m != "newcomer"]
+    assert spread["newcomer"] > 0.05 and spread["newcomer"] > 2 * max(known)
+
+
 def test_unlabelled_prompts_join_the_nearest_task():
     vectors = np.asarray([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]] * 5 + [[0.95, 0.05], [0.05, 0.95]], dtype=float)
     tasks = ["a", "a", "b", "b"] * 5 + [None, None]

@@ -18,8 +18,10 @@ from scope_core.estimators.knn.evidence import (
     DEFAULT_PRIOR_STRENGTH,
     DEFAULT_TEMPERATURE,
     DEFAULT_USAGE_PRIOR_STRENGTH,
+    GLOBAL_PRIOR_STRENGTH,
     add_imputed,
     global_means,
+    posterior_spread,
     shrunk_p,
 )
 from scope_core.estimators.knn.settings import DEFAULT_IMPUTED_WEIGHT, KNNFit, KNNSettings
@@ -159,15 +161,17 @@ class KNNEstimator(LocalEstimator):
         mu = global_means(query.priors, prior)
         u_prior = np.maximum(prior[:, sm.N_USAGE], 1.0)
         out_prior = np.where(prior[:, sm.N_USAGE] > 0, prior[:, sm.OUT_SUM] / u_prior, DEFAULT_OUTPUT_TOKENS)
+        n_mu = prior[:, sm.N_SCORED] + GLOBAL_PRIOR_STRENGTH  # outcomes behind each prior mean
         if self.groups and settings is not None and settings.groups is not None:
+            n_mu = settings.groups.counts(query.embedding, names, n_mu)
             mu, out_prior = settings.groups.priors(query.embedding, names, mu, out_prior)
         # p is the mean over the settings' estimates (the fit's ensemble, or this one setting); the
         # weights of (temperature, tau) also weigh the token evidence below
         members = self.members(settings)
         shift = (settings.shift, settings.shift_strength) if settings is not None else (0.0, 1.0)
         runs = {m: shrunk_p(ev, nb.similarities, mu, *m, *shift) for m in dict.fromkeys([(temperature, tau), *members])}
-        p, denom = (np.mean([runs[m][i] for m in members], axis=0) for i in (0, 1))
-        n_w, w = runs[(temperature, tau)][2:]
+        p = np.mean([runs[m][0] for m in members], axis=0)
+        denom, n_w, w = runs[(temperature, tau)][1:]
         # output and extra input tokens: same shrinkage, toward the model's group (else global) means, on evidence
         # whose outlying lengths are clipped (knn.tokens)
         windows = np.asarray([c.context_window for c in candidates], dtype=np.float64)
@@ -176,8 +180,8 @@ class KNNEstimator(LocalEstimator):
         tau_u = max(self.usage_strength(settings), 1e-9)
         out = (w @ ev[:, :, sm.OUT_SUM] + tau_u * out_prior) / (u_w + tau_u)
         p, out = self.refine(query, settings, NeighbourEstimate(names, p, out, w))
-        # spread of the Beta posterior Beta(p * (denom + 1), (1 - p) * (denom + 1))
-        p_std = np.sqrt(np.maximum(p * (1 - p), 1e-4) / (denom + 2.0))
+        # the spread of the fit's best setting (the ensemble's mean is no posterior of its own)
+        p_std = posterior_spread(p, denom, tau, mu, n_mu)
         # recorded input tokens minus the prompt's own count: template or few-shot overhead
         extra_nb = (
             w @ (ev[:, :, sm.IN_SUM] - ev[:, :, sm.N_USAGE] * nb.tokens[:, None]) if nb.ids else np.zeros(len(names))

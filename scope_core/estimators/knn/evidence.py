@@ -85,6 +85,17 @@ def shrunk_p(
     return np.clip(p, 0.0, 1.0), denom, n_w, w
 
 
+def posterior_spread(p: np.ndarray, denom: np.ndarray, tau: float, mu: np.ndarray, n_mu: np.ndarray) -> np.ndarray:
+    """The standard deviation of P(correct) ``p`` (per model): the Beta posterior's own, p(1 - p) / (denom + 2),
+    plus the uncertainty of the prior mean ``mu`` it leans on (an average of ``n_mu`` outcomes: variance
+    mu(1 - mu) / (n_mu + 1)) in the share tau / denom the prior carries. A model known from few outcomes, nearby
+    and behind its prior, is uncertain even where ``tau`` pseudo-outcomes make its posterior look narrow (at a
+    prior strength of ``GROUP_ONLY`` the spread is the prior mean's alone)."""
+    lean = np.divide(tau, denom, out=np.ones_like(denom), where=denom > 0)
+    prior_var = np.maximum(mu * (1 - mu), 1e-4) / (np.maximum(n_mu, 0.0) + 1.0)
+    return np.sqrt(np.maximum(p * (1 - p), 1e-4) / (denom + 2.0) + lean**2 * prior_var)
+
+
 def imputed_scores(
     own_scored: np.ndarray, others: np.ndarray, imputer: Imputer, embedding: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
