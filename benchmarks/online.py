@@ -69,17 +69,19 @@ def table(reports: list[OnlineReport]) -> list[str]:
 
 def off_policy_table(reports: list[OnlineReport]) -> list[str]:
     lines = [
-        "| data set | stream | stream alpha | seed | target alpha | truth | doubly robust (95% CI) | direct | IPS | agrees |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| data set | stream | stream alpha | seed | target alpha | truth | doubly robust (95% CI) | direct | IPS | agrees "
+        "| effective calls |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in reports:
         for run in (x for x in r.runs if x.off_policy):
             for c in run.off_policy:
                 e = c.estimate
                 ips = "-" if e.ips is None else f"{e.ips:.3f}"
+                effective = "-" if e.effective_calls is None else f"{e.effective_calls:.0f}"
                 lines.append(
                     f"| {r.data} | {run.variant} | {run.alpha:g} | {r.seed} | {c.alpha:g} | {c.truth:.3f} | {e.doubly_robust:.3f} "
-                    f"({e.ci_low:.3f}-{e.ci_high:.3f}) | {e.direct:.3f} | {ips} | {e.agreement:.0%} |"
+                    f"({e.ci_low:.3f}-{e.ci_high:.3f}) | {e.direct:.3f} | {ips} | {e.agreement:.0%} | {effective} |"
                 )
     return lines
 

@@ -96,6 +96,11 @@ def test_the_target_policy_is_the_policys_own_choice_and_dr_recovers_the_logged_
         estimated = policy_value(records, alpha)
         assert estimated.ci_low - 0.03 <= value <= estimated.ci_high + 0.03
         assert estimated.ips is not None and abs(estimated.ips - value) < 0.1
+        # explored calls weigh more than greedy ones: fewer equally weighted calls than agreeing ones
+        assert 0 < estimated.effective_calls < estimated.agreement * estimated.calls
+    greedy_log = [{**r, "propensities": {r["chosen"]: 1.0}} for r in records]
+    plain = policy_value(greedy_log, 0.6)
+    assert plain.effective_calls == pytest.approx(plain.agreement * plain.calls)
 
 
 def test_off_policy_estimates_correct_a_models_biased_predictions_from_the_log_itself():

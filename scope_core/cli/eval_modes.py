@@ -54,9 +54,9 @@ def evaluate_logged(location: str | None, alphas: list[float], since: str | None
         values = [policy_value(records, a) for a in alphas]
     except ValueError as exc:
         raise fail(str(exc)) from None
-    table = Table("alpha", "calls", "agrees", "direct", "IPS", "doubly robust (95% CI)", "$/call")
+    table = Table("alpha", "calls", "agrees", "effective calls", "direct", "IPS", "doubly robust (95% CI)", "$/call")
     for v in values:
-        table.add_row(f"{v.alpha:g}", str(v.calls), f"{v.agreement:.0%}", f"{v.direct:.3f}",
+        table.add_row(f"{v.alpha:g}", str(v.calls), f"{v.agreement:.0%}", f"{v.effective_calls:.0f}", f"{v.direct:.3f}",
                       "-" if v.ips is None else f"{v.ips:.3f}", f"{v.doubly_robust:.3f} ({v.ci_low:.3f}-{v.ci_high:.3f})",
                       usd(v.cost))  # fmt: skip
     console.print(table)

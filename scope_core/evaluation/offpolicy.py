@@ -12,7 +12,8 @@ not. Three estimates of the target's accuracy over the scored calls:
 
 - ``direct``: the mean modelled P(correct) of the target's choices (the model's word alone);
 - ``ips``: the logged scores of the calls where the target agrees with the log, each weighted by 1 / the chance
-  that the log chose it (self-normalised); needs exploration to see past the log's own choices;
+  that the log chose it (self-normalised); needs exploration to see past the log's own choices (``effective_calls``
+  says what those weights are worth in equally weighted calls);
 - ``doubly robust``: the direct estimate corrected, where the target agrees with the log, by the propensity-weighted
   residual (score - modelled P(correct)); with a 95% bootstrap interval.
 """
@@ -39,6 +40,11 @@ class PolicyValue(BaseModel):
     alpha: float
     calls: int = Field(description="logged calls scored and answered by their chosen model")
     agreement: float = Field(description="share of them where the target chooses as the log did")
+    effective_calls: float | None = Field(
+        default=None,
+        description="what the agreeing calls' weights are worth in equally weighted calls, (sum w)^2 / sum w^2 "
+        "(Kish): the agreeing calls on a greedy log, far fewer where a few explored calls carry large weights",
+    )
     direct: float
     ips: float | None
     doubly_robust: float
@@ -114,6 +120,7 @@ def policy_value(records: Sequence[Record], alpha: float) -> PolicyValue:
         alpha=alpha,
         calls=len(rows),
         agreement=float(agree.mean()),
+        effective_calls=float(weight.sum() ** 2 / np.sum(weight**2)) if weight.any() else 0.0,
         direct=float(predicted.mean()),
         ips=float(np.sum(weight * score) / np.sum(weight)) if weight.any() else None,
         doubly_robust=float(dr.mean()),
