@@ -111,7 +111,9 @@ def test_task_labels_are_the_groups_and_move_the_estimate(store):
     fit = fit_settings(store, {}, k=16, min_queries=100)
     assert fit.groups is not None and fit.groups.source == "task" and fit.groups.names == ["task-0", "task-1"]
     query = np.eye(16)[0]
-    mu, tokens = fit.groups.priors(query, ["a", "b", "new"], np.asarray([0.5, 0.5, 0.4]), np.full(3, 100.0))
+    mu, tokens, _ = fit.groups.priors(
+        query, ["a", "b", "new"], np.asarray([0.5, 0.5, 0.4]), np.full(3, 100.0), np.full(3, 20.0)
+    )
     # 'a' is right on all of task 0, 'b' on none; a model the fit never saw keeps its global values
     assert mu[0] > 0.9 and mu[1] < 0.1 and mu[2] == pytest.approx(0.4) and tokens[2] == 100.0
 
@@ -138,7 +140,10 @@ def test_a_model_never_tried_on_a_task_keeps_that_tasks_difficulty(store):
     fit = fit_settings(store, {}, k=16, min_queries=100)
     assert fit.groups is not None and fit.groups.offsets[0] - fit.groups.offsets[1] > 1.5  # logit(0.9) - logit(0.3)
     global_mean = np.asarray([0.6, 0.8])
-    easy, hard = (fit.groups.priors(np.eye(16)[t], ["a", "b"], global_mean, np.full(2, 100.0))[0] for t in (0, 1))
+    easy, hard = (
+        fit.groups.priors(np.eye(16)[t], ["a", "b"], global_mean, np.full(2, 100.0), np.full(2, 20.0))[0]
+        for t in (0, 1)
+    )
     assert easy[1] > 0.7 and hard[1] < 0.6 and hard[0] < 0.4
 
 

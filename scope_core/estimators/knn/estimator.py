@@ -163,8 +163,7 @@ class KNNEstimator(LocalEstimator):
         out_prior = np.where(prior[:, sm.N_USAGE] > 0, prior[:, sm.OUT_SUM] / u_prior, DEFAULT_OUTPUT_TOKENS)
         n_mu = prior[:, sm.N_SCORED] + GLOBAL_PRIOR_STRENGTH  # outcomes behind each prior mean
         if self.groups and settings is not None and settings.groups is not None:
-            n_mu = settings.groups.counts(query.embedding, names, n_mu)
-            mu, out_prior = settings.groups.priors(query.embedding, names, mu, out_prior)
+            mu, out_prior, n_mu = settings.groups.priors(query.embedding, names, mu, out_prior, n_mu)
         # p is the mean over the settings' estimates (the fit's ensemble, or this one setting); the
         # weights of (temperature, tau) also weigh the token evidence below
         members = self.members(settings)

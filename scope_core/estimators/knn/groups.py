@@ -130,42 +130,34 @@ class GroupPrior(BaseModel):
         offsets = np.asarray(self.offsets, dtype=np.float64) if self.offsets else np.zeros(len(centres))  # older fits
         return centres, tables, {m: j for j, m in enumerate(self.models)}, offsets[:, None]
 
-    def _known(self, models: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(positions in ``models``, columns of the tables) of the models the fit knows."""
-        col = self._arrays[2]
-        rows = [i for i, m in enumerate(models) if m in col]
-        return np.asarray(rows, dtype=int), np.asarray([col[models[i]] for i in rows], dtype=int)
-
     def priors(
-        self, embedding: np.ndarray, models: Sequence[str], global_mean: np.ndarray, global_tokens: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Each model's prior mean score and output length on this query: its group means weighted by the
-        query's membership, shrunk toward ``global_mean`` / ``global_tokens`` (aligned with ``models``);
-        a model unknown to the fit keeps its global values."""
-        centres, tables, _, offsets = self._arrays
+        self,
+        embedding: np.ndarray,
+        models: Sequence[str],
+        global_mean: np.ndarray,
+        global_tokens: np.ndarray,
+        global_counts: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each model's prior mean score and output length on this query, and the outcomes the mean rests on: its
+        group means weighted by the query's membership, shrunk toward ``global_mean`` / ``global_tokens`` (aligned
+        with ``models``; the global mean an average of ``global_counts`` outcomes). The count is the membership-weighted
+        group count n with the ``strength`` s pseudo-outcomes at the global mean: (n + s)^2 / (n + s^2 / (global + 1)),
+        the count whose binomial variance is the group mean's. A model unknown to the fit keeps its global values."""
+        centres, tables, col, offsets = self._arrays
         pi = memberships(embedding, centres, self.temperature)[0]
-        mean, tokens = (np.asarray(x, dtype=np.float64).copy() for x in (global_mean, global_tokens))
-        rows, cols = self._known(models)
-        if len(rows):
+        mean, tokens, counts = (
+            np.asarray(x, dtype=np.float64).copy() for x in (global_mean, global_tokens, global_counts)
+        )
+        known = [(i, col[m]) for i, m in enumerate(models) if m in col]
+        if known:
+            rows, cols = (np.asarray(x) for x in zip(*known, strict=True))
             s = self.strength
             target = moved(mean[rows][None], offsets)
             mean[rows] = pi @ group_means(tables["score_sum"][:, cols], tables["n_scored"][:, cols], target, s)
             tokens[rows] = pi @ group_means(tables["out_sum"][:, cols], tables["n_usage"][:, cols], tokens[rows], s)
-        return mean, tokens
-
-    def counts(self, embedding: np.ndarray, models: Sequence[str], global_counts: np.ndarray) -> np.ndarray:
-        """The outcomes each model's prior mean on this query rests on (aligned with ``models``): its group counts n
-        weighted by the query's membership, with the ``strength`` pseudo-outcomes at its global mean, itself an
-        average of ``global_counts`` outcomes: (n + s)^2 / (n + s^2 / (global + 1)), the count whose binomial
-        variance is the group mean's; a model unknown to the fit keeps ``global_counts``."""
-        centres, tables, _, _ = self._arrays
-        pi = memberships(embedding, centres, self.temperature)[0]
-        out = np.asarray(global_counts, dtype=np.float64).copy()
-        rows, cols = self._known(models)
-        if len(rows):
-            n, s = pi @ tables["n_scored"][:, cols], self.strength
-            out[rows] = (n + s) ** 2 / np.maximum(n + s**2 / (out[rows] + 1.0), 1e-12)
-        return out
+            n = pi @ tables["n_scored"][:, cols]
+            counts[rows] = (n + s) ** 2 / np.maximum(n + s**2 / (counts[rows] + 1.0), 1e-12)
+        return mean, tokens, counts
 
 
 _TABLES = ("score_sum", "n_scored", "out_sum", "n_usage")
